@@ -1,0 +1,44 @@
+// Lint: typescript-eslint's type-aware recommended rules, plus the layering rules of
+// docs/architecture.md enforced with no-restricted-imports (a sans-IO core cannot import I/O).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const io = ['node:net', 'node:tls', 'node:http', 'node:https', 'node:child_process', 'node:fs', 'node:fs/promises', 'undici'];
+const forbid = (names, patterns = []) => ({
+  'no-restricted-imports': ['error', { paths: names.map((name) => ({ name, message: 'layering: see docs/architecture.md' })), patterns }],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/clixml/**', 'src/psrp/**', 'src/wsman/**', 'src/outofproc/**'],
+    rules: {
+      ...forbid(io, [{ group: ['../client/*', '../http/*', '../exchange/*', '../lab/*'], message: 'sans-IO core: see docs/architecture.md' }]),
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate'],
+    },
+  },
+  {
+    files: ['src/internal/**'],
+    rules: forbid(io, [{ group: ['../*/*'], message: 'internal/ is a leaf' }]),
+  },
+  {
+    files: ['test/**', 'bench/**', 'examples/**', 'scripts/**'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+    },
+  },
+);

@@ -1,0 +1,199 @@
+/**
+ * Every error psrp throws. A leaf module: it imports nothing, so every layer can throw without
+ * import cycles.
+ *
+ * The stable contract is `error.code` (documented in docs/errors.md, checked by a test that greps
+ * src/ for codes); the classes are a convenience for `instanceof`. Each class carries structured
+ * fields rather than facts buried in the message. Secrets (passwords, Authorization headers,
+ * session keys) never go into a message or a field.
+ */
+
+/** Options accepted by every psrp error: the standard `cause` plus the stable `code`. */
+export interface PsrpErrorOptions extends ErrorOptions {
+  readonly code?: string;
+}
+
+/** Base class of every error thrown by psrp. */
+export class PsrpError extends Error {
+  override name = 'PsrpError';
+  /** Stable, documented machine-readable code (SCREAMING_SNAKE, prefix `PSRP_`). */
+  readonly code: string;
+
+  constructor(message: string, options: PsrpErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code ?? 'PSRP_ERROR';
+  }
+}
+
+/** Bad options or arguments given by the caller; thrown synchronously where they are given. */
+export class InvalidArgumentError extends PsrpError {
+  override name = 'InvalidArgumentError';
+  constructor(message: string, options: PsrpErrorOptions = {}) {
+    super(message, { ...options, code: options.code ?? 'PSRP_INVALID_ARGUMENT' });
+  }
+}
+
+/** Location details of a protocol error: which message/fragment/element was being decoded. */
+export interface ProtocolErrorDetails {
+  /** MS-PSRP 2.2.1 message type (numeric) when known. */
+  readonly messageType?: number;
+  readonly objectId?: bigint;
+  readonly fragmentId?: bigint;
+  /** Byte or character offset in the input when known. */
+  readonly offset?: number;
+  /** XML element or field name when known. */
+  readonly element?: string;
+}
+
+/**
+ * Malformed, truncated, hostile or unexpected protocol data: XML, CLIXML, PSRP fragments and
+ * messages, WS-Man envelopes, out-of-process packets.
+ */
+export class ProtocolError extends PsrpError {
+  override name = 'ProtocolError';
+  readonly messageType: number | undefined;
+  readonly objectId: bigint | undefined;
+  readonly fragmentId: bigint | undefined;
+  readonly offset: number | undefined;
+  readonly element: string | undefined;
+
+  constructor(message: string, options: PsrpErrorOptions & ProtocolErrorDetails = {}) {
+    super(message, { ...options, code: options.code ?? 'PSRP_PROTOCOL_ERROR' });
+    this.messageType = options.messageType;
+    this.objectId = options.objectId;
+    this.fragmentId = options.fragmentId;
+    this.offset = options.offset;
+    this.element = options.element;
+  }
+}
+
+/** An operation was attempted in a state that does not allow it (psrpcore `_InvalidState`). */
+export class InvalidStateError extends PsrpError {
+  override name = 'InvalidStateError';
+  readonly action: string;
+  readonly currentState: string;
+  readonly expectedStates: readonly string[];
+
+  constructor(action: string, currentState: string, expectedStates: readonly string[], options: PsrpErrorOptions = {}) {
+    super(
+      `Cannot ${action}: state is ${currentState}, expected ${expectedStates.length === 1 ? '' : 'one of '}${expectedStates.join(', ')}`,
+      { ...options, code: options.code ?? 'PSRP_INVALID_STATE' },
+    );
+    this.action = action;
+    this.currentState = currentState;
+    this.expectedStates = expectedStates;
+  }
+}
+
+/** HTTP-level failure: connection, TLS, timeout, or an HTTP status that is not a SOAP fault. */
+export class TransportError extends PsrpError {
+  override name = 'TransportError';
+  /** HTTP status when a response was received. */
+  readonly statusCode: number | undefined;
+  /** A short, secret-free excerpt of the response body (at most a few hundred characters). */
+  readonly responseExcerpt: string | undefined;
+  /** A plain-words hint for the symptom (for example "Require SSL is set on the /PowerShell vdir"). */
+  readonly hint: string | undefined;
+
+  constructor(
+    message: string,
+    options: PsrpErrorOptions & { statusCode?: number; responseExcerpt?: string; hint?: string } = {},
+  ) {
+    super(message, { ...options, code: options.code ?? 'PSRP_TRANSPORT_ERROR' });
+    this.statusCode = options.statusCode;
+    this.responseExcerpt = options.responseExcerpt;
+    this.hint = options.hint;
+  }
+}
+
+/** Authentication failed or could not be attempted. */
+export class AuthenticationError extends PsrpError {
+  override name = 'AuthenticationError';
+  /** `basic`, `ntlm`, `negotiate`, `kerberos`, `certificate`, ... */
+  readonly mechanism: string;
+  readonly statusCode: number | undefined;
+  readonly hint: string | undefined;
+
+  constructor(
+    message: string,
+    options: PsrpErrorOptions & { mechanism: string; statusCode?: number; hint?: string },
+  ) {
+    super(message, { ...options, code: options.code ?? 'PSRP_AUTH_FAILED' });
+    this.mechanism = options.mechanism;
+    this.statusCode = options.statusCode;
+    this.hint = options.hint;
+  }
+}
+
+/** Fields of a WS-Management SOAP fault (MS-WSMV 2.2.4.43 WSManFault). */
+export interface WSManFaultDetails {
+  /** SOAP `s:Code/s:Value`, for example `s:Receiver`. */
+  readonly faultCode?: string;
+  /** SOAP `s:Subcode/s:Value`, for example `w:TimedOut`. */
+  readonly subcode?: string;
+  /** SOAP `s:Reason/s:Text`. */
+  readonly reason?: string;
+  /** `WSManFault/@Code` as a number (for example 2150858793). */
+  readonly wsmanFaultCode?: number;
+  /** `WSManFault/@Machine`. */
+  readonly machine?: string;
+  /** `WSManFault/Message` text (including ProviderFault text). */
+  readonly wsmanMessage?: string;
+  /** The SOAP action of the request that faulted. */
+  readonly action?: string;
+}
+
+/** The server answered with a SOAP fault. Known fault codes map to specific `code` values. */
+export class WSManFaultError extends PsrpError {
+  override name = 'WSManFaultError';
+  readonly faultCode: string | undefined;
+  readonly subcode: string | undefined;
+  readonly reason: string | undefined;
+  readonly wsmanFaultCode: number | undefined;
+  readonly machine: string | undefined;
+  readonly wsmanMessage: string | undefined;
+  readonly action: string | undefined;
+
+  constructor(message: string, options: PsrpErrorOptions & WSManFaultDetails = {}) {
+    super(message, { ...options, code: options.code ?? 'PSRP_WSMAN_FAULT' });
+    this.faultCode = options.faultCode;
+    this.subcode = options.subcode;
+    this.reason = options.reason;
+    this.wsmanFaultCode = options.wsmanFaultCode;
+    this.machine = options.machine;
+    this.wsmanMessage = options.wsmanMessage;
+    this.action = options.action;
+  }
+}
+
+/**
+ * The structured view of a PowerShell ErrorRecord (MS-PSRP 2.2.3.15) as errors carry it. The full
+ * typed record class lives in the records module; this interface keeps errors.ts a leaf.
+ */
+export interface ErrorRecordLike {
+  readonly message: string;
+  readonly fullyQualifiedErrorId?: string | undefined;
+  toString(): string;
+}
+
+/** A pipeline ended in the Failed state, or the runspace pool broke, with the server's ErrorRecord. */
+export class PipelineFailedError extends PsrpError {
+  override name = 'PipelineFailedError';
+  readonly errorRecord: ErrorRecordLike | undefined;
+
+  constructor(message: string, options: PsrpErrorOptions & { errorRecord?: ErrorRecordLike } = {}) {
+    super(message, { ...options, code: options.code ?? 'PSRP_PIPELINE_FAILED' });
+    this.errorRecord = options.errorRecord;
+  }
+}
+
+/** The runspace pool was broken by the server or could not be opened. */
+export class RunspacePoolBrokenError extends PsrpError {
+  override name = 'RunspacePoolBrokenError';
+  readonly errorRecord: ErrorRecordLike | undefined;
+
+  constructor(message: string, options: PsrpErrorOptions & { errorRecord?: ErrorRecordLike } = {}) {
+    super(message, { ...options, code: options.code ?? 'PSRP_RUNSPACE_POOL_BROKEN' });
+    this.errorRecord = options.errorRecord;
+  }
+}

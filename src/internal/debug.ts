@@ -1,0 +1,32 @@
+/**
+ * Observability: diagnostics_channel channels and a debuglog switch (`NODE_DEBUG=psrp`).
+ * Payloads published here never include passwords, Authorization headers or session keys:
+ * callers pass already-redacted data, and `redactHeaders` is the one place headers are cleaned.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { debuglog } from 'node:util';
+
+export const channels = {
+  /** A WS-Man request is about to be sent: `{ id, action, uri, bytes }`. */
+  wsmanRequest: diagnosticsChannel.channel('psrp:wsman:request'),
+  /** A WS-Man response arrived: `{ id, action, status, bytes, durationMs }`. */
+  wsmanResponse: diagnosticsChannel.channel('psrp:wsman:response'),
+  /** An HTTP request/response pair (after auth and redirects): `{ method, origin, path, status }`. */
+  httpExchange: diagnosticsChannel.channel('psrp:http:exchange'),
+  /** A runspace pool or pipeline changed state: `{ kind, id, from, to }`. */
+  stateChange: diagnosticsChannel.channel('psrp:state'),
+} as const;
+
+export const log: (msg: string, ...args: unknown[]) => void = debuglog('psrp');
+
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/** A copy of `headers` with secret-bearing values replaced by `[redacted]`. */
+export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    out[k] = SECRET_HEADERS.has(k.toLowerCase()) ? '[redacted]' : Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
