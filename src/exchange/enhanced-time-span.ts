@@ -1,0 +1,33 @@
+/**
+ * Exchange's EnhancedTimeSpan display text (`[-][d.]hh:mm:ss[.fffffff]`, .NET TimeSpan "c" format),
+ * as Exchange Remote PowerShell sends it at the Partial serialization level (research B3), e.g.
+ * `10.00:00:00` for RetainDeletedItemsFor. Parsed to exact 100 ns ticks (bigint) and milliseconds.
+ */
+
+export interface EnhancedTimeSpan {
+  /** 100-nanosecond ticks, exact. */
+  readonly ticks: bigint;
+  /** Milliseconds as a number (exact up to about 285,000 years). */
+  readonly milliseconds: number;
+  /** The text as Exchange displayed it. */
+  readonly text: string;
+}
+
+const TIMESPAN_RE = /^\s*(-)?(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?\s*$/;
+
+/** Parses `1.02:03:04.5` → ticks/milliseconds; returns undefined when the text is not a TimeSpan. */
+export function parseEnhancedTimeSpan(text: string): EnhancedTimeSpan | undefined {
+  const m = TIMESPAN_RE.exec(text);
+  if (!m) return undefined;
+  const [, neg, d, h, min, s, frac] = m;
+  const hours = Number(h);
+  const minutes = Number(min);
+  const seconds = Number(s);
+  if (hours > 23 || minutes > 59 || seconds > 59) return undefined;
+  let ticks =
+    ((BigInt(d ?? '0') * 24n + BigInt(hours)) * 60n + BigInt(minutes)) * 60n * 10_000_000n +
+    BigInt(seconds) * 10_000_000n +
+    BigInt((frac ?? '').padEnd(7, '0') || '0');
+  if (neg) ticks = -ticks;
+  return { ticks, milliseconds: Number(ticks) / 10_000, text: text.trim() };
+}
