@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import {
+  PSEnumValue,
+  createPSObject,
+  deserializeClixml,
+  deserializeObject,
+  psEnum,
+  psMeta,
+  serializeClixml,
+  serializeObject,
+} from '../../src/clixml/index.js';
+
+describe('CLIXML complex objects (MS-PSRP 2.2.5.2)', () => {
+  it('reads adapted and extended members as plain properties, metadata behind a symbol', () => {
+    const v = deserializeObject(
+      '<Obj RefId="0"><TN RefId="0"><T>System.IO.FileInfo</T><T>System.Object</T></TN><ToString>C:\\a.txt</ToString>' +
+        '<Props><S N="Name">a.txt</S><I64 N="Length">12</I64></Props><MS><S N="PSComputerName">srv</S></MS></Obj>',
+    ) as Record<string, unknown>;
+    expect(v).toEqual({ Name: 'a.txt', Length: 12, PSComputerName: 'srv' });
+    expect(Object.keys(v)).toEqual(['Name', 'Length', 'PSComputerName']);
+    expect(JSON.stringify(v)).toBe('{"Name":"a.txt","Length":12,"PSComputerName":"srv"}');
+    const meta = psMeta(v)!;
+    expect(meta.typeNames).toEqual(['System.IO.FileInfo', 'System.Object']);
+    expect(meta.toStringValue).toBe('C:\\a.txt');
+    expect(meta.adapted).toEqual(['Name', 'Length']);
+    expect(meta.extended).toEqual(['PSComputerName']);
+  });
+
+  it('resolves TNRef, shared references and cycles to the same JS objects', () => {
+    const v = deserializeObject(
+      '<Obj RefId="0"><TN RefId="0"><T>A</T></TN><MS>' +
+        '<Obj N="x" RefId="1"><TNRef RefId="0" /><MS><Ref N="self" RefId="1" /><Ref N="root" RefId="0" /></MS></Obj>' +
+        '<Ref N="y" RefId="1" /></MS></Obj>',
+    ) as { x: { self: unknown; root: unknown }; y: unknown };
+    expect(v.y).toBe(v.x);
+    expect(v.x.self).toBe(v.x);
+    expect(v.x.root).toBe(v);
+    expect(psMeta(v.x)!.typeNames).toEqual(['A']);
+    // Writing it back keeps the graph: Ref for repeats and cycles, TNRef for repeated type names.
+    const xml = serializeObject(v);
+    expect(xml).toContain('<Ref N="self" RefId="1" />');
+    expect(xml).toContain('<TNRef RefId="0" />');
+    const again = deserializeObject(xml) as typeof v;
+    expect(again.x.self).toBe(again.x);
+    expect(again.y).toBe(again.x);
+  });
+
+  it('reads enums as value + name', () => {
+    const e = deserializeObject(
+      '<Obj RefId="0"><TN RefId="0"><T>System.ConsoleColor</T><T>System.Enum</T><T>System.ValueType</T><T>System.Object</T></TN><ToString>Red</ToString><I32>12</I32></Obj>',
+    ) as PSEnumValue;
+    expect(e).toBeInstanceOf(PSEnumValue);
+    expect(e.value).toBe(12);
+    expect(e.name).toBe('Red');
+    expect(`${e}`).toBe('Red');
+    expect(+e).toBe(12);
+    expect(JSON.stringify({ e })).toBe('{"e":"Red"}');
+    expect(serializeObject(psEnum('System.ConsoleColor', 'Red', 12))).toBe(
+      '<Obj RefId="0"><TN RefId="0"><T>System.ConsoleColor</T><T>System.Enum</T><T>System.ValueType</T><T>System.Object</T></TN><ToString>Red</ToString><I32>12</I32></Obj>',
+    );
+  });
+
+  it('reads LST/IE/STK/QUE as arrays and keeps the container kind', () => {
+    for (const tag of ['LST', 'IE', 'STK', 'QUE']) {
+      const v = deserializeObject(`<Obj RefId="0"><TN RefId="0"><T>X</T></TN><${tag}><I32>1</I32><S>a</S></${tag}></Obj>`);
+      expect(v).toEqual([1, 'a']);
+      expect(psMeta(v)!.container).toBe(tag);
+      expect(serializeObject(v)).toContain(`<${tag}><I32>1</I32><S>a</S></${tag}>`);
+    }
+    // A container object's own properties stay in metadata, the array stays clean.
+    const mv = deserializeObject('<Obj RefId="0"><TN RefId="0"><T>MV</T></TN><LST><S>a</S></LST><Props><B N="IsReadOnly">true</B></Props></Obj>');
+    expect(mv).toEqual(['a']);
+    expect(psMeta(mv)!.properties).toEqual({ IsReadOnly: true });
+    expect(serializeObject(mv)).toContain('<Props><B N="IsReadOnly">true</B></Props>');
+  });
+
+  it('reads DCT as a plain object when every key is a string, else as a Map', () => {
+    const ht = deserializeObject(
+      '<Obj RefId="0"><TN RefId="0"><T>System.Collections.Hashtable</T><T>System.Object</T></TN><DCT>' +
+        '<En><S N="Key">a</S><I32 N="Value">1</I32></En><En><S N="Key">__proto__</S><B N="Value">true</B></En></DCT></Obj>',
+    ) as Record<string, unknown>;
+    expect(Object.keys(ht)).toEqual(['a', '__proto__']);
+    expect(ht['a']).toBe(1);
+    expect(Object.getPrototypeOf(ht)).toBe(Object.prototype); // no prototype pollution
+    expect(psMeta(ht)!.container).toBe('DCT');
+    expect(serializeObject(ht)).toContain('<DCT><En><S N="Key">a</S><I32 N="Value">1</I32></En>');
+    const m = deserializeObject('<Obj RefId="0"><DCT><En><I32 N="Key">1</I32><S N="Value">one</S></En></DCT></Obj>') as Map<unknown, unknown>;
+    expect(m).toBeInstanceOf(Map);
+    expect(m.get(1)).toBe('one');
+    const asMap = deserializeObject('<Obj RefId="0"><DCT><En><S N="Key">k</S><S N="Value">v</S></En></DCT></Obj>', { dictionaries: 'map' });
+    expect(asMap).toEqual(new Map([['k', 'v']]));
+    expect(serializeObject(new Map<unknown, unknown>([[1, 'x']]))).toBe(
+      '<Obj RefId="0"><TN RefId="0"><T>System.Collections.Hashtable</T><T>System.Object</T></TN><DCT><En><I32 N="Key">1</I32><S N="Value">x</S></En></DCT></Obj>',
+    );
+  });
+
+  it('reads nested property sets and wrapped primitives', () => {
+    const v = deserializeObject('<Obj RefId="0"><MS><MS N="Set"><S N="a">1</S></MS></MS></Obj>') as { Set: { a: string } };
+    expect(v.Set.a).toBe('1');
+    expect(deserializeObject('<Obj RefId="0"><TN RefId="0"><T>System.String</T></TN><ToString>hi</ToString><S>hi</S></Obj>')).toBe('hi');
+    const noted = deserializeObject('<Obj RefId="0"><ToString>hi</ToString><S>hi</S><MS><S N="PSComputerName">srv</S></MS></Obj>');
+    expect(noted).toEqual({ PSComputerName: 'srv' });
+    expect(psMeta(noted)!.baseValue).toBe('hi');
+    expect(serializeObject(noted)).toBe('<Obj RefId="0"><ToString>hi</ToString><S>hi</S><MS><S N="PSComputerName">srv</S></MS></Obj>');
+  });
+
+  it('writes plain objects as PSCustomObject, arrays as object[], and createPSObject with its members', () => {
+    expect(serializeObject({ a: 1, b: ['x'] })).toBe(
+      '<Obj RefId="0"><TN RefId="0"><T>System.Management.Automation.PSCustomObject</T><T>System.Object</T></TN><MS>' +
+        '<I32 N="a">1</I32><Obj N="b" RefId="1"><TN RefId="1"><T>System.Object[]</T><T>System.Array</T><T>System.Object</T></TN><LST><S>x</S></LST></Obj></MS></Obj>',
+    );
+    const o = createPSObject({ typeNames: ['My.Type'], toStringValue: 'mine', properties: { A: 1 }, extendedProperties: { B: 2 } });
+    expect(o).toEqual({ A: 1, B: 2 });
+    expect(serializeObject(o)).toBe(
+      '<Obj RefId="0"><TN RefId="0"><T>My.Type</T></TN><ToString>mine</ToString><Props><I32 N="A">1</I32></Props><MS><I32 N="B">2</I32></MS></Obj>',
+    );
+  });
+
+  it('reads and writes Export-Clixml documents', () => {
+    const xml = serializeClixml([1, 'two', { three: 3 }], { multiple: true });
+    expect(xml.startsWith('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">')).toBe(true);
+    expect(deserializeClixml(xml)).toEqual([1, 'two', { three: 3 }]);
+    expect(deserializeClixml('\ufeff<?xml version="1.0"?>\n<!-- c --><Objs Version="1.1.0.1"><S>a</S></Objs>\n')).toEqual(['a']);
+    expect(deserializeClixml('<Obj RefId="0"><MS><S N="a">b</S></MS></Obj>')).toEqual([{ a: 'b' }]);
+    expect(deserializeClixml('<Objs />')).toEqual([]);
+    expect(deserializeClixml(serializeClixml([1, 2]))).toEqual([[1, 2]]);
+  });
+});
