@@ -115,7 +115,7 @@ class Serializer {
   }
 
   private objectValue(v: object, name: string | undefined, depth: number): void {
-    if (v instanceof PSTypedValue) return this.typed(v, name);
+    if (v instanceof PSTypedValue) return this.typed(v as PSTypedValue, name);
     if (v instanceof PSDateTime) return this.prim('DT', name, v.getTime() === this.parsedTime(v) ? v.text : formatDate(v));
     if (v instanceof Date) return this.prim('DT', name, formatDate(v));
     if (v instanceof PSDuration) return this.prim('TS', name, v.toString());

@@ -60,7 +60,7 @@ describe('real Exchange 2019 Export-Clixml files', () => {
     const unlimited = Object.values(mbx!).find((v) => (v as Rec | null)?.['IsUnlimited'] === true) as Rec;
     expect(psMeta(unlimited)!.toStringValue).toBe('Unlimited');
     expect('Value' in unlimited).toBe(false);
-    const enums = Object.values(mbx!).filter((v) => v instanceof PSEnumValue) as PSEnumValue[];
+    const enums = Object.values(mbx!).filter((v): v is PSEnumValue => v instanceof PSEnumValue);
     expect(enums.length).toBeGreaterThan(0);
     expect(enums.every((e) => typeof e.value === 'number' && e.name.length > 0)).toBe(true);
   });
