@@ -88,3 +88,8 @@ export function createPSObject(options: CreatePSObjectOptions = {}): Record<stri
 export function psEnum(typeName: string, name: string, value: number): PSEnumValue {
   return new PSEnumValue(value, name, [typeName, 'System.Enum', 'System.ValueType', 'System.Object']);
 }
+
+/** Builds an array that serializes as `<Obj>` with the given type names and an `<LST>`. */
+export function psList(typeNames: readonly string[], items: readonly unknown[]): unknown[] {
+  return setMeta([...items], { typeNames, toStringValue: undefined, adapted: [], extended: [], container: 'LST' });
+}

@@ -62,7 +62,7 @@ export function decodeMessage(bytes: Uint8Array): PsrpMessage & { readonly typeN
     throw new ProtocolError(`PSRP ${typeName} data is not valid UTF-8`, { code: 'PSRP_MESSAGE_INVALID', messageType, cause });
   }
   return {
-    destination: destination as DestinationValue,
+    destination: destination,
     messageType,
     typeName,
     runspacePoolId: readGuid(bytes, 8),

@@ -1,0 +1,178 @@
+// MS-PSRP 2.2.2 Message Types: data of the messages a client sends (2.2.2.1 SESSION_CAPABILITY,
+// 2.2.2.2 INIT_RUNSPACEPOOL, 2.2.2.3 PUBLIC_KEY, 2.2.2.6/7 SET_MAX/MIN_RUNSPACES, 2.2.2.10
+// CREATE_PIPELINE (2.2.3.11-13 PowerShell/Command/parameters), 2.2.2.11 GET_AVAILABLE_RUNSPACES,
+// 2.2.2.14 GET_COMMAND_METADATA, 2.2.2.16/28 HOST_RESPONSE, 2.2.2.17 PIPELINE_INPUT, 2.2.2.29
+// CONNECT_RUNSPACEPOOL, 2.2.2.31 RESET_RUNSPACE_STATE).
+import { createPSObject, ps, psEnum, psList, serializeObject, type SerializeOptions } from '../clixml/index.js';
+import { HostMethod, type HostMethodName } from './host-method.js';
+
+const PSOBJECT_LIST =
+  'System.Collections.Generic.List`1[[System.Management.Automation.PSObject, System.Management.Automation, Version=3.0.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35]]';
+const RESULT_TYPES = 'System.Management.Automation.Runspaces.PipelineResultTypes';
+
+const bag = (props: Record<string, unknown>): Record<string, unknown> => createPSObject({ typeNames: [], extendedProperties: props });
+
+/** Host information sent with INIT_RUNSPACEPOOL and CREATE_PIPELINE (MS-PSRP 2.2.3.14). */
+export function hostInfo(hasHost: boolean): Record<string, unknown> {
+  return bag({
+    _isHostNull: !hasHost,
+    _isHostUINull: !hasHost,
+    _isHostRawUINull: true,
+    _useRunspaceHost: !hasHost,
+  });
+}
+
+export function sessionCapabilityData(protocolVersion = '2.3'): string {
+  return serializeObject(
+    bag({ protocolversion: ps.version(protocolVersion), PSVersion: ps.version('2.0'), SerializationVersion: ps.version('1.1.0.1') }),
+  );
+}
+
+export interface InitRunspacePoolSpec {
+  readonly minRunspaces: number;
+  readonly maxRunspaces: number;
+  readonly hasHost: boolean;
+  /** `$PSSenderInfo.ApplicationArguments` on the server (a PSPrimitiveDictionary). */
+  readonly applicationArguments?: Readonly<Record<string, unknown>> | undefined;
+}
+
+export function initRunspacePoolData(spec: InitRunspacePoolSpec): string {
+  const args = spec.applicationArguments;
+  return serializeObject(
+    bag({
+      MinRunspaces: spec.minRunspaces,
+      MaxRunspaces: spec.maxRunspaces,
+      PSThreadOptions: psEnum('System.Management.Automation.Runspaces.PSThreadOptions', 'Default', 0),
+      ApartmentState: psEnum('System.Management.Automation.Runspaces.ApartmentState', 'UNKNOWN', 2),
+      HostInfo: hostInfo(spec.hasHost),
+      ApplicationArguments: args === undefined ? null : primitiveDictionary(args),
+    }),
+  );
+}
+
+function primitiveDictionary(values: Readonly<Record<string, unknown>>): Map<unknown, unknown> {
+  const m = new Map<unknown, unknown>(Object.entries(values));
+  return Object.defineProperty(m, Symbol.for('psrp.clixml.meta'), {
+    value: {
+      typeNames: ['System.Management.Automation.PSPrimitiveDictionary', 'System.Collections.Hashtable', 'System.Object'],
+      toStringValue: undefined, adapted: [], extended: [], container: 'DCT',
+    },
+    enumerable: false,
+  });
+}
+
+/** One parameter or positional argument of a command. `name` null = positional. */
+export interface CommandParameter {
+  readonly name: string | null;
+  readonly value: unknown;
+}
+
+/** Which streams a command merges into which (MS-PSRP 2.2.3.31 PipelineResultTypes). */
+export interface CommandMerges {
+  /** Merge the error stream into output (`2>&1`). */
+  readonly mergeErrorToOutput?: boolean;
+  /** Protocol 2.2+: merge warning/verbose/debug/information into output. */
+  readonly mergeWarningToOutput?: boolean;
+  readonly mergeVerboseToOutput?: boolean;
+  readonly mergeDebugToOutput?: boolean;
+  readonly mergeInformationToOutput?: boolean;
+}
+
+export interface CommandSpec extends CommandMerges {
+  /** Command name, or script text when `isScript` is true. */
+  readonly name: string;
+  readonly isScript: boolean;
+  readonly useLocalScope?: boolean | undefined;
+  readonly parameters: readonly CommandParameter[];
+}
+
+export interface CreatePipelineSpec {
+  readonly commands: readonly CommandSpec[];
+  readonly noInput: boolean;
+  readonly addToHistory: boolean;
+  readonly isNested: boolean;
+  readonly hasHost: boolean;
+  /** Whether the server speaks protocol 2.2+ (per-stream merges). */
+  readonly protocol22: boolean;
+}
+
+const RESULT_NAMES = ['None', 'Output', 'Error', 'Output, Error'] as const;
+const merge = (value: 0 | 1 | 2 | 3): unknown => psEnum(RESULT_TYPES, RESULT_NAMES[value], value);
+
+function command(c: CommandSpec, protocol22: boolean): Record<string, unknown> {
+  const toOut = (b: boolean | undefined): unknown => merge(b ? 1 : 0);
+  const props: Record<string, unknown> = {
+    Cmd: c.name,
+    IsScript: c.isScript,
+    UseLocalScope: c.useLocalScope ?? null,
+    MergeMyResult: merge(c.mergeErrorToOutput ? 2 : 0),
+    MergeToResult: merge(c.mergeErrorToOutput ? 1 : 0),
+    MergePreviousResults: merge(0),
+    Args: psList(
+      [PSOBJECT_LIST, 'System.Object'],
+      c.parameters.map((p) => bag({ N: p.name, V: p.value })),
+    ),
+  };
+  if (protocol22) {
+    props['MergeError'] = toOut(c.mergeErrorToOutput);
+    props['MergeWarning'] = toOut(c.mergeWarningToOutput);
+    props['MergeVerbose'] = toOut(c.mergeVerboseToOutput);
+    props['MergeDebug'] = toOut(c.mergeDebugToOutput);
+    props['MergeInformation'] = toOut(c.mergeInformationToOutput);
+  }
+  return bag(props);
+}
+
+export function createPipelineData(spec: CreatePipelineSpec, options: SerializeOptions = {}): string {
+  return serializeObject(
+    bag({
+      NoInput: spec.noInput,
+      ApartmentState: psEnum('System.Management.Automation.Runspaces.ApartmentState', 'UNKNOWN', 2),
+      RemoteStreamOptions: psEnum('System.Management.Automation.RemoteStreamOptions', 'None', 0),
+      AddToHistory: spec.addToHistory,
+      HostInfo: hostInfo(spec.hasHost),
+      PowerShell: bag({
+        Cmds: psList([PSOBJECT_LIST, 'System.Object'], spec.commands.map((c) => command(c, spec.protocol22))),
+        IsNested: spec.isNested,
+        History: null,
+        RedirectShellErrorOutputPipe: true,
+      }),
+      IsNested: spec.isNested,
+    }),
+    options,
+  );
+}
+
+export function hostResponseData(
+  callId: bigint,
+  method: HostMethodName,
+  result: { readonly value: unknown } | { readonly error: unknown },
+  options: SerializeOptions = {},
+): string {
+  const props: Record<string, unknown> = {
+    ci: callId,
+    mi: psEnum('System.Management.Automation.Remoting.RemoteHostMethodId', method, HostMethod[method]),
+  };
+  if ('value' in result) props['mr'] = result.value;
+  else props['me'] = result.error;
+  return serializeObject(bag(props), options);
+}
+
+export const publicKeyData = (publicKeyBase64: string): string => serializeObject(bag({ PublicKey: publicKeyBase64 }));
+export const setMaxRunspacesData = (max: number, callId: bigint): string => serializeObject(bag({ MaxRunspaces: max, ci: callId }));
+export const setMinRunspacesData = (min: number, callId: bigint): string => serializeObject(bag({ MinRunspaces: min, ci: callId }));
+export const callIdData = (callId: bigint): string => serializeObject(bag({ ci: callId }));
+export const connectRunspacePoolData = (min: number, max: number): string =>
+  serializeObject(bag({ MinRunspaces: min, MaxRunspaces: max }));
+
+/** GET_COMMAND_METADATA (MS-PSRP 2.2.2.14): which commands to describe. */
+export function getCommandMetadataData(names: readonly string[], commandTypes = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20): string {
+  return serializeObject(
+    bag({
+      Name: psList(['System.String[]', 'System.Array', 'System.Object'], names),
+      CommandType: psEnum('System.Management.Automation.CommandTypes', 'Alias, Function, Filter, Cmdlet', commandTypes),
+      Namespace: psList(['System.String[]', 'System.Array', 'System.Object'], ['']),
+      ArgumentList: null,
+    }),
+  );
+}
