@@ -12,7 +12,7 @@ import {
   PSTypedValue,
   type SecureStringCipher,
 } from './values.js';
-import { type StartTag, XmlReader } from './xml-reader.js';
+import { type StartTag, XmlReader } from '../internal/xml-reader.js';
 
 /** Limits and behaviour of deserialization. Every limit has a safe default. */
 export interface DeserializeOptions {

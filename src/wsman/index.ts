@@ -1,0 +1,5 @@
+/** WS-Management (MS-WSMV) sans-IO codec: envelopes out, parsed responses and faults in. */
+export * from './namespaces.js';
+export * from './envelope.js';
+export * from './fault.js';
+export * from './response.js';
