@@ -14,3 +14,50 @@ export {
   RunspacePoolBrokenError,
 } from './errors.js';
 export type { PsrpErrorOptions, ProtocolErrorDetails, WSManFaultDetails, ErrorRecordLike } from './errors.js';
+
+// CLIXML (MS-PSRP 2.2.5)
+export {
+  deserializeClixml,
+  deserializeObject,
+  serializeClixml,
+  serializeObject,
+  createPSObject,
+  psEnum,
+  psList,
+  psMeta,
+  PS_META,
+  PSDateTime,
+  PSDecimal,
+  PSDuration,
+  PSEnumValue,
+  PSSecureString,
+  PSTypedValue,
+  ps,
+} from './clixml/index.js';
+export type {
+  DeserializeOptions,
+  SerializeOptions,
+  PSObjectMeta,
+  ContainerKind,
+  CreatePSObjectOptions,
+  PrimitiveTag,
+  SecureStringCipher,
+} from './clixml/index.js';
+
+// Client
+export { RunspacePool } from './client/runspace-pool.js';
+export type { RunspacePoolOptions } from './client/runspace-pool.js';
+export { PowerShell } from './client/powershell.js';
+export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
+export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
+export { WSManConnection } from './client/wsman-connection.js';
+export type { WSManConnectionOptions } from './client/wsman-connection.js';
+export type { PsrpConnection, PsrpStream, ReceivedChunk, ConnectionOperationOptions } from './client/psrp-connection.js';
+export { HttpTransport } from './http/http-transport.js';
+export type { HttpTransportOptions, BasicCredentials } from './http/http-transport.js';
+export type { WsmanTransport } from './http/wsman-transport.js';
+export { ErrorRecord } from './psrp/records.js';
+export type { ErrorCategoryInfo, InformationalRecord, InformationRecord, ProgressRecord } from './psrp/records.js';
+export type { RunspacePoolState, PipelineState } from './psrp/runspace-pool-core.js';
+export { randomIds, sequentialIds } from './internal/ids.js';
+export type { IdSource } from './internal/ids.js';

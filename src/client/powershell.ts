@@ -1,0 +1,312 @@
+/**
+ * PowerShell: build a pipeline of commands, then `invoke()` it (all results at once), `stream()`
+ * it (every record as it arrives, pull-driven: no further Receive is sent until you ask for more,
+ * which is the backpressure), or iterate `output()`. A `break` out of a loop, `stop()` or an aborted
+ * signal stops the pipeline on the server.
+ */
+import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError } from '../errors.js';
+import type { CommandParameter, CommandSpec } from '../psrp/messages.js';
+import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../psrp/records.js';
+import { TERMINAL_PIPELINE_STATES, type PipelineCore, type PipelineState, type PsrpEvent } from '../psrp/runspace-pool-core.js';
+import { answerHostCall } from './host.js';
+import type { PoolInternals } from './runspace-pool.js';
+
+/** One record of a running pipeline. */
+export type PipelineRecord =
+  | { readonly stream: 'output'; readonly value: unknown }
+  | { readonly stream: 'error'; readonly value: ErrorRecord }
+  | { readonly stream: 'warning' | 'verbose' | 'debug'; readonly value: InformationalRecord }
+  | { readonly stream: 'information'; readonly value: InformationRecord }
+  | { readonly stream: 'progress'; readonly value: ProgressRecord };
+
+export interface InvokeResult {
+  readonly output: unknown[];
+  readonly errors: ErrorRecord[];
+  readonly warnings: InformationalRecord[];
+  readonly verbose: InformationalRecord[];
+  readonly debug: InformationalRecord[];
+  readonly information: InformationRecord[];
+  readonly progress: ProgressRecord[];
+  /** True when any error record arrived (PowerShell's `$?` is false / HadErrors). */
+  readonly hadErrors: boolean;
+  /** How the pipeline ended. */
+  readonly state: PipelineState;
+}
+
+export interface RunOptions {
+  /** Pipeline input: values are sent lazily as the pipeline consumes them. */
+  readonly input?: Iterable<unknown> | AsyncIterable<unknown> | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Milliseconds before the pipeline is stopped and the call rejects. */
+  readonly timeoutMs?: number | undefined;
+  /** `'stop'`: reject on the first error record (PowerShell's -ErrorAction Stop). Default `'continue'`. */
+  readonly errorAction?: 'continue' | 'stop' | undefined;
+  /** Record the command in the server's history. Default false. */
+  readonly addToHistory?: boolean | undefined;
+}
+
+interface MutableCommand {
+  name: string;
+  isScript: boolean;
+  useLocalScope: boolean | undefined;
+  parameters: CommandParameter[];
+  mergeErrorToOutput: boolean;
+}
+
+const STREAMS: Partial<Record<PsrpEvent['type'], PipelineRecord['stream']>> = {
+  PipelineOutput: 'output',
+  ErrorRecord: 'error',
+  WarningRecord: 'warning',
+  VerboseRecord: 'verbose',
+  DebugRecord: 'debug',
+  InformationRecord: 'information',
+  ProgressRecord: 'progress',
+};
+
+export class PowerShell {
+  private readonly commands: MutableCommand[] = [];
+  private started = false;
+  private stopRequested: (() => void) | undefined;
+
+  constructor(private readonly pool: PoolInternals) {}
+
+  /** Adds a command (a new stage of the pipeline). */
+  addCommand(name: string, options: { readonly useLocalScope?: boolean } = {}): this {
+    if (!name) throw new InvalidArgumentError('A command name is required');
+    this.commands.push({ name, isScript: false, useLocalScope: options.useLocalScope, parameters: [], mergeErrorToOutput: false });
+    return this;
+  }
+
+  /**
+   * Adds script text. Impossible on NoLanguage endpoints such as Exchange, where the server answers
+   * "The syntax is not supported by this runspace": use addCommand there.
+   */
+  addScript(script: string, options: { readonly useLocalScope?: boolean } = {}): this {
+    this.commands.push({ name: script, isScript: true, useLocalScope: options.useLocalScope, parameters: [], mergeErrorToOutput: false });
+    return this;
+  }
+
+  private last(): MutableCommand {
+    const c = this.commands.at(-1);
+    if (!c) throw new InvalidArgumentError('Add a command before its parameters');
+    return c;
+  }
+
+  /** Adds a named parameter to the last command. `true` for a switch. */
+  addParameter(name: string, value: unknown = true): this {
+    this.last().parameters.push({ name: name.replace(/^-/, ''), value });
+    return this;
+  }
+
+  /** Adds several named parameters. */
+  addParameters(parameters: Readonly<Record<string, unknown>>): this {
+    for (const [k, v] of Object.entries(parameters)) this.addParameter(k, v);
+    return this;
+  }
+
+  /** Adds a positional argument to the last command. */
+  addArgument(value: unknown): this {
+    this.last().parameters.push({ name: null, value });
+    return this;
+  }
+
+  /** Merges the last command's error stream into its output (`2>&1`). */
+  mergeErrorToOutput(): this {
+    this.last().mergeErrorToOutput = true;
+    return this;
+  }
+
+  /** Stops the running pipeline on the server. */
+  async stop(): Promise<void> {
+    this.stopRequested?.();
+    await Promise.resolve();
+  }
+
+  /** Runs the pipeline and collects every stream. */
+  async invoke(options: RunOptions = {}): Promise<InvokeResult> {
+    const r = {
+      output: [] as unknown[],
+      errors: [] as ErrorRecord[],
+      warnings: [] as InformationalRecord[],
+      verbose: [] as InformationalRecord[],
+      debug: [] as InformationalRecord[],
+      information: [] as InformationRecord[],
+      progress: [] as ProgressRecord[],
+    };
+    const run = this.run(options);
+    for await (const rec of run.records) {
+      switch (rec.stream) {
+        case 'output':
+          r.output.push(rec.value);
+          break;
+        case 'error':
+          r.errors.push(rec.value);
+          break;
+        case 'warning':
+          r.warnings.push(rec.value);
+          break;
+        case 'verbose':
+          r.verbose.push(rec.value);
+          break;
+        case 'debug':
+          r.debug.push(rec.value);
+          break;
+        case 'information':
+          r.information.push(rec.value);
+          break;
+        case 'progress':
+          r.progress.push(rec.value);
+          break;
+      }
+    }
+    return { ...r, hadErrors: r.errors.length > 0, state: run.state() };
+  }
+
+  /** Every record as it arrives. */
+  stream(options: RunOptions = {}): AsyncGenerator<PipelineRecord, void, undefined> {
+    return this.run(options).records;
+  }
+
+  /** Output objects only (other streams are dropped; errors still end the iteration with errorAction 'stop'). */
+  async *output(options: RunOptions = {}): AsyncGenerator<unknown, void, undefined> {
+    for await (const rec of this.run(options).records) if (rec.stream === 'output') yield rec.value;
+  }
+
+  private run(options: RunOptions): { records: AsyncGenerator<PipelineRecord, void, undefined>; state: () => PipelineState } {
+    if (this.started) throw new InvalidStateError('run the pipeline', 'Started', ['NotStarted']);
+    if (this.commands.length === 0) throw new InvalidArgumentError('Add at least one command');
+    this.started = true;
+    this.pool.assertUsable();
+    const origin = new Error('called from');
+    let finalState: PipelineState = 'NotStarted';
+    const records = this.execute(options, (s) => (finalState = s), origin);
+    return { records, state: () => finalState };
+  }
+
+  private async *execute(options: RunOptions, setState: (s: PipelineState) => void, origin: Error): AsyncGenerator<PipelineRecord, void, undefined> {
+    const { core, connection, ids } = this.pool;
+    const userSignals = [options.signal, options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const stopController = new AbortController();
+    this.stopRequested = () => stopController.abort(new PsrpError('The pipeline was stopped', { code: 'PSRP_PIPELINE_STOPPED' }));
+    const signal = AbortSignal.any([...userSignals, stopController.signal]);
+    const release = await this.pool.acquire(signal);
+    let pipeline: PipelineCore | undefined;
+    let finished = false;
+    const buffer: PipelineRecord[] = [];
+    let failure: PipelineFailedError | undefined;
+    try {
+      const hasInput = options.input !== undefined;
+      pipeline = core.createPipeline(ids.uuid(), {
+        commands: this.commands.map<CommandSpec>((c) => ({
+          name: c.name,
+          isScript: c.isScript,
+          useLocalScope: c.useLocalScope,
+          parameters: c.parameters,
+          mergeErrorToOutput: c.mergeErrorToOutput,
+        })),
+        noInput: !hasInput,
+        addToHistory: options.addToHistory ?? false,
+        isNested: false,
+      });
+      const pid = pipeline.id;
+      pipeline.start();
+      await this.pool.flush(pid, signal, true);
+      if (hasInput) {
+        for await (const v of options.input as AsyncIterable<unknown>) {
+          signal.throwIfAborted();
+          pipeline.sendInput([v]);
+          await this.pool.flush(pid, signal);
+        }
+        pipeline.endInput();
+        await this.pool.flush(pid, signal);
+      }
+      while (!finished) {
+        if (buffer.length > 0) {
+          const rec = buffer.shift()!;
+          if (options.errorAction === 'stop' && rec.stream === 'error') {
+            throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
+          }
+          yield rec;
+          continue;
+        }
+        // Pull-driven: ask the server for more only when the consumer wants more.
+        const chunk = await connection.receive(pid, { signal });
+        for (const d of chunk.data) core.receiveData(d);
+        const events: PsrpEvent[] = [];
+        for (let e = core.nextEvent(); e; e = core.nextEvent()) events.push(e);
+        for (const e of events) {
+          if (e.type === 'HostCall' && e.pipelineId === pid) {
+            const answer = await answerHostCall(this.pool.host, e);
+            if (answer) {
+              core.hostResponse(e, answer);
+              await this.pool.flush(pid, signal);
+            }
+            continue;
+          }
+          if ('pipelineId' in e && e.pipelineId === pid) {
+            if (e.type === 'PipelineState') {
+              if (TERMINAL_PIPELINE_STATES.has(e.state)) {
+                finished = true;
+                setState(e.state);
+                if (e.state === 'Failed') {
+                  const msg = e.error ? e.error.message : 'The pipeline failed';
+                  failure = new PipelineFailedError(msg, e.error ? { errorRecord: e.error } : {});
+                }
+              }
+              continue;
+            }
+            const stream = STREAMS[e.type];
+            if (stream) buffer.push({ stream, value: (e as { value?: unknown; record?: unknown }).value ?? (e as { record: unknown }).record } as PipelineRecord);
+          }
+        }
+        await this.pool.dispatch(events.filter((e) => !('pipelineId' in e) || e.pipelineId === null), signal);
+        if (!finished) this.pool.assertUsable();
+      }
+      while (buffer.length > 0) {
+        const rec = buffer.shift()!;
+        if (options.errorAction === 'stop' && rec.stream === 'error') {
+          throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
+        }
+        yield rec;
+      }
+      if (failure) throw failure;
+    } catch (e) {
+      if (signal.aborted && !finished && e === signal.reason) {
+        // Aborted or stopped by the caller: stop on the server, then report.
+        if (stopController.signal.aborted && !userSignals.some((s) => s.aborted)) setState('Stopped');
+        throw signal.reason;
+      }
+      if (e instanceof Error && e.stack && origin.stack) e.stack += `\n    --- async call site ---${origin.stack.slice(origin.stack.indexOf('\n'))}`;
+      throw e;
+    } finally {
+      const pid = pipeline?.id;
+      const stoppedEarly = pipeline !== undefined && !finished;
+      if (pipeline && pid && !finished) {
+        // Stop it on the server (break, throw, abort): Signal ctrl_c, then drain until it ends.
+        pipeline.stopping();
+        try {
+          await connection.stopPipeline(pid);
+          const limit = Date.now() + 30_000;
+          while (!TERMINAL_PIPELINE_STATES.has(pipeline.state) && Date.now() < limit) {
+            const chunk = await connection.receive(pid);
+            for (const d of chunk.data) core.receiveData(d);
+            for (let ev = core.nextEvent(); ev; ev = core.nextEvent()) void ev;
+            if (chunk.done) break;
+          }
+        } catch {
+          // The pool may be gone; closing it will clean up.
+        }
+        setState(pipeline.state === 'Stopping' ? 'Stopped' : pipeline.state);
+      }
+      if (pid) {
+        core.removePipeline(pid);
+        // A command that reached CommandState Done is finished on the server; one that was stopped
+        // early is released with Signal terminate, off the caller's critical path.
+        if (stoppedEarly) this.pool.background(connection.closePipeline(pid));
+      }
+      release();
+    }
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * RunspacePool: the public entry point. It owns a PsrpConnection (WinRM/HTTP, a replay, or a child
+ * pwsh) and the sans-IO RunspacePoolCore, opens the pool, hands out PowerShell pipelines (at most
+ * `maxRunspaces` running at once; the rest wait), and always deletes the shell on close, on a
+ * failed open and on abort.
+ */
+import { InvalidArgumentError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
+import { randomIds, type IdSource } from '../internal/ids.js';
+import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
+import type { WsmanTransport } from '../http/wsman-transport.js';
+import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psrp/runspace-pool-core.js';
+import { answerHostCall, type PSHost } from './host.js';
+import { PowerShell } from './powershell.js';
+import type { PsrpConnection } from './psrp-connection.js';
+import { WSManConnection } from './wsman-connection.js';
+
+export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
+  /** WinRM endpoint, e.g. `https://server:5986/wsman` or `https://cas.contoso.com/PowerShell/`. */
+  readonly uri?: string | URL | undefined;
+  /** A ready WS-Man transport instead of `uri` (the replay seam). */
+  readonly transport?: WsmanTransport | undefined;
+  /** A ready PSRP connection instead of WS-Man (for example `OutOfProcConnection` to a local pwsh). */
+  readonly connection?: PsrpConnection | undefined;
+  /** Session configuration. Default `Microsoft.PowerShell`. */
+  readonly configurationName?: string | undefined;
+  readonly minRunspaces?: number | undefined;
+  /** How many pipelines may run at once. Default 1. */
+  readonly maxRunspaces?: number | undefined;
+  /** Values for `$PSSenderInfo.ApplicationArguments` on the server. */
+  readonly applicationArguments?: Readonly<Record<string, unknown>> | undefined;
+  /** Answers host calls (Read-Host, prompts, Write-Host). */
+  readonly host?: PSHost | undefined;
+  /** Where ids come from (deterministic in tests and replays). */
+  readonly ids?: IdSource | undefined;
+  /** WS-Man OperationTimeout for Receive long polls, in seconds. Default 20. */
+  readonly operationTimeoutSeconds?: number | undefined;
+  /** Shell idle timeout to request, in seconds. */
+  readonly idleTimeoutSeconds?: number | undefined;
+  /** Cancels opening. */
+  readonly signal?: AbortSignal | undefined;
+  /** Milliseconds to wait for the pool to open. Default 60000. */
+  readonly openTimeoutMs?: number | undefined;
+}
+
+/** Internal handle PowerShell uses to drive the pool. */
+export interface PoolInternals {
+  readonly core: RunspacePoolCore;
+  readonly connection: PsrpConnection;
+  readonly ids: IdSource;
+  readonly host: PSHost | undefined;
+  acquire(signal?: AbortSignal): Promise<() => void>;
+  /** Flushes everything queued for `target` (Command for the first payload of a new pipeline). */
+  flush(target: string | null, signal?: AbortSignal, createPipeline?: boolean): Promise<void>;
+  /** Handles pool-level events and host calls; returns pipeline events for the caller. */
+  dispatch(events: PsrpEvent[], signal?: AbortSignal): Promise<void>;
+  background(p: Promise<unknown>): void;
+  assertUsable(): void;
+}
+
+function combine(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
+  const signals = [signal, timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
+  return signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+}
+
+export class RunspacePool implements AsyncDisposable {
+  private readonly internals: PoolInternals;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly waiters: (() => void)[] = [];
+  private running = 0;
+  private closing: Promise<void> | undefined;
+  private readonly ownTransport: WsmanTransport | undefined;
+  private brokenError: PsrpError | undefined;
+
+  private constructor(
+    private readonly core: RunspacePoolCore,
+    readonly connection: PsrpConnection,
+    private readonly ids: IdSource,
+    readonly host: PSHost | undefined,
+    ownTransport: WsmanTransport | undefined,
+  ) {
+    this.ownTransport = ownTransport;
+    this.internals = {
+      core,
+      connection,
+      ids,
+      host,
+      acquire: (signal) => this.acquire(signal),
+      flush: (target, signal, create) => this.flush(target, signal, create),
+      dispatch: (events, signal) => this.dispatch(events, signal),
+      background: (p) => this.background(p),
+      assertUsable: () => this.assertUsable(),
+    };
+  }
+
+  /** Opens a runspace pool (MS-PSRP 3.1.4.1) and resolves once the server says Opened. */
+  static async open(options: RunspacePoolOptions): Promise<RunspacePool> {
+    const ids = options.ids ?? randomIds;
+    let transport: WsmanTransport | undefined;
+    let own: WsmanTransport | undefined;
+    let connection = options.connection;
+    if (!connection) {
+      transport = options.transport;
+      if (!transport) {
+        if (options.uri === undefined) throw new InvalidArgumentError('RunspacePool.open needs `uri`, `transport` or `connection`');
+        own = transport = new HttpTransport({ ...options, url: options.uri });
+      }
+      connection = new WSManConnection(transport, {
+        configurationName: options.configurationName,
+        ids,
+        operationTimeoutSeconds: options.operationTimeoutSeconds,
+        idleTimeoutSeconds: options.idleTimeoutSeconds,
+      });
+    }
+    const core = new RunspacePoolCore({
+      id: ids.uuid(),
+      minRunspaces: options.minRunspaces ?? 1,
+      maxRunspaces: options.maxRunspaces ?? 1,
+      hasHost: options.host !== undefined,
+      ...(options.applicationArguments ? { applicationArguments: options.applicationArguments } : {}),
+    });
+    const pool = new RunspacePool(core, connection, ids, options.host, own);
+    const signal = combine(options.signal, options.openTimeoutMs ?? 60_000);
+    try {
+      await pool.doOpen(signal);
+    } catch (e) {
+      await pool.close().catch(() => undefined);
+      if (signal?.aborted && e === signal.reason) throw e;
+      throw e;
+    }
+    return pool;
+  }
+
+  private async doOpen(signal: AbortSignal | undefined): Promise<void> {
+    const { core, connection } = this;
+    core.open();
+    const first = core.dataToSend(connection.maxPayloadBytes, null)!;
+    await connection.openPool(core.id, first.data, { signal });
+    await this.flush(null, signal);
+    while (core.state !== 'Opened') {
+      if (core.state === 'Broken' || core.state === 'Closed') {
+        throw this.brokenError ?? new RunspacePoolBrokenError(`The server refused to open the runspace pool (state ${core.state})`);
+      }
+      const chunk = await connection.receive(null, { signal });
+      for (const d of chunk.data) core.receiveData(d);
+      await this.dispatch(this.drain(), signal);
+    }
+    // Protocol 2.2+ servers take 500 KB envelopes, as PowerShell itself uses.
+    if (core.isProtocol22 && connection instanceof WSManConnection) connection.setMaxEnvelopeSize(512000);
+  }
+
+  private drain(): PsrpEvent[] {
+    const out: PsrpEvent[] = [];
+    for (let e = this.core.nextEvent(); e; e = this.core.nextEvent()) out.push(e);
+    return out;
+  }
+
+  /** The pool's state (`Opened` while usable). */
+  get state(): RunspacePoolState {
+    return this.core.state;
+  }
+  get id(): string {
+    return this.core.id;
+  }
+  /** The server's PSRP protocol version (2.1 for PowerShell 2 / Exchange 2010, 2.3 for current). */
+  get serverProtocolVersion(): string | undefined {
+    return this.core.serverProtocolVersion;
+  }
+  /** The server's application private data (`$PSSenderInfo` settings, PSVersionTable…). */
+  get applicationPrivateData(): unknown {
+    return this.core.applicationPrivateData;
+  }
+  get maxRunspaces(): number {
+    return this.core.maxRunspaces;
+  }
+
+  /** A new pipeline builder on this pool. */
+  powershell(): PowerShell {
+    return new PowerShell(this.internals);
+  }
+
+  private assertUsable(): void {
+    if (this.brokenError) throw this.brokenError;
+    if (this.closing || this.core.state !== 'Opened') {
+      throw new PsrpError(`The runspace pool is ${this.closing ? 'closed' : this.core.state}`, { code: 'PSRP_POOL_CLOSED' });
+    }
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<() => void> {
+    while (this.running >= this.core.maxRunspaces) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => reject(signal!.reason as Error);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.waiters.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+      this.assertUsable();
+    }
+    this.running++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.running--;
+      this.waiters.shift()?.();
+    };
+  }
+
+  private async flush(target: string | null, signal?: AbortSignal, createPipeline = false): Promise<void> {
+    const { core, connection } = this;
+    let create = createPipeline;
+    for (let out = core.dataToSend(connection.maxPayloadBytes, target); out; out = core.dataToSend(connection.maxPayloadBytes, target)) {
+      if (create && out.pipelineId !== null) {
+        create = false;
+        await connection.createPipeline(out.pipelineId, out.data, { signal });
+      } else {
+        await connection.send(out.pipelineId, out.stream, out.data, { signal });
+      }
+    }
+  }
+
+  private async dispatch(events: PsrpEvent[], signal?: AbortSignal): Promise<void> {
+    for (const e of events) {
+      if (e.type === 'RunspacePoolState' && (e.state === 'Broken' || e.state === 'Closed') && !this.closing) {
+        this.brokenError = new RunspacePoolBrokenError(
+          e.error ? `The runspace pool broke: ${e.error.message}` : `The runspace pool is ${e.state}`,
+          e.error ? { errorRecord: e.error } : {},
+        );
+      } else if (e.type === 'HostCall' && e.pipelineId === null) {
+        const answer = await answerHostCall(this.host, e);
+        if (answer) {
+          this.core.hostResponse(e, answer);
+          await this.flush(null, signal);
+        }
+      }
+    }
+  }
+
+  private background(p: Promise<unknown>): void {
+    const tracked = p.catch(() => undefined);
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  /** Closes the pool: waits for background requests, deletes the shell, releases the transport. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await Promise.all(this.pending);
+        this.core.close();
+        await this.connection.closePool();
+      } finally {
+        this.core.closed();
+        for (const w of this.waiters.splice(0)) w();
+        await this.ownTransport?.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

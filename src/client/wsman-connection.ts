@@ -1,0 +1,160 @@
+/**
+ * PSRP over a WinRM shell (MS-PSRP 3.1.5.3): Create with creationXml, Command with the first
+ * fragments of CREATE_PIPELINE, Send for the rest, Receive (long poll), Signal and Delete, through
+ * any WsmanTransport (HTTP, or a replay of a recording).
+ */
+import { WSManFaultError } from '../errors.js';
+import { channels } from '../internal/debug.js';
+import { randomIds, type IdSource } from '../internal/ids.js';
+import type { WsmanTransport } from '../http/wsman-transport.js';
+import {
+  commandEnvelope,
+  createShellEnvelope,
+  deleteEnvelope,
+  maxPayloadBytes,
+  parseCommandResponse,
+  parseCreateResponse,
+  parseReceiveResponse,
+  parseResponse,
+  powershellResourceUri,
+  receiveEnvelope,
+  sendEnvelope,
+  Signal,
+  signalEnvelope,
+  type BuiltEnvelope,
+  type EnvelopeContext,
+} from '../wsman/index.js';
+import type { ConnectionOperationOptions, PsrpConnection, PsrpStream, ReceivedChunk } from './psrp-connection.js';
+
+export interface WSManConnectionOptions {
+  /** Session configuration, e.g. `Microsoft.PowerShell` or `Microsoft.Exchange`. */
+  readonly configurationName?: string | undefined;
+  readonly ids?: IdSource | undefined;
+  /** WS-Man OperationTimeout in seconds: how long a Receive long-polls. Default 20. */
+  readonly operationTimeoutSeconds?: number | undefined;
+  /** Starting MaxEnvelopeSize in bytes. Default 153600 (WinRM's default 150 KB). */
+  readonly maxEnvelopeSize?: number | undefined;
+  /** Shell idle timeout to ask for, in seconds. Default: the server's. */
+  readonly idleTimeoutSeconds?: number | undefined;
+  readonly locale?: string | undefined;
+  readonly dataLocale?: string | undefined;
+}
+
+export class WSManConnection implements PsrpConnection {
+  private ctx: EnvelopeContext;
+  private shellId: string | undefined;
+  private readonly idleTimeoutSeconds: number | undefined;
+  private deleted = false;
+  /** Request counter by action, for diagnostics and benchmarks. */
+  readonly requestCounts = new Map<string, number>();
+
+  constructor(
+    private readonly transport: WsmanTransport,
+    options: WSManConnectionOptions = {},
+  ) {
+    const ids = options.ids ?? randomIds;
+    this.ctx = {
+      to: transport.url,
+      resourceUri: powershellResourceUri(options.configurationName ?? 'Microsoft.PowerShell'),
+      ids,
+      sessionId: ids.uuid(),
+      maxEnvelopeSize: options.maxEnvelopeSize ?? 153600,
+      operationTimeoutSeconds: options.operationTimeoutSeconds ?? 20,
+      locale: options.locale ?? 'en-US',
+      dataLocale: options.dataLocale ?? options.locale ?? 'en-US',
+    };
+    this.idleTimeoutSeconds = options.idleTimeoutSeconds;
+  }
+
+  get maxPayloadBytes(): number {
+    // Measure the markup of the largest request kind we send with an empty payload.
+    const probe = sendEnvelope(this.ctx, '00000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-000000000000', 'stdin', new Uint8Array(0));
+    return maxPayloadBytes(this.ctx.maxEnvelopeSize, probe.xml.length);
+  }
+
+  /** The shell id once created. */
+  get shell(): string | undefined {
+    return this.shellId;
+  }
+
+  /** Raises MaxEnvelopeSize (protocol 2.2+ servers accept 512000, as PowerShell uses). */
+  setMaxEnvelopeSize(bytes: number): void {
+    this.ctx = { ...this.ctx, maxEnvelopeSize: bytes };
+  }
+
+  private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined) {
+    this.ctx = { ...this.ctx, to: this.transport.url };
+    const name = env.action.slice(env.action.lastIndexOf('/') + 1);
+    this.requestCounts.set(name, (this.requestCounts.get(name) ?? 0) + 1);
+    const started = Date.now();
+    if (channels.wsmanRequest.hasSubscribers) channels.wsmanRequest.publish({ id: env.messageId, action: name, uri: this.ctx.to, bytes: env.xml.length });
+    let status = 'ok';
+    try {
+      const body = await this.transport.send(env.xml, { signal: options?.signal });
+      return parseResponse(body, env);
+    } catch (e) {
+      status = e instanceof WSManFaultError ? e.code : 'error';
+      throw e;
+    } finally {
+      if (channels.wsmanResponse.hasSubscribers) channels.wsmanResponse.publish({ id: env.messageId, action: name, status, durationMs: Date.now() - started });
+    }
+  }
+
+  private requireShell(): string {
+    if (this.shellId === undefined) throw new WSManFaultError('The shell has not been created', { code: 'PSRP_WSMAN_SHELL_NOT_FOUND' });
+    return this.shellId;
+  }
+
+  async openPool(poolId: string, data: Uint8Array, options?: ConnectionOperationOptions): Promise<void> {
+    const r = await this.request(
+      createShellEnvelope(this.ctx, poolId, data, this.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: this.idleTimeoutSeconds } : {}),
+      options,
+    );
+    this.shellId = parseCreateResponse(r).shellId;
+  }
+
+  async createPipeline(pipelineId: string, data: Uint8Array, options?: ConnectionOperationOptions): Promise<void> {
+    const r = await this.request(commandEnvelope(this.ctx, this.requireShell(), pipelineId, data), options);
+    parseCommandResponse(r);
+  }
+
+  async send(target: string | null, stream: PsrpStream, data: Uint8Array, options?: ConnectionOperationOptions): Promise<void> {
+    await this.request(sendEnvelope(this.ctx, this.requireShell(), target, stream === 'pr' ? 'pr' : 'stdin', data), options);
+  }
+
+  async receive(target: string | null, options?: ConnectionOperationOptions): Promise<ReceivedChunk> {
+    try {
+      const r = parseReceiveResponse(await this.request(receiveEnvelope(this.ctx, this.requireShell(), target), options));
+      return { data: r.streams.map((s) => s.data), done: r.commandState === 'Done' };
+    } catch (e) {
+      // MS-WSMV: an OperationTimeout fault on Receive only means "no output yet": poll again.
+      if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_OPERATION_TIMEOUT') return { data: [], done: false };
+      throw e;
+    }
+  }
+
+  async stopPipeline(pipelineId: string, options?: ConnectionOperationOptions): Promise<void> {
+    await this.request(signalEnvelope(this.ctx, this.requireShell(), pipelineId, Signal.PsCtrlC), options);
+  }
+
+  async closePipeline(pipelineId: string, options?: ConnectionOperationOptions): Promise<void> {
+    if (this.shellId === undefined || this.deleted) return;
+    try {
+      await this.request(signalEnvelope(this.ctx, this.shellId, pipelineId, Signal.Terminate), options);
+    } catch (e) {
+      if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_SHELL_NOT_FOUND') return;
+      throw e;
+    }
+  }
+
+  async closePool(options?: ConnectionOperationOptions): Promise<void> {
+    if (this.shellId === undefined || this.deleted) return;
+    this.deleted = true;
+    try {
+      await this.request(deleteEnvelope(this.ctx, this.shellId), options);
+    } catch (e) {
+      if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_SHELL_NOT_FOUND') return;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Replays a Windows recording through the WsmanTransport seam. Each request our client sends is
+ * matched with the next recorded exchange: its shape (action, resource URI, PSRP message types)
+ * must match, the ids the recorded client used (ShellId, CommandId, RunspacePool and pipeline
+ * GUIDs, MessageID) are mapped to ours, and the recorded response is rewritten with our ids.
+ */
+import { TransportError } from '../../src/errors.js';
+import type { WsmanTransport } from '../../src/http/wsman-transport.js';
+import { Defragmenter } from '../../src/psrp/fragment.js';
+import { decodeMessage } from '../../src/psrp/message.js';
+import { base64Payloads, loadRecording, type RecordedExchange } from './recordings.js';
+
+const GUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+function guidBytes(g: string): Buffer {
+  const h = g.replace(/-/g, '');
+  const order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+  return Buffer.from(order.map((i) => parseInt(h.substr(i * 2, 2), 16)));
+}
+
+const action = (xml: string): string => /<(?:\w+:)?Action[^>]*>([^<]+)</.exec(xml)?.[1]?.trim() ?? '';
+const messageId = (xml: string): string => /<(?:\w+:)?MessageID>([^<]+)</.exec(xml)?.[1]?.trim() ?? '';
+
+/** PSRP message types and ids carried by a request. */
+function psrpMessages(xml: string, defrag: Defragmenter): { type: string; rpid: string; pid: string }[] {
+  const out: { type: string; rpid: string; pid: string }[] = [];
+  for (const p of base64Payloads(xml)) {
+    for (const m of defrag.push(p.data)) {
+      const d = decodeMessage(m);
+      out.push({ type: d.typeName, rpid: d.runspacePoolId, pid: d.pipelineId });
+    }
+  }
+  return out;
+}
+
+export interface ReplayStep {
+  readonly action: string;
+  readonly psrpTypes: readonly string[];
+  readonly recordedPsrpTypes: readonly string[];
+}
+
+export class ReplayTransport implements WsmanTransport {
+  readonly url = 'https://127.0.0.1:55986/wsman';
+  private index = 0;
+  private readonly messages: readonly RecordedExchange[];
+  private readonly ids = new Map<string, string>(); // recorded (lower) → ours (lower)
+  private readonly ourDefrag = new Defragmenter();
+  private readonly recDefrag = new Defragmenter();
+  readonly steps: ReplayStep[] = [];
+  closed = false;
+
+  constructor(readonly name: string, options: { readonly skip?: number } = {}) {
+    this.messages = loadRecording(name).messages;
+    this.index = options.skip ?? 0;
+  }
+
+  get remaining(): number {
+    return this.messages.length - this.index;
+  }
+
+  private learn(recorded: string, ours: string): void {
+    const r = recorded.toLowerCase();
+    const o = ours.toLowerCase();
+    if (r !== o && !this.ids.has(r)) this.ids.set(r, o);
+  }
+
+  send(envelope: string): Promise<string> {
+    try {
+      return Promise.resolve(this.answer(envelope));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private answer(envelope: string): string {
+    const rec = this.messages[this.index++];
+    if (!rec) throw new Error(`replay ${this.name}: no recorded exchange left for ${action(envelope)}`);
+    const ourAction = action(envelope);
+    if (ourAction !== action(rec.request)) {
+      throw new Error(`replay ${this.name} step ${this.index}: sent ${ourAction}, recording has ${action(rec.request)}`);
+    }
+    // Map ids: selectors and CommandId attributes, then PSRP RPID/PID.
+    const sel = (x: string): string[] => [...x.matchAll(/(?:ShellId|CommandId)(?:="|">)([0-9A-Fa-f-]{36})/g)].map((m) => m[1]!);
+    const recSel = sel(rec.request);
+    const ourSel = sel(envelope);
+    recSel.forEach((g, i) => ourSel[i] && this.learn(g, ourSel[i]));
+    const ours = psrpMessages(envelope, this.ourDefrag);
+    const recorded = psrpMessages(rec.request, this.recDefrag);
+    recorded.forEach((m, i) => {
+      const o = ours[i];
+      if (!o) return;
+      this.learn(m.rpid, o.rpid);
+      this.learn(m.pid, o.pid);
+    });
+    this.steps.push({ action: ourAction.slice(ourAction.lastIndexOf('/') + 1), psrpTypes: ours.map((m) => m.type), recordedPsrpTypes: recorded.map((m) => m.type) });
+    if (rec.httpError || rec.response === null) {
+      throw new TransportError('Connection failed (recorded)', { code: 'PSRP_CONNECTION_FAILED' });
+    }
+    let response = rec.response;
+    if (rec.transportError && !/<(\w+:)?Envelope[\s>]/.test(response)) {
+      throw new TransportError(`HTTP ${rec.transportError.code} (recorded)`, { code: 'PSRP_HTTP_SERVER_ERROR', statusCode: rec.transportError.code });
+    }
+    // Rewrite ids in text and in base64 PSRP payloads, and RelatesTo.
+    response = response.replace(GUID_RE, (g) => {
+      const mapped = this.ids.get(g.toLowerCase());
+      if (!mapped) return g;
+      return g === g.toUpperCase() ? mapped.toUpperCase() : mapped;
+    });
+    response = response.replace(/(<(\w+:)?Stream[^>]*>)([A-Za-z0-9+/=]+)(<)/g, (_m, open: string, _p, b64: string, close: string) => {
+      let buf = Buffer.from(b64, 'base64');
+      for (const [r, o] of this.ids) {
+        const from = guidBytes(r);
+        const to = guidBytes(o);
+        for (let i = buf.indexOf(from); i >= 0; i = buf.indexOf(from, i + 16)) {
+          buf = Buffer.concat([buf.subarray(0, i), to, buf.subarray(i + 16)]);
+        }
+      }
+      return open + buf.toString('base64') + close;
+    });
+    response = response.replace(/(<(\w+:)?RelatesTo>)[^<]+(<)/, `$1${messageId(envelope)}$3`);
+    return response;
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
