@@ -1,0 +1,156 @@
+// RFC 5280 X.509 certificates (subjectAltName 4.2.1.6), made with the openssl CLI for loopback tests.
+/**
+ * Throw-away TLS certificates for the lab server and the HTTPS tests. Each call makes a fresh P-256
+ * key and certificate in a private temporary directory with the `openssl` command-line tool, reads
+ * the PEMs back and deletes the directory: nothing is written anywhere else and nothing outlives
+ * the call.
+ *
+ * Three shapes cover the tests that need them:
+ * - self-signed (the default): `ca` is the certificate itself;
+ * - `signedByCa: true`: a throw-away CA signs a leaf; `ca` is the CA certificate (the "custom CA"
+ *   case: trusted only when the client passes `ca`);
+ * - `expired: true`: validity ended in the past (with either of the shapes above), for diagnostics.
+ *
+ * Not for production: the keys are unencrypted and live only in memory of the test process.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidArgumentError, PsrpError } from '../errors.js';
+
+/** What {@link createTestCertificate} should make. */
+export interface TestCertificateOptions {
+  /** Subject common name. Default `localhost`. */
+  readonly commonName?: string | undefined;
+  /** DNS names added to the subjectAltName besides `localhost` (e.g. a second host for redirects). */
+  readonly dnsNames?: readonly string[] | undefined;
+  /** IP addresses added to the subjectAltName besides `127.0.0.1` and `::1`. */
+  readonly ipAddresses?: readonly string[] | undefined;
+  /** Days of validity from now. Default 2. Ignored when `expired`. */
+  readonly days?: number | undefined;
+  /** Make a CA and a leaf signed by it instead of a self-signed certificate. Default false. */
+  readonly signedByCa?: boolean | undefined;
+  /** Make a certificate whose validity ended yesterday (it started 3 days ago). Default false. */
+  readonly expired?: boolean | undefined;
+}
+
+/** PEM strings of a generated certificate. */
+export interface TestCertificate {
+  /** The server (leaf) certificate; with `signedByCa`, followed by nothing else (no chain). */
+  readonly cert: string;
+  /** The unencrypted PKCS#8 private key of `cert`. */
+  readonly key: string;
+  /** The certificate a client must trust: the CA with `signedByCa`, else `cert` itself. */
+  readonly ca: string;
+  /** The names and addresses the certificate is valid for, as written in its subjectAltName. */
+  readonly subjectAltNames: readonly string[];
+}
+
+const DNS_NAME = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+function run(args: readonly string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('openssl', args, { cwd, timeout: 30_000, windowsHide: true }, (err, _stdout, stderr) => {
+      if (!err) {
+        resolve();
+        return;
+      }
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      reject(
+        new PsrpError(
+          missing
+            ? 'The openssl command-line tool is not installed (it is needed to make test certificates)'
+            : `openssl ${args[0] ?? ''} failed: ${String(stderr).trim().split('\n').slice(-3).join(' ').slice(0, 300)}`,
+          { code: 'PSRP_LAB_OPENSSL_FAILED', cause: err },
+        ),
+      );
+    });
+  });
+}
+
+/** `YYYYMMDDHHMMSSZ`, the form `openssl ca -startdate/-enddate` takes. */
+function asn1Time(ms: number): string {
+  return `${new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
+function subjectAltNames(options: TestCertificateOptions): string[] {
+  const dns = ['localhost', ...(options.dnsNames ?? [])];
+  const ips = ['127.0.0.1', '::1', ...(options.ipAddresses ?? [])];
+  for (const name of dns) {
+    if (!DNS_NAME.test(name) || name.length > 253) throw new InvalidArgumentError(`Not a DNS name: ${JSON.stringify(name.slice(0, 80))}`);
+  }
+  for (const ip of ips) {
+    if (isIP(ip) === 0) throw new InvalidArgumentError(`Not an IP address: ${JSON.stringify(ip.slice(0, 80))}`);
+  }
+  return [...new Set([...dns.map((d) => `DNS:${d}`), ...ips.map((i) => `IP:${i}`)])];
+}
+
+/** A minimal `openssl ca` configuration: the only way OpenSSL 3.0 sets explicit (past) dates. */
+const CA_CONFIG = `[ ca ]
+default_ca = lab
+[ lab ]
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = any
+copy_extensions = copy
+unique_subject = no
+email_in_dn = no
+[ any ]
+commonName = supplied
+[ leaf ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+`;
+
+/**
+ * Creates a throw-away certificate for `localhost`, `127.0.0.1`, `::1` and the extra names given.
+ * Rejects with `InvalidArgumentError` for a malformed name or address, and with a `PsrpError` code
+ * `PSRP_LAB_OPENSSL_FAILED` when openssl is missing or fails.
+ */
+export async function createTestCertificate(options: TestCertificateOptions = {}): Promise<TestCertificate> {
+  const sans = subjectAltNames(options);
+  const commonName = options.commonName ?? 'localhost';
+  if (!/^[A-Za-z0-9 .*_-]{1,64}$/.test(commonName)) throw new InvalidArgumentError('commonName must be 1-64 letters, digits, spaces, dots, dashes or underscores');
+  const days = options.days ?? 2;
+  if (!Number.isInteger(days) || days < 1 || days > 3650) throw new InvalidArgumentError('days must be an integer from 1 to 3650');
+  const san = `subjectAltName=${sans.join(',')}`;
+
+  const dir = await mkdtemp(join(tmpdir(), 'psrp-cert-'));
+  try {
+    let caCert: string | undefined;
+    if (options.signedByCa) {
+      await run(['req', '-x509', ...EC_KEY, '-days', String(days + 1), '-subj', '/CN=psrp throw-away test CA',
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+        '-keyout', 'ca.key', '-out', 'ca.pem'], dir);
+      caCert = await readFile(join(dir, 'ca.pem'), 'utf8');
+    }
+
+    if (!options.signedByCa && !options.expired) {
+      await run(['req', '-x509', ...EC_KEY, '-days', String(days), '-subj', `/CN=${commonName}`, '-addext', san,
+        '-keyout', 'leaf.key', '-out', 'leaf.pem'], dir);
+    } else {
+      await run(['req', '-new', ...EC_KEY, '-subj', `/CN=${commonName}`, '-addext', san, '-keyout', 'leaf.key', '-out', 'leaf.csr'], dir);
+      await writeFile(join(dir, 'ca.cnf'), CA_CONFIG);
+      await writeFile(join(dir, 'index.txt'), '');
+      await writeFile(join(dir, 'serial'), `${Date.now().toString(16).padStart(16, '0')}\n`);
+      const now = Date.now();
+      const start = options.expired ? now - 3 * 86_400_000 : now - 60_000;
+      const end = options.expired ? now - 86_400_000 : now + days * 86_400_000;
+      const signer = options.signedByCa ? ['-cert', 'ca.pem', '-keyfile', 'ca.key'] : ['-selfsign', '-keyfile', 'leaf.key'];
+      await run(['ca', '-batch', '-notext', '-config', 'ca.cnf', ...signer, '-extensions', 'leaf',
+        '-startdate', asn1Time(start), '-enddate', asn1Time(end), '-in', 'leaf.csr', '-out', 'leaf.pem'], dir);
+    }
+
+    const cert = await readFile(join(dir, 'leaf.pem'), 'utf8');
+    const key = await readFile(join(dir, 'leaf.key'), 'utf8');
+    return { cert, key, ca: caCert ?? cert, subjectAltNames: sans.map((s) => s.replace(/^(DNS|IP):/, '')) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
