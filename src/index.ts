@@ -51,6 +51,8 @@ export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
+export { OutOfProcConnection, findPwsh } from './client/outofproc-connection.js';
+export type { OutOfProcOptions } from './client/outofproc-connection.js';
 export type { WSManConnectionOptions } from './client/wsman-connection.js';
 export type { PsrpConnection, PsrpStream, ReceivedChunk, ConnectionOperationOptions } from './client/psrp-connection.js';
 export { HttpTransport } from './http/http-transport.js';

@@ -101,13 +101,22 @@ export async function answerHostCall(
       case 'WriteDebugLine':
         host?.writeDebugLine?.(str(a[0]));
         return undefined;
-      case 'Prompt':
-        if (host?.prompt) {
-          const fields = Array.isArray(a[2]) ? (a[2] as unknown[]).map((d) => str((d as Record<string, unknown>)['name'] ?? psMeta(d)?.toStringValue)) : [];
-          const answers = await host.prompt(str(a[0]), str(a[1]), fields);
-          return { value: new Map(Object.entries(answers)) };
+      case 'Prompt': {
+        // Read-Host "Name" arrives as Prompt with one field; answer with readLine when there is no prompt().
+        const fields = Array.isArray(a[2])
+          ? (a[2] as unknown[]).map((d) => {
+              const r = (d ?? {}) as Record<string, unknown>;
+              return str(r['name'] ?? r['Name'] ?? psMeta(d)?.toStringValue);
+            })
+          : [];
+        if (host?.prompt) return { value: new Map(Object.entries(await host.prompt(str(a[0]), str(a[1]), fields))) };
+        if (host?.readLine) {
+          const answers = new Map<string, unknown>();
+          for (const f of fields) answers.set(f, await host.readLine());
+          return { value: answers };
         }
         break;
+      }
       case 'PromptForCredential1':
       case 'PromptForCredential2':
         if (host?.promptForCredential) {

@@ -5,6 +5,7 @@
  * signal stops the pipeline on the server.
  */
 import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError } from '../errors.js';
+import { PSSecureString } from '../clixml/index.js';
 import type { CommandParameter, CommandSpec } from '../psrp/messages.js';
 import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../psrp/records.js';
 import { TERMINAL_PIPELINE_STATES, type PipelineCore, type PipelineState, type PsrpEvent } from '../psrp/runspace-pool-core.js';
@@ -51,6 +52,14 @@ interface MutableCommand {
   useLocalScope: boolean | undefined;
   parameters: CommandParameter[];
   mergeErrorToOutput: boolean;
+}
+
+/** True when a value (or an array/object inside it, two levels deep) holds a SecureString. */
+function containsSecureString(v: unknown, depth = 0): boolean {
+  if (v instanceof PSSecureString) return true;
+  if (depth > 2 || v === null || typeof v !== 'object') return false;
+  const values = Array.isArray(v) ? v : v instanceof Map ? [...v.values()] : Object.values(v);
+  return values.some((x) => containsSecureString(x, depth + 1));
 }
 
 const STREAMS: Partial<Record<PsrpEvent['type'], PipelineRecord['stream']>> = {
@@ -211,11 +220,13 @@ export class PowerShell {
         isNested: false,
       });
       const pid = pipeline.id;
+      if (this.commands.some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
       pipeline.start();
       await this.pool.flush(pid, signal, true);
       if (hasInput) {
         for await (const v of options.input as AsyncIterable<unknown>) {
           signal.throwIfAborted();
+          if (containsSecureString(v)) await this.pool.ensureSessionKey(signal);
           pipeline.sendInput([v]);
           await this.pool.flush(pid, signal);
         }
@@ -240,6 +251,7 @@ export class PowerShell {
           if (e.type === 'HostCall' && e.pipelineId === pid) {
             const answer = await answerHostCall(this.pool.host, e);
             if (answer) {
+              if (containsSecureString(answer)) await this.pool.ensureSessionKey(signal);
               core.hostResponse(e, answer);
               await this.pool.flush(pid, signal);
             }

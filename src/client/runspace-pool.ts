@@ -55,6 +55,8 @@ export interface PoolInternals {
   dispatch(events: PsrpEvent[], signal?: AbortSignal): Promise<void>;
   background(p: Promise<unknown>): void;
   assertUsable(): void;
+  /** Exchanges the session key once (MS-PSRP 3.1.5.4.5), before a SecureString is sent. */
+  ensureSessionKey(signal?: AbortSignal): Promise<void>;
 }
 
 function combine(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
@@ -89,6 +91,7 @@ export class RunspacePool implements AsyncDisposable {
       dispatch: (events, signal) => this.dispatch(events, signal),
       background: (p) => this.background(p),
       assertUsable: () => this.assertUsable(),
+      ensureSessionKey: (signal) => this.ensureSessionKey(signal),
     };
   }
 
@@ -236,6 +239,25 @@ export class RunspacePool implements AsyncDisposable {
         }
       }
     }
+  }
+
+  private keyExchange: Promise<void> | undefined;
+
+  private ensureSessionKey(signal?: AbortSignal): Promise<void> {
+    if (this.core.cipher) return Promise.resolve();
+    this.keyExchange ??= (async () => {
+      this.core.exchangeKey();
+      await this.flush(null, signal);
+      while (!this.core.cipher) {
+        this.assertUsable();
+        const chunk = await this.connection.receive(null, { signal });
+        for (const d of chunk.data) this.core.receiveData(d);
+        await this.dispatch(this.drain(), signal);
+      }
+    })().finally(() => {
+      if (!this.core.cipher) this.keyExchange = undefined;
+    });
+    return this.keyExchange;
   }
 
   private background(p: Promise<unknown>): void {
