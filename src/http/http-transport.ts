@@ -225,7 +225,12 @@ export class HttpTransport implements WsmanTransport {
       }
       if (status === 401) {
         const www = res.headers['www-authenticate'];
-        const offered = (Array.isArray(www) ? www : www ? [www] : []).map((w) => w.split(/[ ,]/)[0]).join(', ');
+        // Scheme names are the first word of each comma-separated part that is not an auth-param.
+        const offered = (Array.isArray(www) ? www : www ? [www] : [])
+          .flatMap((w) => w.split(','))
+          .map((part) => part.trim().split(/\s+/)[0] ?? '')
+          .filter((word) => word !== '' && !word.includes('='))
+          .join(', ');
         throw new AuthenticationError(
           `Authentication failed (HTTP 401)${offered ? `; the server offers: ${offered}` : ''}`,
           {
