@@ -399,7 +399,7 @@ class Deserializer {
     }
 
     // An enum: TN includes System.Enum and the base is an integer.
-    if (hasBase && container === undefined && typeNames.includes('System.Enum') && typeof baseValue === 'number') {
+    if (hasBase && container === undefined && typeof baseValue === 'number' && (typeNames.includes('System.Enum') || typeNames.includes('Deserialized.System.Enum'))) {
       const e = new PSEnumValue(baseValue, toString ?? String(baseValue), typeNames);
       if (refId !== undefined) this.refs.set(refId, e);
       return e;

@@ -126,3 +126,14 @@ describe('CLIXML complex objects (MS-PSRP 2.2.5.2)', () => {
     expect(deserializeClixml(serializeClixml([1, 2]))).toEqual([[1, 2]]);
   });
 });
+
+describe('enums re-exported by PowerShell', () => {
+  it('recognises Deserialized.System.Enum type names (Export-Clixml of remoting output)', () => {
+    const e = deserializeObject(
+      '<Obj RefId="0"><TN RefId="0"><T>Deserialized.Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails</T><T>Deserialized.System.Enum</T><T>Deserialized.System.ValueType</T><T>Deserialized.System.Object</T></TN><ToString>UserMailbox</ToString><I64>1</I64></Obj>',
+    ) as PSEnumValue;
+    expect(e).toBeInstanceOf(PSEnumValue);
+    expect(e.name).toBe('UserMailbox');
+    expect(e.value).toBe(1);
+  });
+});
