@@ -1,81 +1,157 @@
-// RFC 6265 (the subset WinRM needs): per-session cookies. Exchange pins a shell to one back end with
-// the `MS-WSMAN` cookie and IIS ARR may add `ARRAffinity`; losing them mid-session yields
-// "invalid selectors" (research A7), so every Set-Cookie is kept and sent back.
+// RFC 6265 HTTP State Management (5.2 Set-Cookie parsing, 5.3 storage, 5.4 the Cookie header).
+/**
+ * A per-transport cookie jar, kept simple but correct for one WinRM session. Exchange pins a shell
+ * to one back end with the `MS-WSMAN` cookie and IIS ARR may add `ARRAffinity`; losing them
+ * mid-session yields random "invalid selectors" faults (research A7), so every cookie the server
+ * sets is sent back on every matching request, including Receive long polls.
+ *
+ * Differences from a browser jar, on purpose:
+ * - no public-suffix list: a session talks to one endpoint (and its redirect targets);
+ * - path matching ignores case, because IIS paths do (`/PowerShell/` vs `path=/powershell`);
+ * - bounded: at most {@link MAX_COOKIES} cookies of at most {@link MAX_COOKIE_BYTES} bytes each, so a
+ *   hostile server cannot grow it without limit (the oldest cookie is evicted).
+ */
+
+/** Most cookies kept per jar. */
+export const MAX_COOKIES = 50;
+/** Largest `name=value` pair kept, in bytes (RFC 6265 6.1 minimum capability). */
+export const MAX_COOKIE_BYTES = 4096;
 
 interface Cookie {
   readonly name: string;
   readonly value: string;
+  /** Lower-case host (host-only) or domain (without leading dot). */
   readonly domain: string;
   readonly hostOnly: boolean;
   readonly path: string;
   readonly secure: boolean;
+  /** Epoch milliseconds; undefined for a session cookie. */
   readonly expiresAt: number | undefined;
+  readonly created: number;
 }
 
+/** RFC 6265 5.1.4: the directory of the request path. */
+function defaultPath(url: URL): string {
+  const p = url.pathname;
+  if (!p.startsWith('/')) return '/';
+  const last = p.lastIndexOf('/');
+  return last <= 0 ? '/' : p.slice(0, last);
+}
+
+/** RFC 6265 5.1.3 domain-match (hosts compared lower-case; IP addresses only match exactly). */
+function domainMatches(host: string, domain: string): boolean {
+  if (host === domain) return true;
+  const isIp = /^[\d.]+$/.test(host) || host.includes(':') || host.startsWith('[');
+  return !isIp && host.endsWith(`.${domain}`);
+}
+
+/** RFC 6265 5.1.4 path-match, case-insensitive (IIS). */
+function pathMatches(requestPath: string, cookiePath: string): boolean {
+  const r = requestPath.toLowerCase();
+  const c = cookiePath.toLowerCase();
+  if (r === c) return true;
+  if (!r.startsWith(c)) return false;
+  return c.endsWith('/') || r[c.length] === '/';
+}
+
+/** Cookies of one session. */
 export class CookieJar {
-  private readonly cookies = new Map<string, Cookie>();
+  readonly #cookies = new Map<string, Cookie>();
 
-  /** Stores the cookies of `Set-Cookie` headers received from `url`. */
+  /** Stores the cookies of the `Set-Cookie` header values received from `url`. */
   store(url: URL, setCookie: readonly string[], now = Date.now()): void {
-    for (const header of setCookie) {
-      const [pair = '', ...attrs] = header.split(';');
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      let domain = url.hostname.toLowerCase();
-      let hostOnly = true;
-      let path = url.pathname.replace(/\/[^/]*$/, '') || '/';
-      let secure = false;
-      let expiresAt: number | undefined;
-      for (const a of attrs) {
-        const i = a.indexOf('=');
-        const k = (i < 0 ? a : a.slice(0, i)).trim().toLowerCase();
-        const v = i < 0 ? '' : a.slice(i + 1).trim();
-        if (k === 'domain' && v) {
-          const d = v.replace(/^\./, '').toLowerCase();
-          // A server may only set cookies for its own domain.
-          if (domain === d || domain.endsWith(`.${d}`)) {
-            domain = d;
-            hostOnly = false;
-          }
-        } else if (k === 'path' && v.startsWith('/')) path = v;
-        else if (k === 'secure') secure = true;
-        else if (k === 'max-age' && /^-?\d+$/.test(v)) expiresAt = now + Number(v) * 1000;
-        else if (k === 'expires' && expiresAt === undefined) {
-          const t = Date.parse(v);
-          if (!Number.isNaN(t)) expiresAt = t;
-        }
-      }
-      const key = `${domain};${path};${name}`;
-      if (expiresAt !== undefined && expiresAt <= now) this.cookies.delete(key);
-      else this.cookies.set(key, { name, value, domain, hostOnly, path, secure, expiresAt });
-    }
+    for (const header of setCookie) this.#storeOne(url, header, now);
   }
 
-  /** The `Cookie` header for a request to `url`, or undefined. */
-  header(url: URL, now = Date.now()): string | undefined {
+  #storeOne(url: URL, header: string, now: number): void {
+    const [pair = '', ...attributes] = header.split(';');
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return; // RFC 6265 5.2 steps 2-5: no '=' or an empty name: ignore
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    if (name === '' || Buffer.byteLength(name) + Buffer.byteLength(value) > MAX_COOKIE_BYTES) return;
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f;]/.test(name + value)) return;
+
     const host = url.hostname.toLowerCase();
-    const out: string[] = [];
-    for (const [key, c] of this.cookies) {
-      if (c.expiresAt !== undefined && c.expiresAt <= now) {
-        this.cookies.delete(key);
-        continue;
+    let domain = host;
+    let hostOnly = true;
+    let path = defaultPath(url);
+    let secure = false;
+    let maxAge: number | undefined;
+    let expires: number | undefined;
+    for (const attribute of attributes) {
+      const i = attribute.indexOf('=');
+      const key = (i < 0 ? attribute : attribute.slice(0, i)).trim().toLowerCase();
+      const v = i < 0 ? '' : attribute.slice(i + 1).trim();
+      if (key === 'domain') {
+        const d = v.replace(/^\./, '').toLowerCase();
+        if (d === '') continue;
+        // RFC 6265 5.3 step 6: a Domain the request host does not match voids the whole cookie.
+        if (!domainMatches(host, d)) return;
+        domain = d;
+        hostOnly = false;
+      } else if (key === 'path') {
+        path = v.startsWith('/') ? v : defaultPath(url);
+      } else if (key === 'secure') {
+        secure = true;
+      } else if (key === 'max-age' && /^-?\d+$/.test(v)) {
+        maxAge = Number(v);
+      } else if (key === 'expires') {
+        const t = Date.parse(v);
+        if (!Number.isNaN(t)) expires = t;
       }
-      const domainOk = c.hostOnly ? host === c.domain : host === c.domain || host.endsWith(`.${c.domain}`);
-      const p = url.pathname;
-      const pathOk = p === c.path || p.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/';
-      if (domainOk && pathOk && (!c.secure || url.protocol === 'https:')) out.push(`${c.name}=${c.value}`);
     }
-    return out.length > 0 ? out.join('; ') : undefined;
+    // A Secure cookie from a plain-http response is ignored (RFC 6265bis 5.6 step 8).
+    if (secure && url.protocol !== 'https:') return;
+    // Max-Age wins over Expires (RFC 6265 5.3 step 3); Max-Age <= 0 expires at once.
+    const expiresAt = maxAge !== undefined ? (maxAge <= 0 ? -Infinity : now + maxAge * 1000) : expires;
+
+    const key = `${domain};${path};${name}`;
+    const old = this.#cookies.get(key);
+    this.#cookies.delete(key);
+    if (expiresAt !== undefined && expiresAt <= now) return; // a deletion
+    this.#cookies.set(key, { name, value, domain, hostOnly, path, secure, expiresAt, created: old?.created ?? now });
+    while (this.#cookies.size > MAX_COOKIES) {
+      const oldest = this.#cookies.keys().next().value;
+      if (oldest === undefined) break;
+      this.#cookies.delete(oldest);
+    }
   }
 
-  /** Names of the cookies held (never values: they can be credentials). */
-  names(): string[] {
-    return [...new Set([...this.cookies.values()].map((c) => c.name))];
+  /** The `Cookie` header value for a request to `url`, or undefined when no cookie matches. */
+  header(url: URL, now = Date.now()): string | undefined {
+    this.#evictExpired(now);
+    const host = url.hostname.toLowerCase();
+    const matching = [...this.#cookies.values()].filter(
+      (c) =>
+        (c.hostOnly ? host === c.domain : domainMatches(host, c.domain)) &&
+        pathMatches(url.pathname, c.path) &&
+        (!c.secure || url.protocol === 'https:'),
+    );
+    if (matching.length === 0) return undefined;
+    // RFC 6265 5.4 step 2: longer paths first, then earlier creation.
+    matching.sort((a, b) => b.path.length - a.path.length || a.created - b.created);
+    return matching.map((c) => `${c.name}=${c.value}`).join('; ');
   }
 
+  /** Names of the cookies held, for diagnostics. Values are never exposed: they can act as credentials. */
+  names(now = Date.now()): string[] {
+    this.#evictExpired(now);
+    return [...new Set([...this.#cookies.values()].map((c) => c.name))];
+  }
+
+  /** Forgets every cookie. */
   clear(): void {
-    this.cookies.clear();
+    this.#cookies.clear();
+  }
+
+  #evictExpired(now: number): void {
+    for (const [key, c] of this.#cookies) if (c.expiresAt !== undefined && c.expiresAt <= now) this.#cookies.delete(key);
+  }
+
+  /** Shows cookie names only (never values) when inspected or serialised. */
+  toJSON(): { cookies: string[] } {
+    return { cookies: this.names() };
   }
 }

@@ -1,298 +1,419 @@
+// MS-WSMV 2.2.9 HTTP/HTTPS transport of WS-Management (SOAP 1.2 over HTTP POST).
 /**
- * WS-Man over HTTP(S) with undici: one connection pool per origin with keep-alive, Basic
- * authentication, TLS verification on by default, a cookie jar per transport, redirects only when
- * allowed, and HTTP failures mapped to typed errors with plain-words hints for the symptoms Exchange
- * administrators meet (shared/seed/exchange-rps-over-arr.txt). Security defaults match PowerShell's.
+ * WS-Man over HTTP(S) with undici: one keep-alive connection pool per origin, pre-emptive Basic (or
+ * any {@link Authenticator}), TLS verification on by default, a cookie jar per transport, redirects
+ * only when allowed, bounded responses and timeouts, and failures mapped to typed errors with
+ * plain-words hints. Security defaults match PowerShell's: no Basic over http://, no redirects, no
+ * certificate bypass unless asked for by name.
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import { rootCertificates } from 'node:tls';
+import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { AuthenticationError, InvalidArgumentError, TransportError } from '../errors.js';
-import { channels, log } from '../internal/debug.js';
+import { InvalidArgumentError, TransportError } from '../errors.js';
+import { channels, log, redactHeaders } from '../internal/debug.js';
+import { offeredSchemes } from './authenticator.js';
+import type { Authenticator } from './authenticator.js';
+import { BasicAuthenticator } from './basic-authenticator.js';
+import type { BasicCredentials } from './basic-authenticator.js';
 import { CookieJar } from './cookie-jar.js';
-import type { WsmanTransport } from './wsman-transport.js';
+import { authError, connectionError, excerpt, isSoapEnvelope, statusError, where } from './http-errors.js';
+import { decodeBody, readBounded } from './response-body.js';
+import { USER_AGENT } from './user-agent.js';
+import type { WsmanSendOptions, WsmanTransport } from './wsman-transport.js';
 
-export interface BasicCredentials {
-  readonly username: string;
-  readonly password: string;
-}
+/** TLS material: PEM strings or buffers. */
+type Pem = string | Buffer;
 
+/** Options of {@link HttpTransport}. Every default is the safe one. */
 export interface HttpTransportOptions {
   /** Endpoint URL, e.g. `https://cas.contoso.com/PowerShell/` or `https://host:5986/wsman`. */
   readonly url: string | URL;
-  /** Basic credentials (the only scheme built in so far). Sent pre-emptively. */
-  readonly auth?: BasicCredentials | undefined;
-  /** Allow Basic over plain http:// (the password travels in clear text). Default false. */
+  /** Basic credentials (sent pre-emptively) or any other {@link Authenticator}. Default: none. */
+  readonly auth?: BasicCredentials | Authenticator | undefined;
+  /** Allow credentials that need TLS (Basic) over plain `http://`. Default false. */
   readonly allowUnencrypted?: boolean | undefined;
-  /** Follow 301/302/303/307/308 (PowerShell's -AllowRedirection). Default false. */
+  /** Follow 301/302/303/307/308 and re-send credentials there (PowerShell's -AllowRedirection). Default false. */
   readonly allowRedirection?: boolean | undefined;
-  /** Turn off certificate verification (PowerShell's -SkipCACheck -SkipCNCheck). Default false. */
+  /** Most redirects followed per request when allowed. Default 5. */
+  readonly maxRedirects?: number | undefined;
+  /** Turn certificate verification off (PowerShell's -SkipCACheck -SkipCNCheck). Default false. */
   readonly skipCertificateCheck?: boolean | undefined;
-  /** Trusted CA certificates (PEM); like Node's `ca`, they replace the default trust store. */
-  readonly ca?: string | Buffer | readonly (string | Buffer)[] | undefined;
-  /** TLS server name to verify (SNI), when connecting by another name or address. */
+  /** Extra trusted CA certificates (PEM), added to Node's bundled roots. */
+  readonly ca?: Pem | readonly Pem[] | undefined;
+  /** Name to verify the server certificate against (and send as SNI) when connecting by another name or address. */
   readonly servername?: string | undefined;
-  /** Client certificate and key (PEM) or PFX. */
-  readonly cert?: string | Buffer | undefined;
-  readonly key?: string | Buffer | undefined;
+  /** Client certificate (PEM), with `key`; or use `pfx`. */
+  readonly cert?: Pem | undefined;
+  readonly key?: Pem | undefined;
+  /** Client certificate and key as PKCS#12. */
   readonly pfx?: Buffer | undefined;
+  /** Passphrase of `key` or `pfx`. */
   readonly passphrase?: string | undefined;
-  /** Milliseconds to wait for a whole response. Must exceed the WS-Man OperationTimeout. Default 120000. */
+  /**
+   * Milliseconds one `send` may take, redirects included. Must exceed the WS-Man OperationTimeout of
+   * Receive long polls plus a margin (PowerShell uses 180 s). Default 240000.
+   */
   readonly requestTimeoutMs?: number | undefined;
-  /** Milliseconds to establish a connection. Default 30000. */
+  /** Milliseconds to open a TCP+TLS connection. Default 30000. */
   readonly connectTimeoutMs?: number | undefined;
-  /** Largest response body accepted. Default 64 MiB. */
+  /** Largest response body accepted, in bytes. Default 64 MiB. */
   readonly maxResponseBytes?: number | undefined;
-  /** Connections per origin (each running pipeline holds one for its long-poll Receive). Default 8. */
+  /** Most connections per origin (each running pipeline holds one for its long-poll Receive). Default 8. */
   readonly connections?: number | undefined;
-  /** Extra request headers (e.g. `X-AnchorMailbox`). */
+  /** Milliseconds an idle connection is kept open. Default 30000. */
+  readonly keepAliveTimeoutMs?: number | undefined;
+  /** Extra request headers (e.g. `X-AnchorMailbox`, `User-Agent`); protocol headers cannot be overridden. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
-const VERSION = '0.1.0';
-const USER_AGENT = `psrp/${VERSION} (Node.js ${process.versions.node})`;
-const MAX_REDIRECTS = 5;
-
-function hintFor(status: number, body: string): { code: string; hint: string } {
-  const soap = /<(\w+:)?Envelope[\s>]/.test(body);
-  switch (status) {
-    case 400:
-      return {
-        code: 'PSRP_HTTP_BAD_REQUEST',
-        hint: soap
-          ? 'The server rejected the request.'
-          : 'Exchange front ends turn 401 and 404 into 400: check the user name and password, that the authentication method is enabled on the /PowerShell virtual directory, and the path (https://<server>/PowerShell/).',
-      };
-    case 403:
-      return { code: 'PSRP_HTTP_FORBIDDEN', hint: '"Require SSL" is set on the PowerShell virtual directory, or it requires a client certificate: uncheck Require SSL and set client certificates to Ignore.' };
-    case 404:
-      return { code: 'PSRP_HTTP_NOT_FOUND', hint: 'No WS-Management endpoint at this path: Exchange uses https://<server>/PowerShell/, Windows uses /wsman.' };
-    case 502:
-      return { code: 'PSRP_HTTP_BAD_GATEWAY', hint: 'The reverse proxy (IIS ARR, load balancer) could not reach the server or does not trust its certificate.' };
-    case 503:
-      return { code: 'PSRP_HTTP_UNAVAILABLE', hint: 'The server or its application pool is unavailable.' };
-    case 504:
-      return { code: 'PSRP_HTTP_GATEWAY_TIMEOUT', hint: "The reverse proxy's timeout is shorter than the WS-Man OperationTimeout: raise the proxy timeout." };
-    default:
-      return status >= 500
-        ? { code: 'PSRP_HTTP_SERVER_ERROR', hint: 'The server failed without a WS-Management fault.' }
-        : { code: 'PSRP_HTTP_STATUS', hint: '' };
-  }
+/** What `channels.httpExchange` receives for each HTTP request (no header values that carry secrets). */
+export interface HttpExchangeEvent {
+  readonly method: 'POST';
+  readonly origin: string;
+  readonly path: string;
+  /** HTTP status, or undefined when no response arrived. */
+  readonly status: number | undefined;
+  /** Request body bytes. */
+  readonly requestBytes: number;
+  /** Response body bytes read (0 when none). */
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Request headers with Authorization and Cookie values replaced by `[redacted]`. */
+  readonly requestHeaders: Readonly<Record<string, string>>;
+  /** The error code when the exchange failed before a response. */
+  readonly error?: string;
 }
 
-function excerpt(body: string): string {
-  return body.replace(/\s+/g, ' ').trim().slice(0, 300);
+const DEFAULTS = {
+  maxRedirects: 5,
+  requestTimeoutMs: 240_000,
+  connectTimeoutMs: 30_000,
+  maxResponseBytes: 64 * 1024 * 1024,
+  connections: 8,
+  keepAliveTimeoutMs: 30_000,
+} as const;
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Headers the transport owns; `headers` cannot set them. */
+const RESERVED = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'content-length', 'content-type', 'host', 'transfer-encoding',
+  'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'accept-encoding',
+]);
+
+function positive(name: string, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}`);
+  return value;
 }
 
-function tlsError(err: unknown, url: URL): TransportError | undefined {
-  const code = (err as { code?: string }).code ?? '';
-  const message = (err as Error).message ?? '';
-  const at = `${url.hostname}:${url.port || 443}`;
-  if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/.test(code)) {
-    return new TransportError(`The certificate of ${at} has expired or is not yet valid`, { code: 'PSRP_TLS_EXPIRED', cause: err, hint: 'Renew the server certificate, or check the clock.' });
+function parseUrl(input: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch (cause) {
+    throw new InvalidArgumentError(`Invalid URL: ${JSON.stringify(String(input).replace(/\/\/[^@/]*@/, '//').slice(0, 100))}`, { cause });
   }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /Hostname\/IP does not match/.test(message)) {
-    return new TransportError(`The certificate of ${at} does not name ${url.hostname}`, { code: 'PSRP_TLS_NAME_MISMATCH', cause: err, hint: 'Connect with a name the certificate lists (its FQDN), or set `servername`.' });
-  }
-  if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE/.test(code)) {
-    return new TransportError(`The certificate of ${at} is not trusted (${code})`, { code: 'PSRP_TLS_UNTRUSTED', cause: err, hint: 'Pass the issuing CA with `ca`; `skipCertificateCheck: true` turns verification off (lab only).' });
-  }
-  return undefined;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidArgumentError(`Unsupported URL scheme ${url.protocol} (use https:// or http://)`);
+  if (url.username || url.password) throw new InvalidArgumentError('Put credentials in `auth`, not in the URL');
+  url.hash = '';
+  return url;
 }
 
-/** WS-Man over HTTP(S). */
+function extraHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new InvalidArgumentError(`Invalid header name ${JSON.stringify(name.slice(0, 60))}`);
+    if (RESERVED.has(lower)) throw new InvalidArgumentError(`The ${name} header is set by the transport and cannot be overridden`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new InvalidArgumentError(`Invalid value for header ${name}`);
+    out[lower] = value;
+  }
+  return out;
+}
+
+function headerList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** WS-Man over HTTP(S); see the module comment. */
 export class HttpTransport implements WsmanTransport {
-  private current: URL;
-  private readonly pools = new Map<string, Pool>();
-  private readonly jar = new CookieJar();
-  private readonly options: HttpTransportOptions;
-  private readonly authHeader: string | undefined;
-  private closed = false;
+  #url: URL;
+  readonly #pools = new Map<string, Pool>();
+  readonly #jar = new CookieJar();
+  readonly #auth: Authenticator | undefined;
+  readonly #inflight = new Set<AbortController>();
+  readonly #headers: Record<string, string>;
+  readonly #tls: Readonly<Record<string, unknown>>;
+  readonly #o: {
+    readonly allowRedirection: boolean;
+    readonly allowUnencrypted: boolean;
+    readonly maxRedirects: number;
+    readonly requestTimeoutMs: number;
+    readonly connectTimeoutMs: number;
+    readonly maxResponseBytes: number;
+    readonly connections: number;
+    readonly keepAliveTimeoutMs: number;
+  };
+  #closed = false;
 
   constructor(options: HttpTransportOptions) {
-    this.options = options;
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch (cause) {
-      throw new InvalidArgumentError(`Invalid URL: ${String(options.url).slice(0, 100)}`, { cause });
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidArgumentError(`Unsupported URL scheme ${url.protocol}`);
-    if (url.username || url.password) throw new InvalidArgumentError('Put credentials in `auth`, not in the URL');
-    if (options.auth && url.protocol === 'http:' && !options.allowUnencrypted) {
-      throw new InvalidArgumentError(
-        `Basic authentication over ${url.protocol}// would send the password in clear text: use https://, or set allowUnencrypted: true for a lab`,
-        { code: 'PSRP_INSECURE_BASIC' },
-      );
-    }
-    this.current = url;
-    this.authHeader = options.auth
-      ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`, 'utf8').toString('base64')}`
-      : undefined;
+    const url = parseUrl(options.url);
+    const auth = options.auth;
+    this.#auth =
+      auth === undefined ? undefined : typeof (auth as Authenticator).authorize === 'function' ? (auth as Authenticator) : new BasicAuthenticator(auth as BasicCredentials);
+    this.#o = {
+      allowRedirection: options.allowRedirection === true,
+      allowUnencrypted: options.allowUnencrypted === true,
+      maxRedirects: positive('maxRedirects', options.maxRedirects, DEFAULTS.maxRedirects, 20),
+      requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 2_147_483_647) || DEFAULTS.requestTimeoutMs,
+      connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 2_147_483_647) || DEFAULTS.connectTimeoutMs,
+      maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, DEFAULTS.maxResponseBytes, 2 ** 31 - 1) || DEFAULTS.maxResponseBytes,
+      connections: positive('connections', options.connections, DEFAULTS.connections, 256) || 1,
+      keepAliveTimeoutMs: positive('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 600_000) || 1,
+    };
+    this.#checkEncryption(url);
+    this.#headers = extraHeaders(options.headers);
+    const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? (options.ca as readonly Pem[]) : [options.ca as Pem];
+    this.#tls = {
+      rejectUnauthorized: options.skipCertificateCheck !== true,
+      ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
+      ...(options.servername !== undefined ? { servername: options.servername } : {}),
+      ...(options.cert !== undefined ? { cert: options.cert } : {}),
+      ...(options.key !== undefined ? { key: options.key } : {}),
+      ...(options.pfx !== undefined ? { pfx: options.pfx } : {}),
+      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+    };
+    if (options.skipCertificateCheck === true) log('TLS certificate verification is OFF for %s (skipCertificateCheck)', url.origin);
+    this.#url = url;
   }
 
+  /** The URL requests go to: the configured one, or where a permitted redirect led. */
   get url(): string {
-    return this.current.href;
+    return this.#url.href;
   }
 
-  /** Names of the cookies this session holds (for diagnostics; values are never exposed). */
+  /** The authentication mechanism in use (`basic`, ...), or undefined without credentials. */
+  get mechanism(): string | undefined {
+    return this.#auth?.mechanism;
+  }
+
+  /** Names of the cookies this session holds, for diagnostics (values are never exposed). */
   cookieNames(): string[] {
-    return this.jar.names();
+    return this.#jar.names();
   }
 
-  private pool(url: URL): Pool {
-    let p = this.pools.get(url.origin);
-    if (!p) {
-      const o = this.options;
-      p = new Pool(url.origin, {
-        connections: o.connections ?? 8,
-        keepAliveTimeout: 30_000,
-        headersTimeout: o.requestTimeoutMs ?? 120_000,
-        bodyTimeout: o.requestTimeoutMs ?? 120_000,
-        connect: {
-          timeout: o.connectTimeoutMs ?? 30_000,
-          rejectUnauthorized: !o.skipCertificateCheck,
-          ...(o.ca !== undefined ? { ca: o.ca as string | Buffer | (string | Buffer)[] } : {}),
-          ...(o.servername !== undefined ? { servername: o.servername } : {}),
-          ...(o.cert !== undefined ? { cert: o.cert } : {}),
-          ...(o.key !== undefined ? { key: o.key } : {}),
-          ...(o.pfx !== undefined ? { pfx: o.pfx } : {}),
-          ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
-        },
-      });
-      this.pools.set(url.origin, p);
+  /**
+   * POSTs `envelope` and resolves with the response body of a 2xx, or of a 500 that carries a SOAP
+   * envelope (the WS-Man layer parses the fault). Rejects with `TransportError`,
+   * `AuthenticationError`, or `signal.reason` when aborted.
+   */
+  async send(envelope: string, options: WsmanSendOptions = {}): Promise<string> {
+    if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
+    const outer = options.signal;
+    outer?.throwIfAborted();
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => {
+      controller.abort(
+        new TransportError(`No complete response from ${where(this.#url)} within ${this.#o.requestTimeoutMs} ms`, {
+          code: 'PSRP_TIMEOUT',
+          hint: 'Raise `requestTimeoutMs` above the WS-Man OperationTimeout (plus a margin), or check the proxy between.',
+        }),
+      );
+    }, this.#o.requestTimeoutMs);
+    this.#inflight.add(controller);
+    try {
+      return await this.#exchange(Buffer.from(envelope, 'utf8'), controller.signal);
+    } catch (err) {
+      if (controller.signal.aborted) throw controller.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+      this.#inflight.delete(controller);
     }
-    return p;
   }
 
-  async send(envelope: string, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<string> {
-    if (this.closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
-    const signal = options.signal;
-    signal?.throwIfAborted();
-    let url = this.current;
-    const body = Buffer.from(envelope, 'utf8');
-    for (let hop = 0; ; hop++) {
-      const started = Date.now();
+  async #exchange(body: Buffer, signal: AbortSignal): Promise<string> {
+    let url = this.#url;
+    let redirects = 0;
+    let attempt = 0;
+    let authorization = this.#auth?.authorize({ method: 'POST', url });
+    for (;;) {
       const headers: Record<string, string> = {
         'content-type': 'application/soap+xml;charset=UTF-8',
         'accept-encoding': 'identity',
         'user-agent': USER_AGENT,
-        ...this.options.headers,
+        ...this.#headers,
+        'content-length': String(body.length),
       };
-      if (this.authHeader) headers['authorization'] = this.authHeader;
-      const cookie = this.jar.header(url);
-      if (cookie) headers['cookie'] = cookie;
+      if (authorization !== undefined) headers['authorization'] = authorization;
+      const cookie = this.#jar.header(url);
+      if (cookie !== undefined) headers['cookie'] = cookie;
+      const secrets = [authorization, cookie].filter((s): s is string => s !== undefined);
+      const started = performance.now();
+      const report = (status: number | undefined, bytes: number, error?: string): void => {
+        const durationMs = Math.round(performance.now() - started);
+        if (channels.httpExchange.hasSubscribers) {
+          const event: HttpExchangeEvent = {
+            method: 'POST', origin: url.origin, path: url.pathname, status, requestBytes: body.length, bytes, durationMs,
+            requestHeaders: redactHeaders(headers), ...(error !== undefined ? { error } : {}),
+          };
+          channels.httpExchange.publish(event);
+        }
+        log('POST %s -> %s (%d bytes, %d ms)', where(url), status ?? error ?? '?', bytes, durationMs);
+      };
+
       let res: Dispatcher.ResponseData;
       try {
-        res = await this.pool(url).request({
-          path: url.pathname + url.search,
-          method: 'POST',
-          headers,
-          body,
-          ...(signal ? { signal } : {}),
-        });
+        res = await this.#pool(url).request({ path: url.pathname + url.search, method: 'POST', headers, body, signal });
       } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        throw this.connectionError(err, url);
+        const failure: unknown = signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
+        report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
+        throw failure;
       }
-      const setCookie = res.headers['set-cookie'];
-      if (setCookie) this.jar.store(url, Array.isArray(setCookie) ? setCookie : [setCookie]);
-      const text = await this.readBody(res, url, signal);
-      if (channels.httpExchange.hasSubscribers) {
-        channels.httpExchange.publish({ method: 'POST', origin: url.origin, path: url.pathname, status: res.statusCode, bytes: text.length, durationMs: Date.now() - started });
-      }
-      log('POST %s%s -> %d (%d bytes)', url.origin, url.pathname, res.statusCode, text.length);
       const status = res.statusCode;
-      if (status === 200 || (status === 500 && /<(\w+:)?Envelope[\s>]/.test(text))) return text;
-      if ([301, 302, 303, 307, 308].includes(status)) {
-        const location = res.headers['location'];
-        const loc = Array.isArray(location) ? location[0] : location;
-        if (!loc) throw new TransportError(`HTTP ${status} without a Location`, { code: 'PSRP_HTTP_STATUS', statusCode: status });
-        const next = new URL(loc, url);
-        if (!this.options.allowRedirection) {
-          throw new TransportError(`The server redirected to ${next.origin}${next.pathname}; set allowRedirection: true to follow it`, {
-            code: 'PSRP_REDIRECT_NOT_ALLOWED',
-            statusCode: status,
-            hint: 'PowerShell needs -AllowRedirection for the same reason: credentials are re-sent to the new location.',
-          });
-        }
-        if (url.protocol === 'https:' && next.protocol !== 'https:') {
-          throw new TransportError(`Refusing to follow a redirect from https to ${next.protocol}//`, { code: 'PSRP_REDIRECT_INSECURE', statusCode: status });
-        }
-        if (hop + 1 >= MAX_REDIRECTS) throw new TransportError(`More than ${MAX_REDIRECTS} redirects`, { code: 'PSRP_REDIRECT_LOOP', statusCode: status });
-        url = next;
-        this.current = next;
+      const setCookie = headerList(res.headers['set-cookie']);
+      if (setCookie.length > 0) this.#jar.store(url, setCookie);
+
+      if (REDIRECTS.has(status)) {
+        await res.body.dump({ limit: 65_536 }).catch(() => undefined);
+        report(status, 0);
+        url = this.#redirectTarget(url, status, headerList(res.headers['location'])[0], redirects);
+        redirects++;
+        // Credentials follow the redirect only because the caller allowed it (checked above).
+        authorization = this.#auth?.authorize({ method: 'POST', url });
+        attempt = 0;
         continue;
       }
-      if (status === 401) {
-        const www = res.headers['www-authenticate'];
-        // Scheme names are the first word of each comma-separated part that is not an auth-param.
-        const offered = (Array.isArray(www) ? www : www ? [www] : [])
-          .flatMap((w) => w.split(','))
-          .map((part) => part.trim().split(/\s+/)[0] ?? '')
-          .filter((word) => word !== '' && !word.includes('='))
-          .join(', ');
-        throw new AuthenticationError(
-          `Authentication failed (HTTP 401)${offered ? `; the server offers: ${offered}` : ''}`,
-          {
-            mechanism: this.authHeader ? 'basic' : 'none',
-            statusCode: 401,
-            hint: 'Check the user name (DOMAIN\\user or UPN) and password, and that Basic authentication is enabled on the virtual directory.',
-          },
-        );
+
+      let bytes: Buffer;
+      try {
+        bytes = await readBounded(res, this.#o.maxResponseBytes, signal);
+      } catch (err) {
+        const failure: unknown = signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
+        report(status, 0, (failure as { code?: string }).code ?? 'ABORTED');
+        throw failure;
       }
-      const { code, hint } = hintFor(status, text);
-      throw new TransportError(`HTTP ${status} from ${url.origin}${url.pathname}${hint ? `: ${hint}` : ''}`, {
-        code,
-        statusCode: status,
-        responseExcerpt: excerpt(text),
-        hint,
+      report(status, bytes.length);
+      const text = decodeBody(bytes, headerList(res.headers['content-type'])[0]);
+      const wwwAuthenticate = headerList(res.headers['www-authenticate']);
+
+      if (status === 401) {
+        const next = this.#auth?.respond({ method: 'POST', url, wwwAuthenticate, attempt });
+        if (next !== undefined && attempt < 5) {
+          authorization = next;
+          attempt++;
+          continue;
+        }
+        throw authError(this.#auth?.mechanism, offeredSchemes(wwwAuthenticate), url);
+      }
+      if ((status >= 200 && status < 300) || (status === 500 && isSoapEnvelope(text))) {
+        this.#auth?.complete?.({ method: 'POST', url, status, wwwAuthenticate });
+        if (url !== this.#url) this.#remember(url);
+        return text;
+      }
+      throw statusError(status, text, url, secrets);
+    }
+  }
+
+  /** Checks a redirect and returns where to go, or throws the reason not to. */
+  #redirectTarget(from: URL, status: number, location: string | undefined, followed: number): URL {
+    if (location === undefined || location === '') {
+      throw new TransportError(`HTTP ${status} from ${where(from)} without a Location header`, { code: 'PSRP_REDIRECT_INVALID', statusCode: status });
+    }
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch (cause) {
+      throw new TransportError(`HTTP ${status} from ${where(from)} with an invalid Location`, {
+        code: 'PSRP_REDIRECT_INVALID', statusCode: status, cause, responseExcerpt: excerpt(location),
       });
     }
+    if ((next.protocol !== 'https:' && next.protocol !== 'http:') || next.username || next.password) {
+      throw new TransportError(`HTTP ${status} from ${where(from)} redirects to an unusable location (${next.protocol})`, { code: 'PSRP_REDIRECT_INVALID', statusCode: status });
+    }
+    next.hash = '';
+    if (!this.#o.allowRedirection) {
+      throw new TransportError(`The server redirected (HTTP ${status}) to ${where(next)}; set allowRedirection: true to follow it`, {
+        code: 'PSRP_REDIRECT_NOT_ALLOWED',
+        statusCode: status,
+        hint: `Following a redirect re-sends the credentials to ${next.origin}; allow it only if you trust that server (PowerShell's -AllowRedirection). Or connect to ${where(next)} directly.`,
+      });
+    }
+    if (from.protocol === 'https:' && next.protocol !== 'https:') {
+      throw new TransportError(`Refusing to follow a redirect from https:// to ${where(next)}`, {
+        code: 'PSRP_REDIRECT_INSECURE',
+        statusCode: status,
+        hint: 'A redirect may not downgrade to plain http://: the credentials and the session would travel in clear text.',
+      });
+    }
+    if (followed >= this.#o.maxRedirects) {
+      throw new TransportError(`More than ${this.#o.maxRedirects} redirects (last to ${where(next)})`, {
+        code: 'PSRP_TOO_MANY_REDIRECTS',
+        statusCode: status,
+        hint: 'The server redirects in a loop: check the URL and the reverse proxy rewrite rules.',
+      });
+    }
+    this.#checkEncryption(next);
+    return next;
   }
 
-  private async readBody(res: Dispatcher.ResponseData, url: URL, signal: AbortSignal | undefined): Promise<string> {
-    const max = this.options.maxResponseBytes ?? 64 * 1024 * 1024;
-    const len = Number(res.headers['content-length'] ?? NaN);
-    if (len > max) {
-      res.body.destroy();
-      throw new TransportError(`Response of ${len} bytes exceeds the ${max}-byte limit`, { code: 'PSRP_HTTP_RESPONSE_TOO_LARGE', statusCode: res.statusCode });
+  /** Keeps a redirect target for the rest of the session and drops pools of other origins. */
+  #remember(url: URL): void {
+    log('redirected: using %s from now on', where(url));
+    this.#url = url;
+    for (const [origin, pool] of this.#pools) {
+      if (origin === url.origin) continue;
+      this.#pools.delete(origin);
+      pool.close().catch(() => undefined);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > max) {
-          res.body.destroy();
-          throw new TransportError(`Response exceeds the ${max}-byte limit`, { code: 'PSRP_HTTP_RESPONSE_TOO_LARGE', statusCode: res.statusCode });
-        }
-        chunks.push(chunk as Buffer);
-      }
-    } catch (err) {
-      if (err instanceof TransportError) throw err;
-      if (signal?.aborted) throw signal.reason;
-      throw this.connectionError(err, url);
-    }
-    return Buffer.concat(chunks).toString('utf8');
   }
 
-  private connectionError(err: unknown, url: URL): Error {
-    const tls = tlsError(err, url);
-    if (tls) return tls;
-    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
-      return new TransportError(`Timed out talking to ${url.origin}`, { code: 'PSRP_TIMEOUT', cause: err });
+  #checkEncryption(url: URL): void {
+    if (this.#auth?.requiresEncryption && url.protocol === 'http:' && !this.#o.allowUnencrypted) {
+      throw new InvalidArgumentError(
+        `${this.#auth.mechanism === 'basic' ? 'Basic' : this.#auth.mechanism} authentication over http:// would send the password in clear text: use https://, or set allowUnencrypted: true for a lab`,
+        { code: 'PSRP_INSECURE_BASIC' },
+      );
     }
-    const code = (err as { code?: string }).code;
-    return new TransportError(`Connection to ${url.origin} failed${code ? ` (${code})` : ''}: ${(err as Error).message}`, {
-      code: 'PSRP_CONNECTION_FAILED',
-      cause: err,
-    });
   }
 
+  #pool(url: URL): Pool {
+    if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
+    let pool = this.#pools.get(url.origin);
+    if (pool === undefined) {
+      const safety = this.#o.requestTimeoutMs + 1_000;
+      pool = new Pool(url.origin, {
+        connections: this.#o.connections,
+        keepAliveTimeout: this.#o.keepAliveTimeoutMs,
+        keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
+        headersTimeout: safety,
+        bodyTimeout: safety,
+        connect: { timeout: this.#o.connectTimeoutMs, ...this.#tls },
+      });
+      this.#pools.set(url.origin, pool);
+    }
+    return pool;
+  }
+
+  /** Aborts pending sends (they reject with `PSRP_TRANSPORT_CLOSED`) and closes every connection. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
-    this.pools.clear();
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const controller of this.#inflight) {
+      controller.abort(new TransportError('The transport was closed while a request was pending', { code: 'PSRP_TRANSPORT_CLOSED' }));
+    }
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy().catch(() => undefined))));
+  }
+
+  /** Shows no secrets when inspected or serialised. */
+  toJSON(): { url: string; mechanism: string | undefined; cookies: string[] } {
+    return { url: this.url, mechanism: this.mechanism, cookies: this.cookieNames() };
   }
 }
+
+export type { BasicCredentials };

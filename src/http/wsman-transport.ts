@@ -1,12 +1,20 @@
+// MS-WSMV 2.2.9 (HTTP/HTTPS transport of WS-Management messages): the seam above it.
+/** Per-request options of {@link WsmanTransport.send}. */
+export interface WsmanSendOptions {
+  /** Aborts the request; the promise then rejects with `signal.reason`. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /**
  * The replay seam: a function from a request envelope to a response envelope. It sits above
- * authentication and encryption, so a recording replays without credentials or nonces. A 200, or a
+ * authentication and encryption, so a recording replays without credentials or nonces. A 2xx, or a
  * 500 carrying a SOAP envelope (a WS-Man fault), resolves with the body; anything else rejects with
- * TransportError or AuthenticationError.
+ * `TransportError` or `AuthenticationError`.
  */
 export interface WsmanTransport {
-  send(envelope: string, options?: { readonly signal?: AbortSignal | undefined }): Promise<string>;
+  send(envelope: string, options?: WsmanSendOptions): Promise<string>;
   /** The URL requests go to now (after a permitted redirect); WS-Man `To` uses it. */
   readonly url: string;
+  /** Releases connections; pending sends reject. Idempotent. */
   close(): Promise<void>;
 }

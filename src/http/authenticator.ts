@@ -1,0 +1,64 @@
+// RFC 9110 11 HTTP Authentication (WWW-Authenticate / Authorization), as MS-WSMV 2.2.9 uses it.
+/**
+ * The pluggable, sans-IO authentication step the HTTP transport drives. An authenticator never
+ * touches a socket: the transport asks it for the `Authorization` header of a request, hands it the
+ * `WWW-Authenticate` challenges of a 401, and tells it about the final response. Basic needs only
+ * the first call; NTLM, Negotiate and Kerberos (later) use the 401 round trips and the final
+ * response (mutual authentication).
+ */
+
+/** The request an `Authorization` header is wanted for. */
+export interface AuthRequest {
+  readonly method: string;
+  readonly url: URL;
+}
+
+/** A 401 answer: its `WWW-Authenticate` values (one entry per header line). */
+export interface AuthChallenge extends AuthRequest {
+  readonly wwwAuthenticate: readonly string[];
+  /** How many 401s this request has already received before this one (0 for the first). */
+  readonly attempt: number;
+}
+
+/** A response that was not a 401 (2xx, or a 500 carrying a SOAP fault, ...). */
+export interface AuthResult extends AuthRequest {
+  readonly status: number;
+  readonly wwwAuthenticate: readonly string[];
+}
+
+/**
+ * One authentication scheme for one transport. Implementations must keep secrets out of every
+ * property that `util.inspect` or `JSON.stringify` would show (use `#private` fields).
+ */
+export interface Authenticator {
+  /** Lower-case scheme name used in errors and diagnostics: `basic`, `ntlm`, `negotiate`, ... */
+  readonly mechanism: string;
+  /**
+   * True when the scheme sends a reusable secret that only TLS protects (Basic). The transport then
+   * refuses `http://` unless `allowUnencrypted` is set.
+   */
+  readonly requiresEncryption: boolean;
+  /** The header to send with a request before any challenge (pre-emptive), or undefined for none. */
+  authorize(request: AuthRequest): string | undefined;
+  /**
+   * The server answered 401. Returns the header to retry the same request with, or undefined to
+   * give up (the transport then rejects with `AuthenticationError` `PSRP_AUTH_FAILED`).
+   */
+  respond(challenge: AuthChallenge): string | undefined;
+  /** Optional: sees the final non-401 response (for schemes that authenticate the server). */
+  complete?(result: AuthResult): void;
+}
+
+/** Scheme names offered by `WWW-Authenticate` values (`Negotiate`, `Basic`, ...), for messages. */
+export function offeredSchemes(wwwAuthenticate: readonly string[]): string[] {
+  const schemes: string[] = [];
+  for (const value of wwwAuthenticate) {
+    // A header may list several challenges: `Negotiate, Basic realm="x"`. A scheme is a token that
+    // starts the value or follows a comma, and is not itself a `param=` pair.
+    for (const m of value.matchAll(/(?:^|,)\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?=\s|,|$)(?!\s*=)/g)) {
+      const scheme = m[1];
+      if (scheme && !schemes.some((s) => s.toLowerCase() === scheme.toLowerCase())) schemes.push(scheme);
+    }
+  }
+  return schemes;
+}
