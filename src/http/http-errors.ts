@@ -218,6 +218,10 @@ export function connectionError(err: unknown, url: URL): TransportError {
   return new TransportError(`Connection to ${url.origin} failed${code ? ` (${code})` : ''}: ${messageOf(err).slice(0, 200)}`, {
     code: 'PSRP_CONNECTION_FAILED',
     cause: err,
-    hint: (known && CONNECTION_HINTS[known]) ?? 'Check the URL, the network and the server.',
+    hint: `${(known && CONNECTION_HINTS[known]) ?? 'Check the URL, the network and the server.'}${
+      url.protocol === 'https:' && (known === 'UND_ERR_SOCKET' || known === 'ECONNRESET')
+        ? ' Over https:// this is also how a server that requires a client certificate answers a client without one (`cert`/`key` or `pfx`).'
+        : ''
+    }`,
   });
 }
