@@ -176,9 +176,12 @@ export class PowerShell {
     return this.run(options).records;
   }
 
-  /** Output objects only (other streams are dropped; errors still end the iteration with errorAction 'stop'). */
-  async *output(options: RunOptions = {}): AsyncGenerator<unknown, void, undefined> {
-    for await (const rec of this.run(options).records) if (rec.stream === 'output') yield rec.value;
+  /**
+   * Output objects only (other streams are dropped; errors still end the iteration with
+   * errorAction 'stop'). `T` describes what you expect; values are not checked against it.
+   */
+  async *output<T = unknown>(options: RunOptions = {}): AsyncGenerator<T, void, undefined> {
+    for await (const rec of this.run(options).records) if (rec.stream === 'output') yield rec.value as T;
   }
 
   private run(options: RunOptions): { records: AsyncGenerator<PipelineRecord, void, undefined>; state: () => PipelineState } {
