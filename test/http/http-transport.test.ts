@@ -173,8 +173,8 @@ describe('HttpTransport against loopback servers', () => {
       res.end();
     });
     loopUrl = loop.url;
-    expect((await fail(transport({ url: loop.url, allowRedirection: true }).send('<x/>'))).code).toBe('PSRP_REDIRECT_LOOP');
-    expect(loop.requests.length).toBe(5);
+    expect((await fail(transport({ url: loop.url, allowRedirection: true }).send('<x/>'))).code).toBe('PSRP_TOO_MANY_REDIRECTS');
+    expect(loop.requests.length).toBe(6);
   });
 
   it('keeps cookies per transport (the MS-WSMAN affinity cookie)', async () => {

@@ -1,0 +1,14 @@
+/**
+ * psrp/exchange: Exchange Remote PowerShell helpers built only on the public API (`../index.js`).
+ */
+export { parseCommandLine } from './command-line.js';
+export type { CommandLineArgument, CommandLineValue, ParsedCommand, ParseCommandLineOptions } from './command-line.js';
+export {
+  formatByteQuantifiedSize,
+  isByteQuantifiedSizeText,
+  parseByteQuantifiedSize,
+  parseUnlimitedSize,
+} from './byte-quantified-size.js';
+export type { ByteQuantifiedSize, Unlimited } from './byte-quantified-size.js';
+export { parseEnhancedTimeSpan } from './enhanced-time-span.js';
+export type { EnhancedTimeSpan } from './enhanced-time-span.js';
