@@ -7,7 +7,6 @@
  * certificate bypass unless asked for by name.
  */
 import { rootCertificates } from 'node:tls';
-import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, TransportError } from '../errors.js';
 import { channels, log, redactHeaders } from '../internal/debug.js';
@@ -15,6 +14,7 @@ import { offeredSchemes } from './authenticator.js';
 import type { Authenticator } from './authenticator.js';
 import { BasicAuthenticator } from './basic-authenticator.js';
 import type { BasicCredentials } from './basic-authenticator.js';
+import { ConnectionPool } from './connection-pool.js';
 import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, excerpt, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody, readBounded } from './response-body.js';
@@ -93,6 +93,13 @@ const DEFAULTS = {
   keepAliveTimeoutMs: 30_000,
 } as const;
 
+/** A response whose body has been read (or drained, for a redirect). */
+interface RoundTrip {
+  readonly status: number;
+  readonly headers: Dispatcher.ResponseData['headers'];
+  readonly bytes: Buffer;
+}
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers the transport owns; `headers` cannot set them. */
 const RESERVED = new Set([
@@ -138,7 +145,7 @@ function headerList(value: string | string[] | undefined): string[] {
 /** WS-Man over HTTP(S); see the module comment. */
 export class HttpTransport implements WsmanTransport {
   #url: URL;
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, ConnectionPool>();
   readonly #jar = new CookieJar();
   readonly #auth: Authenticator | undefined;
   readonly #inflight = new Set<AbortController>();
@@ -265,21 +272,20 @@ export class HttpTransport implements WsmanTransport {
         log('POST %s -> %s (%d bytes, %d ms)', where(url), status ?? error ?? '?', bytes, durationMs);
       };
 
-      let res: Dispatcher.ResponseData;
+      let res: RoundTrip;
       try {
-        res = await this.#pool(url).request({ path: url.pathname + url.search, method: 'POST', headers, body, signal });
+        res = await this.#roundTrip(url, headers, body, signal);
       } catch (err) {
         const failure: unknown = signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
         report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
         throw failure;
       }
-      const status = res.statusCode;
+      const status = res.status;
       const setCookie = headerList(res.headers['set-cookie']);
       if (setCookie.length > 0) this.#jar.store(url, setCookie);
+      report(status, res.bytes.length);
 
       if (REDIRECTS.has(status)) {
-        await res.body.dump({ limit: 65_536 }).catch(() => undefined);
-        report(status, 0);
         url = this.#redirectTarget(url, status, headerList(res.headers['location'])[0], redirects);
         redirects++;
         // Credentials follow the redirect only because the caller allowed it (checked above).
@@ -288,16 +294,7 @@ export class HttpTransport implements WsmanTransport {
         continue;
       }
 
-      let bytes: Buffer;
-      try {
-        bytes = await readBounded(res, this.#o.maxResponseBytes, signal);
-      } catch (err) {
-        const failure: unknown = signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
-        report(status, 0, (failure as { code?: string }).code ?? 'ABORTED');
-        throw failure;
-      }
-      report(status, bytes.length);
-      const text = decodeBody(bytes, headerList(res.headers['content-type'])[0]);
+      const text = decodeBody(res.bytes, headerList(res.headers['content-type'])[0]);
       const wwwAuthenticate = headerList(res.headers['www-authenticate']);
 
       if (status === 401) {
@@ -315,6 +312,26 @@ export class HttpTransport implements WsmanTransport {
         return text;
       }
       throw statusError(status, text, url, secrets);
+    }
+  }
+
+  /**
+   * One request on a pooled connection, its body read (bounded) or, for a redirect, drained. The
+   * connection goes back to the pool only once the body is consumed or destroyed.
+   */
+  async #roundTrip(url: URL, headers: Record<string, string>, body: Buffer, signal: AbortSignal): Promise<RoundTrip> {
+    const pool = this.#pool(url);
+    const lease = await pool.acquire(signal);
+    try {
+      const res = await lease.client.request({ path: url.pathname + url.search, method: 'POST', headers, body, signal });
+      if (REDIRECTS.has(res.statusCode)) {
+        await res.body.dump({ limit: 65_536 });
+        return { status: res.statusCode, headers: res.headers, bytes: Buffer.alloc(0) };
+      }
+      const bytes = await readBounded(res, this.#o.maxResponseBytes, signal);
+      return { status: res.statusCode, headers: res.headers, bytes };
+    } finally {
+      pool.release(lease);
     }
   }
 
@@ -367,7 +384,7 @@ export class HttpTransport implements WsmanTransport {
     for (const [origin, pool] of this.#pools) {
       if (origin === url.origin) continue;
       this.#pools.delete(origin);
-      pool.close().catch(() => undefined);
+      pool.retire();
     }
   }
 
@@ -380,19 +397,19 @@ export class HttpTransport implements WsmanTransport {
     }
   }
 
-  #pool(url: URL): Pool {
+  #pool(url: URL): ConnectionPool {
     if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
     let pool = this.#pools.get(url.origin);
     if (pool === undefined) {
       const safety = this.#o.requestTimeoutMs + 1_000;
-      pool = new Pool(url.origin, {
-        connections: this.#o.connections,
+      pool = new ConnectionPool(url.origin, {
+        pipelining: 1,
         keepAliveTimeout: this.#o.keepAliveTimeoutMs,
         keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
         headersTimeout: safety,
         bodyTimeout: safety,
         connect: { timeout: this.#o.connectTimeoutMs, ...this.#tls },
-      });
+      }, this.#o.connections);
       this.#pools.set(url.origin, pool);
     }
     return pool;
@@ -407,7 +424,7 @@ export class HttpTransport implements WsmanTransport {
     }
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy().catch(() => undefined))));
+    await Promise.all(pools.map((p) => p.destroy()));
   }
 
   /** Shows no secrets when inspected or serialised. */

@@ -1,0 +1,128 @@
+// RFC 9112 9.3 Persistence (keep-alive) and 9.4 Concurrency: a small per-origin connection pool.
+/**
+ * Up to `max` undici `Client`s (one keep-alive connection each) for one origin. Unlike undici's
+ * `Pool`, which may open a second socket when a request follows the previous one within the same
+ * tick, a request here always takes the first idle connection: sequential requests stay on one
+ * socket (one TLS handshake, and the connection affinity NTLM/Negotiate need later). When every
+ * connection is busy (long-poll Receives) and the cap is reached, requests wait in FIFO order for
+ * the next free one; an abort takes a waiter out of the queue.
+ */
+import { Client } from 'undici';
+import { TransportError } from '../errors.js';
+
+interface Slot {
+  readonly client: Client;
+  busy: boolean;
+}
+
+/** A connection held for one request; give it back with {@link ConnectionPool.release}. */
+export interface Lease {
+  readonly client: Client;
+  /** 1-based index of the connection in the pool (for diagnostics). */
+  readonly index: number;
+}
+
+interface Waiter {
+  readonly resolve: (lease: Lease) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+/** Connections to one origin. */
+export class ConnectionPool {
+  readonly #origin: string;
+  readonly #options: Client.Options;
+  readonly #max: number;
+  readonly #slots: Slot[] = [];
+  readonly #waiters: Waiter[] = [];
+  #closed = false;
+
+  constructor(origin: string, options: Client.Options, max: number) {
+    this.#origin = origin;
+    this.#options = options;
+    this.#max = Math.max(1, max);
+  }
+
+  /** Connections opened so far (idle or busy). */
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  /** Takes the first idle connection, opens a new one under the cap, or waits for one. */
+  acquire(signal?: AbortSignal): Promise<Lease> {
+    if (this.#closed) return Promise.reject(closedError());
+    // An abort rejects with the caller's own reason, whatever its type (AbortSignal semantics).
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    if (signal?.aborted) return Promise.reject(signal.reason as unknown);
+    const idle = this.#slots.findIndex((s) => !s.busy);
+    if (idle >= 0) return Promise.resolve(this.#lease(idle));
+    if (this.#slots.length < this.#max) {
+      this.#slots.push({ client: new Client(this.#origin, this.#options), busy: false });
+      return Promise.resolve(this.#lease(this.#slots.length - 1));
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        resolve: (lease) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(lease);
+        },
+        reject: (reason) => {
+          signal?.removeEventListener('abort', onAbort);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          reject(reason);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Returns a connection: the next waiter gets it, else it becomes idle (or, once retired, closes). */
+  release(lease: Lease): void {
+    const slot = this.#slots[lease.index - 1];
+    if (slot === undefined || slot.client !== lease.client) return;
+    if (this.#closed) {
+      slot.busy = false;
+      slot.client.destroy().catch(() => undefined);
+      return;
+    }
+    const next = this.#waiters.shift();
+    if (next !== undefined) next.resolve(lease);
+    else slot.busy = false;
+  }
+
+  #lease(i: number): Lease {
+    const slot = this.#slots[i];
+    if (slot === undefined) throw new RangeError('no such connection');
+    slot.busy = true;
+    return { client: slot.client, index: i + 1 };
+  }
+
+  /**
+   * Stops taking requests: waiters reject, idle connections close now and busy ones as soon as their
+   * request is done (used for an origin a redirect left behind).
+   */
+  retire(): void {
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w.reject(closedError());
+    for (const s of this.#slots) if (!s.busy) s.client.destroy().catch(() => undefined);
+  }
+
+  /**
+   * Closes every connection now; requests still running on them fail. (undici's graceful `close`
+   * can wait forever on a client whose connection never came up, so this destroys.)
+   */
+  async destroy(): Promise<void> {
+    this.retire();
+    await Promise.all(this.#slots.map((s) => s.client.destroy().catch(() => undefined)));
+  }
+}
+
+function closedError(): TransportError {
+  return new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
+}
