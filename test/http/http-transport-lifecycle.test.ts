@@ -69,6 +69,34 @@ describe('connections', () => {
     expect(server.connections()).toBe(2);
   });
 
+  it('an aborted request waiting for a connection leaves the queue without sending', async () => {
+    const server = await startServer(() => undefined);
+    const answers: (() => void)[] = [];
+    server.handle((_req, res) => {
+      answers.push(() => {
+        res.writeHead(200);
+        res.end(soap());
+      });
+    });
+    const t = transport({ url: `${server.origin}/wsman`, connections: 1 });
+    const first = t.send(soap('<s:Body>1</s:Body>'));
+    await server.nextRequest();
+    const controller = new AbortController();
+    const waiting = t.send(soap('<s:Body>2</s:Body>'), { signal: controller.signal });
+    const third = t.send(soap('<s:Body>3</s:Body>'));
+    const reason = new Error('not needed');
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    answers.shift()?.();
+    await first;
+    while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(server.requests[1]?.body).toBe(soap('<s:Body>3</s:Body>'));
+    answers.shift()?.();
+    await third;
+    expect(server.requests.map((r) => r.body)).toEqual([soap('<s:Body>1</s:Body>'), soap('<s:Body>3</s:Body>')]);
+    expect(server.connections()).toBe(1);
+  });
+
   it('maps a refused connection to PSRP_CONNECTION_FAILED with the cause', async () => {
     const probe = createServer();
     probe.listen(0, '127.0.0.1');
