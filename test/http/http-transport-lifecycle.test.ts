@@ -1,7 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PsrpError, TransportError } from '../../src/errors.js';
@@ -168,6 +168,26 @@ describe('aborts and timeouts', () => {
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(3000);
+  });
+
+  it('times out a TLS handshake that never completes with connectTimeoutMs', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket); // accepts TCP, never speaks TLS
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const started = Date.now();
+      const err = (await failure(transport({ url: `https://127.0.0.1:${port}/wsman`, connectTimeoutMs: 200 }).send(soap()))) as TransportError;
+      expect(err.code).toBe('PSRP_TIMEOUT');
+      expect(err.message).toMatch(/connecting/);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('times out a body that stalls half-way', async () => {
