@@ -1,0 +1,119 @@
+// MS-WSMV 2.2.9 HTTP/HTTPS transport: the options of HttpTransport and their validation.
+import type { Authenticator } from './authenticator.js';
+import type { BasicCredentials } from './basic-authenticator.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** TLS material: PEM strings or buffers. */
+export type Pem = string | Buffer;
+
+/** Options of {@link HttpTransport}. Every default is the safe one. */
+export interface HttpTransportOptions {
+  /** Endpoint URL, e.g. `https://cas.contoso.com/PowerShell/` or `https://host:5986/wsman`. */
+  readonly url: string | URL;
+  /** Basic credentials (sent pre-emptively) or any other {@link Authenticator}. Default: none. */
+  readonly auth?: BasicCredentials | Authenticator | undefined;
+  /** Allow credentials that need TLS (Basic) over plain `http://`. Default false. */
+  readonly allowUnencrypted?: boolean | undefined;
+  /** Follow 301/302/303/307/308 and re-send credentials there (PowerShell's -AllowRedirection). Default false. */
+  readonly allowRedirection?: boolean | undefined;
+  /** Most redirects followed per request when allowed. Default 5. */
+  readonly maxRedirects?: number | undefined;
+  /** Turn certificate verification off (PowerShell's -SkipCACheck -SkipCNCheck). Default false. */
+  readonly skipCertificateCheck?: boolean | undefined;
+  /** Extra trusted CA certificates (PEM), added to Node's bundled roots. */
+  readonly ca?: Pem | readonly Pem[] | undefined;
+  /** Name to verify the server certificate against (and send as SNI) when connecting by another name or address. */
+  readonly servername?: string | undefined;
+  /** Client certificate (PEM), with `key`; or use `pfx`. */
+  readonly cert?: Pem | undefined;
+  readonly key?: Pem | undefined;
+  /** Client certificate and key as PKCS#12. */
+  readonly pfx?: Buffer | undefined;
+  /** Passphrase of `key` or `pfx`. */
+  readonly passphrase?: string | undefined;
+  /**
+   * Milliseconds one `send` may take, redirects included. Must exceed the WS-Man OperationTimeout of
+   * Receive long polls plus a margin (PowerShell uses 180 s). Default 240000.
+   */
+  readonly requestTimeoutMs?: number | undefined;
+  /** Milliseconds to open a TCP+TLS connection. Default 30000. */
+  readonly connectTimeoutMs?: number | undefined;
+  /** Largest response body accepted, in bytes. Default 64 MiB. */
+  readonly maxResponseBytes?: number | undefined;
+  /** Most connections per origin (each running pipeline holds one for its long-poll Receive). Default 8. */
+  readonly connections?: number | undefined;
+  /** Milliseconds an idle connection is kept open. Default 30000. */
+  readonly keepAliveTimeoutMs?: number | undefined;
+  /** Extra request headers (e.g. `X-AnchorMailbox`, `User-Agent`); protocol headers cannot be overridden. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/** What `channels.httpExchange` receives for each HTTP request (no header values that carry secrets). */
+export interface HttpExchangeEvent {
+  readonly method: 'POST';
+  readonly origin: string;
+  readonly path: string;
+  /** HTTP status, or undefined when no response arrived. */
+  readonly status: number | undefined;
+  /** Request body bytes. */
+  readonly requestBytes: number;
+  /** Response body bytes read (0 when none). */
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** Request headers with Authorization and Cookie values replaced by `[redacted]`. */
+  readonly requestHeaders: Readonly<Record<string, string>>;
+  /** The error code when the exchange failed before a response. */
+  readonly error?: string;
+}
+
+/** Defaults of the numeric options. */
+export const DEFAULTS = {
+  maxRedirects: 5,
+  requestTimeoutMs: 240_000,
+  connectTimeoutMs: 30_000,
+  maxResponseBytes: 64 * 1024 * 1024,
+  connections: 8,
+  keepAliveTimeoutMs: 30_000,
+} as const;
+
+
+/** Headers the transport owns; `headers` cannot set them. */
+const RESERVED = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'content-length', 'content-type', 'host', 'transfer-encoding',
+  'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'accept-encoding',
+]);
+
+/** An integer option within [0, max], or the fallback when absent. */
+export function positive(name: string, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}`);
+  return value;
+}
+
+/** Parses and checks the endpoint URL (http/https, no credentials, no fragment). */
+export function parseUrl(input: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch (cause) {
+    throw new InvalidArgumentError(`Invalid URL: ${JSON.stringify(String(input).replace(/\/\/[^@/]*@/, '//').slice(0, 100))}`, { cause });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidArgumentError(`Unsupported URL scheme ${url.protocol} (use https:// or http://)`);
+  if (url.username || url.password) throw new InvalidArgumentError('Put credentials in `auth`, not in the URL');
+  url.hash = '';
+  return url;
+}
+
+/** Validates extra headers: token names, no CR/LF, none of the protocol headers. */
+export function extraHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new InvalidArgumentError(`Invalid header name ${JSON.stringify(name.slice(0, 60))}`);
+    if (RESERVED.has(lower)) throw new InvalidArgumentError(`The ${name} header is set by the transport and cannot be overridden`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new InvalidArgumentError(`Invalid value for header ${name}`);
+    out[lower] = value;
+  }
+  return out;
+}
+
