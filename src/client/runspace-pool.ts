@@ -176,6 +176,44 @@ export class RunspacePool implements AsyncDisposable {
     return this.core.maxRunspaces;
   }
 
+  /** Sends a pool-level request and waits for its RunspaceAvailability answer (MS-PSRP 3.1.4.3-3.1.4.5). */
+  private async poolCall(send: () => bigint, signal?: AbortSignal): Promise<boolean | number> {
+    this.assertUsable();
+    const ci = send();
+    await this.flush(null, signal);
+    for (;;) {
+      const chunk = await this.connection.receive(null, { signal });
+      for (const d of chunk.data) this.core.receiveData(d);
+      const events = this.drain();
+      const answer = events.find((e) => e.type === 'RunspaceAvailability' && e.callId === ci);
+      await this.dispatch(events.filter((e) => e !== answer), signal);
+      if (answer && answer.type === 'RunspaceAvailability') return answer.value;
+      this.assertUsable();
+    }
+  }
+
+  /** Changes how many pipelines may run at once; resolves with whether the server accepted it. */
+  async setMaxRunspaces(n: number, options: { readonly signal?: AbortSignal } = {}): Promise<boolean> {
+    const ok = (await this.poolCall(() => this.core.setMaxRunspaces(n), options.signal)) === true;
+    if (ok) {
+      this.core.maxRunspaces = n;
+      for (const w of this.waiters.splice(0, Math.max(0, n - this.running))) w();
+    }
+    return ok;
+  }
+
+  /** Changes the minimum number of runspaces; resolves with whether the server accepted it. */
+  async setMinRunspaces(n: number, options: { readonly signal?: AbortSignal } = {}): Promise<boolean> {
+    const ok = (await this.poolCall(() => this.core.setMinRunspaces(n), options.signal)) === true;
+    if (ok) this.core.minRunspaces = n;
+    return ok;
+  }
+
+  /** How many runspaces are free on the server (MS-PSRP 3.1.4.5). */
+  async getAvailableRunspaces(options: { readonly signal?: AbortSignal } = {}): Promise<number> {
+    return Number(await this.poolCall(() => this.core.getAvailableRunspaces(), options.signal));
+  }
+
   /** A new pipeline builder on this pool. */
   powershell(): PowerShell {
     return new PowerShell(this.internals);

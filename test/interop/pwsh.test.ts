@@ -287,3 +287,41 @@ describe('interop with real PowerShell 7 over the out-of-process transport', () 
     expect(() => new OutOfProcConnection({ executable: '/nonexistent/pwsh' })).not.toThrow();
   });
 });
+
+describe('runspace pool management against real PowerShell', () => {
+  it('resizes the pool and reports available runspaces', async () => {
+    const { pool } = await openLocalPool({ maxRunspaces: 1 });
+    try {
+      expect(await pool.getAvailableRunspaces()).toBe(1);
+      expect(await pool.setMaxRunspaces(3)).toBe(true);
+      expect(pool.maxRunspaces).toBe(3);
+      expect(await pool.getAvailableRunspaces()).toBe(3);
+      expect(await pool.setMinRunspaces(2)).toBe(true);
+      const t0 = Date.now();
+      const r = await Promise.all([1, 2, 3].map((i) => pool.powershell().addScript(`Start-Sleep -Milliseconds 1200; ${i}`).invoke()));
+      expect(r.map((x) => x.output[0])).toEqual([1, 2, 3]);
+      expect(Date.now() - t0).toBeLessThan(3300);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('streams 50,000 objects with flat memory', async () => {
+    const { pool } = await openLocalPool();
+    try {
+      let n = 0;
+      let peak = 0;
+      const base = process.memoryUsage().heapUsed;
+      for await (const v of pool.powershell().addScript('1..50000 | % { [pscustomobject]@{ Id = $_; Name = "item $_"; Pad = "x" * 100 } }').output<{ Id: number }>()) {
+        n++;
+        if (v.Id !== n) throw new Error(`out of order at ${n}`);
+        if (n % 5000 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+      }
+      expect(n).toBe(50_000);
+      // ~50,000 objects of ~200 bytes would be >10 MB if they were kept; streaming holds a few batches.
+      expect(peak).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
+});
