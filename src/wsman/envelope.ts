@@ -142,3 +142,31 @@ export function maxPayloadBytes(maxEnvelopeSize: number, overhead: number): numb
   const room = maxEnvelopeSize - overhead - 256;
   return Math.max(22, Math.floor(room / 4) * 3);
 }
+
+/** Disconnect the shell, keeping it alive on the server (MS-PSRP 3.1.5.3.10, MS-WSMV 3.1.4.15). */
+export function disconnectEnvelope(ctx: EnvelopeContext, shellId: string, idleTimeoutSeconds?: number): BuiltEnvelope {
+  const idle = idleTimeoutSeconds !== undefined ? `<rsp:IdleTimeOut>PT${idleTimeoutSeconds}S</rsp:IdleTimeOut>` : '';
+  return build(ctx, { action: 'Disconnect', shellId, body: idle ? `<rsp:Disconnect>${idle}</rsp:Disconnect>` : '<rsp:Disconnect />' });
+}
+
+/** Reconnect to a shell this client disconnected (MS-PSRP 3.1.5.3.11). */
+export function reconnectEnvelope(ctx: EnvelopeContext, shellId: string): BuiltEnvelope {
+  return build(ctx, { action: 'Reconnect', shellId, body: '' });
+}
+
+/**
+ * Connect to a disconnected shell from a new client (MS-PSRP 3.1.5.3.12): the pool's
+ * SESSION_CAPABILITY + CONNECT_RUNSPACEPOOL fragments in connectXml; or, with `commandId`, attach to
+ * a disconnected pipeline.
+ */
+export function connectEnvelope(ctx: EnvelopeContext, shellId: string, connectData: Uint8Array | null, commandId?: string): BuiltEnvelope {
+  if (commandId !== undefined) {
+    return build(ctx, { action: 'Connect', shellId, body: `<rsp:Connect CommandId="${esc(commandId.toUpperCase())}" />` });
+  }
+  return build(ctx, {
+    action: 'Connect',
+    shellId,
+    options: { protocolversion: '2.3' },
+    body: `<rsp:Connect><connectXml xmlns="${NS.psrp}">${b64(connectData ?? new Uint8Array(0))}</connectXml></rsp:Connect>`,
+  });
+}

@@ -90,3 +90,11 @@ export function parseReceiveResponse(r: ParsedResponse): ReceiveResult {
   const exit = child(cs, 'ExitCode')?.text.trim();
   return { streams, commandState, exitCode: exit !== undefined && /^-?\d+$/.test(exit) ? Number(exit) : undefined };
 }
+
+/** The server's PSRP fragments in a ConnectResponse (connectResponseXml), if any. */
+export function parseConnectResponse(r: ParsedResponse): Uint8Array | undefined {
+  const x = descendants(r.body, 'connectResponseXml')[0];
+  if (!x) return undefined;
+  if (!BASE64_RE.test(x.text)) throw new ProtocolError('connectResponseXml is not base64', { code: 'PSRP_WSMAN_INVALID_ENVELOPE' });
+  return new Uint8Array(Buffer.from(x.text, 'base64'));
+}

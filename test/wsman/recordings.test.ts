@@ -4,7 +4,11 @@ import { sequentialIds } from '../../src/internal/ids.js';
 import { parseXmlTree, path, attr, descendants, type XmlElement } from '../../src/internal/xml-tree.js';
 import {
   commandEnvelope,
+  connectEnvelope,
   createShellEnvelope,
+  disconnectEnvelope,
+  parseConnectResponse,
+  reconnectEnvelope,
   deleteEnvelope,
   maxPayloadBytes,
   parseCommandResponse,
@@ -19,6 +23,8 @@ import {
   type EnvelopeContext,
 } from '../../src/wsman/index.js';
 import { loadRecording, recordingNames } from '../helpers/recordings.js';
+import { Defragmenter } from '../../src/psrp/fragment.js';
+import { decodeMessage } from '../../src/psrp/message.js';
 
 const ctx: EnvelopeContext = {
   to: 'https://server:5986/wsman',
@@ -114,6 +120,22 @@ describe('WS-Man codec against real Windows traffic', () => {
     ].map((e) => shape(e.xml));
     for (const s of ours.slice(0, 6)) expect(recorded).toContain(JSON.stringify(s));
     expect(ours[6]).toMatchObject({ action: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send', body: ['Send(Stream())'] });
+  });
+
+  it('builds Disconnect, Reconnect and Connect like the recorded client, and reads ConnectResponse', () => {
+    const recorded = ['test_psrp_disconnect_runspaces', 'test_psrp_disconnected_commands'].flatMap((n) =>
+      loadRecording(n).messages.map((m) => JSON.stringify(shape(m.request))),
+    );
+    const data = new Uint8Array([1, 2, 3]);
+    for (const env of [disconnectEnvelope(ctx, 'A'), reconnectEnvelope(ctx, 'A'), connectEnvelope(ctx, 'A', data), connectEnvelope(ctx, 'A', null, 'B')]) {
+      expect(recorded).toContain(JSON.stringify(shape(env.xml)));
+    }
+    expect(disconnectEnvelope(ctx, 'A', 60).xml).toContain('<rsp:IdleTimeOut>PT60S</rsp:IdleTimeOut>');
+    const resp = loadRecording('test_psrp_disconnect_runspaces').messages.find((m) => m.response?.includes('connectResponseXml'))!.response!;
+    const bytes = parseConnectResponse(parseResponse(resp))!;
+    // MS-PSRP 3.1.4.11: the server answers a connect with its capability and the pool's init data.
+    const types = new Defragmenter().push(bytes).map((m) => decodeMessage(m).typeName);
+    expect(types).toEqual(['SessionCapability', 'RunspacePoolInitData']);
   });
 
   it('checks RelatesTo and refuses non-SOAP or hostile bodies', () => {
