@@ -226,7 +226,14 @@ export class PowerShell {
       if (this.commands.some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
       pipeline.start();
       await this.pool.flush(pid, signal, true);
-      if (hasInput) {
+      if (hasInput && Array.isArray(options.input)) {
+        // A ready array goes in as few Sends as fit: every input message plus the end marker.
+        const values = options.input as unknown[];
+        if (values.some((v) => containsSecureString(v))) await this.pool.ensureSessionKey(signal);
+        pipeline.sendInput(values);
+        pipeline.endInput();
+        await this.pool.flush(pid, signal);
+      } else if (hasInput) {
         for await (const v of options.input as AsyncIterable<unknown>) {
           signal.throwIfAborted();
           if (containsSecureString(v)) await this.pool.ensureSessionKey(signal);

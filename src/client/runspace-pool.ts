@@ -214,6 +214,11 @@ export class RunspacePool implements AsyncDisposable {
     return Number(await this.poolCall(() => this.core.getAvailableRunspaces(), options.signal));
   }
 
+  /** Resets the runspace's variables and state to a clean start (MS-PSRP 3.1.4.13; protocol 2.3). */
+  async resetRunspaceState(options: { readonly signal?: AbortSignal } = {}): Promise<boolean> {
+    return (await this.poolCall(() => this.core.resetRunspaceState(), options.signal)) === true;
+  }
+
   /** A new pipeline builder on this pool. */
   powershell(): PowerShell {
     return new PowerShell(this.internals);

@@ -100,7 +100,7 @@ export class RunspacePoolCore {
   private readonly defrag = new Defragmenter();
   private readonly pipelines = new Map<string, PipelineCore>();
   private nextObjectId = 1n;
-  private nextCallId = 1n;
+  private nextCallId = 0n;
   private keyExchange: SessionKeyExchange | undefined;
   /** The SecureString cipher once the session key is exchanged. */
   cipher: SecureStringCipher | undefined;

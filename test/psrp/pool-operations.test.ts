@@ -58,15 +58,15 @@ describe('RunspacePoolCore pool operations (MS-PSRP 3.1.4.3-3.1.4.11)', () => {
     const b = core.setMinRunspaces(2);
     const c = core.getAvailableRunspaces();
     const d = core.resetRunspaceState();
-    expect([a, b, c, d]).toEqual([1n, 2n, 3n, 4n]);
+    expect([a, b, c, d]).toEqual([0n, 1n, 2n, 3n]); // call ids start at 0, as the recorded Windows traffic shows
     const out = sent(core);
     expect(out.map((m) => m.type)).toEqual(['SetMaxRunspaces', 'SetMinRunspaces', 'GetAvailableRunspaces', 'ResetRunspaceState']);
-    expect(out[0]!.value).toEqual({ MaxRunspaces: 5, ci: 1 });
-    core.receiveData(server('RunspaceAvailability', '<Obj RefId="0"><MS><B N="SetMinMaxRunspacesResponse">true</B><I64 N="ci">1</I64></MS></Obj>'));
-    core.receiveData(server('RunspaceAvailability', '<Obj RefId="0"><MS><I64 N="SetMinMaxRunspacesResponse">4</I64><I64 N="ci">3</I64></MS></Obj>'));
+    expect(out[0]!.value).toEqual({ MaxRunspaces: 5, ci: 0 });
+    core.receiveData(server('RunspaceAvailability', '<Obj RefId="0"><MS><B N="SetMinMaxRunspacesResponse">true</B><I64 N="ci">0</I64></MS></Obj>'));
+    core.receiveData(server('RunspaceAvailability', '<Obj RefId="0"><MS><I64 N="SetMinMaxRunspacesResponse">4</I64><I64 N="ci">2</I64></MS></Obj>'));
     expect(events(core)).toEqual([
-      { type: 'RunspaceAvailability', callId: 1n, value: true },
-      { type: 'RunspaceAvailability', callId: 3n, value: 4 },
+      { type: 'RunspaceAvailability', callId: 0n, value: true },
+      { type: 'RunspaceAvailability', callId: 2n, value: 4 },
     ]);
   });
 

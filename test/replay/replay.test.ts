@@ -68,3 +68,59 @@ describe('replay of real Windows recordings through the public API', () => {
     expect(replay.steps.at(-1)!.action).toBe('Delete');
   });
 });
+
+describe('more recorded scenarios', () => {
+  it('test_psrp_run_protocol_version_2.2: a 2.2 server, input sent in one Send with its end marker', async () => {
+    const { pool, replay } = await open('test_psrp_run_protocol_version_2.2');
+    expect(pool.serverProtocolVersion).toBe('2.2');
+    const r = await pool.powershell().addScript('$input').invoke({ input: [1, 2, 3] });
+    await pool.close();
+    expect(r.output.length).toBe(4);
+    expect(r.debug.length).toBe(2);
+    const send = replay.steps.find((s) => s.action === 'Send')!;
+    expect(send.psrpTypes).toEqual(['PipelineInput', 'PipelineInput', 'PipelineInput', 'EndOfPipelineInput']);
+    expect(send.psrpTypes).toEqual(send.recordedPsrpTypes);
+    expect(replay.remaining).toBe(0);
+  });
+
+  it('test_psrp_set_runspaces: pool resizing and available runspaces', async () => {
+    const { pool, replay } = await open('test_psrp_set_runspaces');
+    const available1 = await pool.getAvailableRunspaces();
+    const max = await pool.setMaxRunspaces(5);
+    const available2 = await pool.getAvailableRunspaces();
+    const min = await pool.setMinRunspaces(2);
+    const minAgain = await pool.setMinRunspaces(3);
+    const maxAgain = await pool.setMaxRunspaces(4);
+    await pool.close();
+    expect([typeof available1, max, typeof available2, typeof min, typeof minAgain, typeof maxAgain]).toEqual(['number', true, 'number', 'boolean', 'boolean', 'boolean']);
+    expect(replay.steps.map((s) => s.psrpTypes.join())).toEqual(replay.steps.map((s) => s.recordedPsrpTypes.join()));
+    expect(replay.remaining).toBe(0);
+  });
+
+  it('test_psrp_reset_runspace_state: reset between two pipelines', async () => {
+    const { pool, replay } = await open('test_psrp_reset_runspace_state');
+    const first = await pool.powershell().addScript('$a = 1; $a').invoke();
+    expect(await pool.resetRunspaceState()).toBe(true);
+    const second = await pool.powershell().addScript('$a').invoke();
+    await pool.close();
+    expect(first.output.length).toBe(1);
+    expect(second.output).toEqual([]);
+    expect(replay.remaining).toBe(0);
+  });
+
+  it('test_psrp_with_history and test_psrp_application_args', async () => {
+    const h = await open('test_psrp_with_history');
+    const one = await h.pool.powershell().addScript('Get-Date').invoke({ addToHistory: true });
+    const two = await h.pool.powershell().addCommand('Get-History').invoke();
+    await h.pool.close();
+    expect(one.output.length).toBe(2);
+    expect(two.output.length).toBe(1);
+    expect(h.replay.remaining).toBe(0);
+    const replay = new ReplayTransport('test_psrp_application_args');
+    const pool = await RunspacePool.open({ transport: replay, ids: sequentialIds(), applicationArguments: { arg1: 'value1' } });
+    const r = await pool.powershell().addScript('$PSSenderInfo.ApplicationArguments').invoke();
+    await pool.close();
+    expect(r.output.length).toBe(1);
+    expect(replay.remaining).toBe(0);
+  });
+});
