@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PipelineFailedError, RunspacePool, WSManFaultError, sequentialIds, type PSHost } from '../../src/index.js';
 import { ReplayTransport } from '../helpers/replay-transport.js';
+import { loadRecording, recordingNames } from '../helpers/recordings.js';
 
 async function open(name: string, extra: { host?: PSHost } = {}): Promise<{ pool: RunspacePool; replay: ReplayTransport }> {
   const replay = new ReplayTransport(name);
@@ -123,4 +124,25 @@ describe('more recorded scenarios', () => {
     expect(r.output.length).toBe(1);
     expect(replay.remaining).toBe(0);
   });
+});
+
+describe('every PSRP scenario opens through the public API', () => {
+  const scenarios = recordingNames().filter((n) =>
+    loadRecording(n).messages[0]?.request.includes('http://schemas.microsoft.com/powershell/'),
+  );
+  it('covers all 43 PowerShell recordings', () => {
+    expect(scenarios.length).toBe(43);
+  });
+  for (const name of scenarios) {
+    it(`${name}: opens the pool from the recorded server answers`, async () => {
+      const replay = new ReplayTransport(name);
+      const rec = loadRecording(name);
+      const pool = await RunspacePool.open({ transport: replay, ids: sequentialIds(), configurationName: /ResourceURI[^>]*>http:\/\/schemas\.microsoft\.com\/powershell\/([^<]+)</.exec(rec.messages[0]!.request)![1]! });
+      expect(pool.state).toBe('Opened');
+      expect(['2.1', '2.2', '2.3']).toContain(pool.serverProtocolVersion);
+      expect(replay.steps[0]!.psrpTypes).toEqual(replay.steps[0]!.recordedPsrpTypes);
+      expect(replay.steps.every((s) => s.action === 'Create' || s.action === 'Receive')).toBe(true);
+      // What follows in each recording is that client's own sequence; full runs are replayed above.
+    });
+  }
 });
