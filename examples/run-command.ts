@@ -1,7 +1,8 @@
 /**
  * The main example: run a command and print plain JavaScript objects.
  *
- *   npm start                                   # local PowerShell 7 (pwsh -s), no server needed
+ *   npm start                                   # no server configured: starts the built-in lab
+ *                                               # (HTTPS + Basic + WS-Man in front of real pwsh)
  *   PSRP_URI=https://server:5986/wsman PSRP_USER='CONTOSO\admin' PSRP_PASSWORD=... npm start
  *   PSRP_URI=https://cas.contoso.com/PowerShell/ PSRP_CONFIGURATION=Microsoft.Exchange \
  *     PSRP_COMMAND=Get-Mailbox PSRP_USER=... PSRP_PASSWORD=... npm start
@@ -11,20 +12,25 @@
  * PSRP_SKIP_CERT_CHECK=1 (lab only).
  */
 import { readFileSync } from 'node:fs';
-import { OutOfProcConnection, RunspacePool, psMeta } from '../src/index.js';
+import { RunspacePool, psMeta } from '../src/index.js';
+import { startLab } from '../src/lab/lab-server.js';
 
 const env = process.env;
 const command = env['PSRP_COMMAND'] ?? 'Get-Process';
 
-const pool = env['PSRP_URI']
-  ? await RunspacePool.open({
-      uri: env['PSRP_URI'],
-      auth: { username: env['PSRP_USER'] ?? '', password: env['PSRP_PASSWORD'] ?? '' },
-      configurationName: env['PSRP_CONFIGURATION'] ?? 'Microsoft.PowerShell',
-      ...(env['PSRP_CA_FILE'] ? { ca: readFileSync(env['PSRP_CA_FILE'], 'utf8') } : {}),
-      skipCertificateCheck: env['PSRP_SKIP_CERT_CHECK'] === '1',
-    })
-  : await RunspacePool.open({ connection: new OutOfProcConnection() });
+// No real server configured: start the lab (a loopback WinRM endpoint backed by real pwsh).
+const lab = env['PSRP_URI'] ? undefined : await startLab();
+if (lab) console.log(`no PSRP_URI set: using the built-in lab at ${lab.url}`);
+
+const pool = await RunspacePool.open({
+  uri: env['PSRP_URI'] ?? lab!.url,
+  auth: lab
+    ? { username: 'admin', password: lab.users['admin']! }
+    : { username: env['PSRP_USER'] ?? '', password: env['PSRP_PASSWORD'] ?? '' },
+  configurationName: env['PSRP_CONFIGURATION'] ?? 'Microsoft.PowerShell',
+  ...(lab ? { ca: lab.ca } : env['PSRP_CA_FILE'] ? { ca: readFileSync(env['PSRP_CA_FILE'], 'utf8') } : {}),
+  skipCertificateCheck: env['PSRP_SKIP_CERT_CHECK'] === '1',
+});
 
 try {
   console.log(`connected: protocol ${pool.serverProtocolVersion}, running ${command}`);
@@ -41,4 +47,5 @@ try {
   process.exitCode = result.hadErrors ? 1 : 0;
 } finally {
   await pool.close();
+  await lab?.close();
 }

@@ -1,0 +1,32 @@
+/**
+ * `npm run lab`: starts the loopback lab WinRM endpoint and prints how to connect. Stops on Ctrl+C.
+ */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLab } from './lab-server.js';
+
+export async function runLabCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const portArg = argv.indexOf('--port');
+  const port = portArg >= 0 ? Number(argv[portArg + 1]) : 0;
+  const lab = await startLab({ port });
+  const caFile = join(tmpdir(), `psrp-lab-ca-${process.pid}.pem`);
+  writeFileSync(caFile, lab.ca);
+  const [user, password] = Object.entries(lab.users)[0]!;
+  console.log(`psrp lab: a loopback WinRM endpoint backed by real PowerShell (dev tool, not a server)
+
+  URL          ${lab.url}   (configuration Microsoft.PowerShell)
+  user         ${user} / ${password}
+  CA file      ${caFile}
+
+  PSRP_URI=${lab.url} PSRP_USER=${user} PSRP_PASSWORD='${password}' PSRP_CA_FILE=${caFile} npm start
+
+Ctrl+C stops it.`);
+  const stop = (): void => {
+    void lab.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runLabCli();

@@ -1,0 +1,93 @@
+// MS-WSMV server side, as the lab needs it: request parsing (3.1.4.x) and response envelopes
+// (CreateResponse 3.1.4.5, CommandResponse 3.1.4.11, ReceiveResponse 2.2.4.40, faults 2.2.4.43)
+// shaped like Windows' (compare shared/fixtures/windows-recordings).
+import { attr, child, descendants, parseXmlTree, path, type XmlElement } from '../internal/xml-tree.js';
+import { CommandState } from '../wsman/namespaces.js';
+
+export interface LabRequest {
+  readonly action: string;
+  readonly messageId: string;
+  readonly resourceUri: string;
+  readonly shellId: string | undefined;
+  readonly operationTimeoutMs: number;
+  readonly body: XmlElement;
+}
+
+function durationMs(text: string | undefined): number {
+  const m = /^PT(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$/.exec(text?.trim() ?? '');
+  if (!m) return 20_000;
+  return (Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 1000;
+}
+
+export function parseLabRequest(xml: string): LabRequest {
+  const root = parseXmlTree(xml, { maxLength: 8 * 1024 * 1024 });
+  const header = child(root, 'Header');
+  const selector = descendants(header ?? root, 'Selector').find((s) => attr(s, 'Name') === 'ShellId');
+  return {
+    action: path(root, 'Header', 'Action')?.text.trim() ?? '',
+    messageId: path(root, 'Header', 'MessageID')?.text.trim() ?? '',
+    resourceUri: path(root, 'Header', 'ResourceURI')?.text.trim() ?? '',
+    shellId: selector?.text.trim(),
+    operationTimeoutMs: durationMs(path(root, 'Header', 'OperationTimeout')?.text),
+    body: child(root, 'Body') ?? root,
+  };
+}
+
+const NS =
+  'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ' +
+  'xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" ' +
+  'xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell" xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"';
+
+export function labEnvelope(action: string, relatesTo: string, body: string): string {
+  return (
+    `<s:Envelope xml:lang="en-US" ${NS}><s:Header><a:Action>${action}</a:Action>` +
+    `<a:MessageID>uuid:${crypto.randomUUID().toUpperCase()}</a:MessageID>` +
+    `<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>` +
+    `<a:RelatesTo>${relatesTo}</a:RelatesTo></s:Header><s:Body>${body}</s:Body></s:Envelope>`
+  );
+}
+
+export function createResponse(relatesTo: string, shellId: string, resourceUri: string): string {
+  return labEnvelope(
+    'http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse',
+    relatesTo,
+    `<x:ResourceCreated><a:Address>https://lab/wsman</a:Address><a:ReferenceParameters><w:ResourceURI>${resourceUri}</w:ResourceURI>` +
+      `<w:SelectorSet><w:Selector Name="ShellId">${shellId}</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>` +
+      `<rsp:Shell><rsp:ShellId>${shellId}</rsp:ShellId><rsp:ResourceUri>${resourceUri}</rsp:ResourceUri><rsp:Owner>lab</rsp:Owner>` +
+      `<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:MaxIdleTimeOut>PT2147483.647S</rsp:MaxIdleTimeOut><rsp:State>Connected</rsp:State></rsp:Shell>`,
+  );
+}
+
+export function commandResponse(relatesTo: string, commandId: string): string {
+  return labEnvelope(
+    'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandResponse',
+    relatesTo,
+    `<rsp:CommandResponse><rsp:CommandId>${commandId}</rsp:CommandId></rsp:CommandResponse>`,
+  );
+}
+
+export function emptyResponse(action: string, relatesTo: string, body = ''): string {
+  return labEnvelope(`${action}Response`, relatesTo, body);
+}
+
+export function receiveResponse(relatesTo: string, commandId: string | undefined, chunks: readonly Uint8Array[], done: boolean): string {
+  const cmd = commandId ? ` CommandId="${commandId}"` : '';
+  const streams = chunks.map((c) => `<rsp:Stream Name="stdout"${cmd}>${Buffer.from(c).toString('base64')}</rsp:Stream>`).join('');
+  const state = commandId
+    ? `<rsp:CommandState${cmd} State="${done ? CommandState.Done : CommandState.Running}"></rsp:CommandState>`
+    : '';
+  return labEnvelope('http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse', relatesTo, `<rsp:ReceiveResponse>${streams}${state}</rsp:ReceiveResponse>`);
+}
+
+/** A WS-Man fault as Windows writes it (SOAP 1.2 Fault + WSManFault detail). */
+export function faultResponse(relatesTo: string, subcode: string, code: number, message: string): string {
+  const esc = message.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  return labEnvelope(
+    'http://schemas.dmtf.org/wbem/wsman/1/wsman/fault',
+    relatesTo,
+    `<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:${subcode}</s:Value></s:Subcode></s:Code>` +
+      `<s:Reason><s:Text xml:lang="en-US">${esc}</s:Text></s:Reason><s:Detail>` +
+      `<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="${code}" Machine="lab"><f:Message>${esc}</f:Message></f:WSManFault>` +
+      `</s:Detail></s:Fault>`,
+  );
+}
