@@ -15,6 +15,10 @@ import { decodeMessage } from '../psrp/message.js';
 import { attr, child, descendants } from '../internal/xml-tree.js';
 import { Action, Signal } from '../wsman/namespaces.js';
 import { createTestCertificate } from './certificate.js';
+import { exchangeRunspaceLaunch, LAB_USERS, type LabRole } from './exchange-runspace.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   commandResponse,
   createResponse,
@@ -26,18 +30,23 @@ import {
 } from './wsman-server-codec.js';
 
 export interface LabOptions {
-  /** user → password. Default `{ admin: 'Passw0rd!' }`. */
-  readonly users?: Readonly<Record<string, string>>;
+  /** user → password and role. Default: LAB_USERS (admin, helpdesk, readonly). */
+  readonly users?: Readonly<Record<string, { readonly password: string; readonly role: LabRole }>>;
   readonly port?: number;
   /** Path to pwsh (default: found on PATH / ~/.dotnet/tools). */
   readonly pwsh?: string;
+  /** Mailboxes in the fake organisation. Default 2000. */
+  readonly mailboxCount?: number;
 }
 
 export interface Lab {
   /** `https://localhost:<port>/wsman` (Microsoft.PowerShell). */
   readonly url: string;
+  /** `https://localhost:<port>/PowerShell/` (Microsoft.Exchange: NoLanguage, RBAC, fake organisation). */
+  readonly exchangeUrl: string;
   /** The PEM certificate to trust (`ca` option). */
   readonly ca: string;
+  /** user → password. */
   readonly users: Readonly<Record<string, string>>;
   /** Shells currently open (each one a pwsh process). */
   liveShells(): number;
@@ -54,22 +63,26 @@ interface Shell {
 }
 
 const POWERSHELL_URI = 'http://schemas.microsoft.com/powershell/Microsoft.PowerShell';
+const EXCHANGE_URI = 'http://schemas.microsoft.com/powershell/Microsoft.Exchange';
 const TERMINAL = new Set([3, 4, 5]);
 
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
-  const users = options.users ?? { admin: 'Passw0rd!' };
+  const accounts = options.users ?? LAB_USERS;
+  const users = Object.fromEntries(Object.entries(accounts).map(([u, a]) => [u, a.password]));
+  const stateDir = await mkdtemp(join(tmpdir(), 'psrp-lab-'));
   const cert = await createTestCertificate({});
   const shells = new Map<string, Shell>();
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
 
-  const authorized = (req: IncomingMessage): boolean => {
+  /** The authenticated user name, or undefined. */
+  const authorized = (req: IncomingMessage): string | undefined => {
     const h = req.headers['authorization'] ?? '';
-    if (!h.startsWith('Basic ')) return false;
+    if (!h.startsWith('Basic ')) return undefined;
     const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
     const i = decoded.indexOf(':');
     const user = decoded.slice(0, i);
-    return i > 0 && Object.prototype.hasOwnProperty.call(users, user) && users[user] === decoded.slice(i + 1);
+    return i > 0 && Object.prototype.hasOwnProperty.call(users, user) && users[user] === decoded.slice(i + 1) ? user : undefined;
   };
 
   /** Notes PIPELINE_STATE messages so Receive can say CommandState Done, as Windows does. */
@@ -86,17 +99,20 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     }
   };
 
-  const handle = async (r: LabRequest): Promise<string> => {
+  const handle = async (r: LabRequest, user: string, exchange: boolean): Promise<string> => {
     const name = r.action.slice(r.action.lastIndexOf('/') + 1);
     requestCounts.set(name, (requestCounts.get(name) ?? 0) + 1);
-    if (r.resourceUri !== POWERSHELL_URI) {
+    if (r.resourceUri !== (exchange ? EXCHANGE_URI : POWERSHELL_URI)) {
       return faultResponse(r.messageId, 'DestinationUnreachable', 2150858811, `The WS-Management service cannot process the request because the resource URI (${r.resourceUri}) was not found in the WS-Management catalog.`);
     }
     if (r.action === Action.Create) {
       const shellEl = child(r.body, 'Shell');
       const id = (attr(shellEl, 'ShellId') ?? crypto.randomUUID()).toUpperCase();
       const creation = descendants(r.body, 'creationXml')[0]?.text ?? '';
-      const connection = new OutOfProcConnection(options.pwsh !== undefined ? { executable: options.pwsh } : {});
+      const launch = exchange
+        ? exchangeRunspaceLaunch({ role: accounts[user]!.role, stateDir, ...(options.mailboxCount !== undefined ? { mailboxCount: options.mailboxCount } : {}) })
+        : { args: [], env: {} };
+      const connection = new OutOfProcConnection({ ...(options.pwsh !== undefined ? { executable: options.pwsh } : {}), args: launch.args, env: launch.env });
       const shell: Shell = { id, connection, defrags: new Map(), finished: new Set() };
       shells.set(id, shell);
       try {
@@ -165,16 +181,18 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     req.on('data', (c: string) => (body += c));
     req.on('end', () => {
       void (async () => {
-        if (req.method !== 'POST' || !/^\/wsman\/?(\?.*)?$/i.test(req.url ?? '')) {
+        const exchange = /^\/powershell\/?(\?.*)?$/i.test(req.url ?? '');
+        if (req.method !== 'POST' || (!exchange && !/^\/wsman\/?(\?.*)?$/i.test(req.url ?? ''))) {
           res.writeHead(404).end();
           return;
         }
-        if (!authorized(req)) {
+        const user = authorized(req);
+        if (!user) {
           res.writeHead(401, { 'www-authenticate': ['Negotiate', 'Basic realm="WSMAN"'] }).end();
           return;
         }
         try {
-          const out = await handle(parseLabRequest(body));
+          const out = await handle(parseLabRequest(body), user, exchange);
           const status = out.includes('<s:Fault>') ? 500 : 200;
           res.writeHead(status, { 'content-type': 'application/soap+xml;charset=UTF-8' }).end(out);
         } catch (e) {
@@ -191,6 +209,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const port = (server.address() as AddressInfo).port;
   return {
     url: `https://localhost:${port}/wsman`,
+    exchangeUrl: `https://localhost:${port}/PowerShell/`,
     ca: cert.ca,
     users,
     requestCounts,
@@ -200,6 +219,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       shells.clear();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(stateDir, { recursive: true, force: true });
     },
   };
 }

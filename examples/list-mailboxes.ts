@@ -1,0 +1,39 @@
+/**
+ * The main job: list mailboxes from Exchange, as plain JavaScript objects.
+ *
+ *   npm start                                    # no server configured: the built-in lab's fake
+ *                                                # organisation (HTTPS + Basic + WS-Man + real pwsh)
+ *   EXCHANGE_URI=https://cas.contoso.com/PowerShell/ EXCHANGE_USER='CONTOSO\admin' \
+ *     EXCHANGE_PASSWORD=... npm start            # a real Exchange server (Basic over HTTPS)
+ *
+ * Optional: EXCHANGE_CA_FILE (PEM of a private CA), EXCHANGE_RESULT_SIZE (default 10).
+ */
+import { readFileSync } from 'node:fs';
+import { RunspacePool } from '../src/index.js';
+import { parseUnlimitedSize } from '../src/exchange/index.js';
+import { startLab } from '../src/lab/lab-server.js';
+
+const env = process.env;
+const lab = env['EXCHANGE_URI'] ? undefined : await startLab();
+if (lab) console.log(`No EXCHANGE_URI set: using the built-in lab at ${lab.exchangeUrl}\n`);
+
+const pool = await RunspacePool.open({
+  uri: env['EXCHANGE_URI'] ?? lab!.exchangeUrl,
+  configurationName: 'Microsoft.Exchange',
+  auth: lab ? { username: 'admin', password: lab.users['admin']! } : { username: env['EXCHANGE_USER'] ?? '', password: env['EXCHANGE_PASSWORD'] ?? '' },
+  ...(lab ? { ca: lab.ca } : env['EXCHANGE_CA_FILE'] ? { ca: readFileSync(env['EXCHANGE_CA_FILE'], 'utf8') } : {}),
+});
+
+type Mailbox = { DisplayName: string; PrimarySmtpAddress: string; RecipientTypeDetails: unknown; ProhibitSendQuota: unknown };
+try {
+  const ps = pool.powershell().addCommand('Get-Mailbox').addParameter('ResultSize', Number(env['EXCHANGE_RESULT_SIZE'] ?? 10));
+  console.log('DisplayName'.padEnd(24) + 'PrimarySmtpAddress'.padEnd(34) + 'Type'.padEnd(16) + 'ProhibitSendQuota');
+  for await (const m of ps.output<Mailbox>()) {
+    const quota = parseUnlimitedSize(String(m.ProhibitSendQuota));
+    const q = quota === 'Unlimited' ? 'Unlimited' : quota ? `${quota.bytes} bytes` : String(m.ProhibitSendQuota);
+    console.log(String(m.DisplayName).padEnd(24) + String(m.PrimarySmtpAddress).padEnd(34) + String(m.RecipientTypeDetails).padEnd(16) + q);
+  }
+} finally {
+  await pool.close();
+  await lab?.close();
+}
