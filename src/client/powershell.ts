@@ -243,7 +243,8 @@ export class PowerShell {
         pipeline.endInput();
         await this.pool.flush(pid, signal);
       }
-      while (!finished) {
+      // Hand out what has arrived; ask the server for more only when the buffer is empty.
+      while (!finished || buffer.length > 0) {
         if (buffer.length > 0) {
           const rec = buffer.shift()!;
           if (options.errorAction === 'stop' && rec.stream === 'error') {
@@ -285,13 +286,6 @@ export class PowerShell {
         }
         await this.pool.dispatch(events.filter((e) => !('pipelineId' in e) || e.pipelineId === null), signal);
         if (!finished) this.pool.assertUsable();
-      }
-      while (buffer.length > 0) {
-        const rec = buffer.shift()!;
-        if (options.errorAction === 'stop' && rec.stream === 'error') {
-          throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
-        }
-        yield rec;
       }
       if (failure) throw failure;
     } catch (e) {
