@@ -6,7 +6,7 @@
  * authentication. A dev tool and test double, not a production server.
  */
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { OutOfProcConnection } from '../client/outofproc-connection.js';
 import { deserializeObject } from '../clixml/index.js';
@@ -37,6 +37,27 @@ export interface LabOptions {
   readonly pwsh?: string;
   /** Mailboxes in the fake organisation. Default 2000. */
   readonly mailboxCount?: number;
+  /** Exchange behaviours to switch on from the start (they can be changed later on `lab.behaviours`). */
+  readonly behaviours?: Partial<LabBehaviours>;
+}
+
+/**
+ * Exchange behaviours clients must survive, each switchable (research A4, A7, A9; the field guide).
+ * They apply to the `/PowerShell/` endpoint.
+ */
+export interface LabBehaviours {
+  /** Set the `MS-WSMAN` affinity cookie on Create; with `required`, a request without it fails with invalid selectors. Default 'set'. */
+  affinityCookie: 'off' | 'set' | 'required';
+  /** Concurrent shells per user (Exchange PowerShellMaxConcurrency); beyond it Create fails with Exchange's text. Default 18. */
+  maxShellsPerUser: number;
+  /** Answer requests with a 302 to this host name (e.g. `127.0.0.1`), like an Exchange pod redirect. Default undefined. */
+  redirectToHost: string | undefined;
+  /** Rewrite 401 to 400 with Exchange's plain-text FriendlyError body. Default false. */
+  rewrite401To400: boolean;
+  /** Plain-HTTP requests to /PowerShell/ get 403 ("Require SSL" on the vdir). Default true. */
+  requireSsl: boolean;
+  /** Delete shells idle for longer than this (ms); later requests get invalid selectors. Default undefined. */
+  idleTimeoutMs: number | undefined;
 }
 
 export interface Lab {
@@ -44,6 +65,12 @@ export interface Lab {
   readonly url: string;
   /** `https://localhost:<port>/PowerShell/` (Microsoft.Exchange: NoLanguage, RBAC, fake organisation). */
   readonly exchangeUrl: string;
+  /** The same endpoints over plain HTTP (`http://localhost:<port2>`). */
+  readonly httpOrigin: string;
+  /** Switchable Exchange behaviours (change them at any time). */
+  readonly behaviours: LabBehaviours;
+  /** Forget every affinity cookie, as when a request reaches another back end. */
+  loseAffinity(): void;
   /** The PEM certificate to trust (`ca` option). */
   readonly ca: string;
   /** user → password. */
@@ -57,6 +84,10 @@ export interface Lab {
 
 interface Shell {
   readonly id: string;
+  readonly user: string;
+  readonly exchange: boolean;
+  affinity: string | undefined;
+  lastUsed: number;
   readonly connection: OutOfProcConnection;
   readonly defrags: Map<string, Defragmenter>;
   readonly finished: Set<string>;
@@ -74,6 +105,26 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const shells = new Map<string, Shell>();
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
+  const behaviours: LabBehaviours = {
+    affinityCookie: 'set',
+    maxShellsPerUser: 18,
+    redirectToHost: undefined,
+    rewrite401To400: false,
+    requireSsl: true,
+    idleTimeoutMs: undefined,
+    ...options.behaviours,
+  };
+  const reaper = setInterval(() => {
+    const limit = behaviours.idleTimeoutMs;
+    if (limit === undefined) return;
+    for (const shell of shells.values()) {
+      if (shell.exchange && Date.now() - shell.lastUsed > limit) {
+        shells.delete(shell.id);
+        void shell.connection.closePool().catch(() => undefined);
+      }
+    }
+  }, 200);
+  reaper.unref();
 
   /** The authenticated user name, or undefined. */
   const authorized = (req: IncomingMessage): string | undefined => {
@@ -99,13 +150,21 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     }
   };
 
-  const handle = async (r: LabRequest, user: string, exchange: boolean): Promise<string> => {
+  const handle = async (r: LabRequest, user: string, exchange: boolean, cookies: string, setCookie: (c: string) => void): Promise<string> => {
     const name = r.action.slice(r.action.lastIndexOf('/') + 1);
     requestCounts.set(name, (requestCounts.get(name) ?? 0) + 1);
     if (r.resourceUri !== (exchange ? EXCHANGE_URI : POWERSHELL_URI)) {
       return faultResponse(r.messageId, 'DestinationUnreachable', 2150858811, `The WS-Management service cannot process the request because the resource URI (${r.resourceUri}) was not found in the WS-Management catalog.`);
     }
     if (r.action === Action.Create) {
+      if (exchange && [...shells.values()].filter((x) => x.exchange && x.user === user).length >= behaviours.maxShellsPerUser) {
+        return faultResponse(
+          r.messageId,
+          'QuotaLimit',
+          2150859173,
+          `Fail to create a runspace because you have exceeded the maximum number of connections allowed : ${behaviours.maxShellsPerUser} for the policy party : MaxConcurrency. Please close existing runspace and try again.`,
+        );
+      }
       const shellEl = child(r.body, 'Shell');
       const id = (attr(shellEl, 'ShellId') ?? crypto.randomUUID()).toUpperCase();
       const creation = descendants(r.body, 'creationXml')[0]?.text ?? '';
@@ -113,7 +172,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         ? exchangeRunspaceLaunch({ role: accounts[user]!.role, stateDir, ...(options.mailboxCount !== undefined ? { mailboxCount: options.mailboxCount } : {}) })
         : { args: [], env: {} };
       const connection = new OutOfProcConnection({ ...(options.pwsh !== undefined ? { executable: options.pwsh } : {}), args: launch.args, env: launch.env });
-      const shell: Shell = { id, connection, defrags: new Map(), finished: new Set() };
+      const shell: Shell = { id, user, exchange, affinity: undefined, lastUsed: Date.now(), connection, defrags: new Map(), finished: new Set() };
       shells.set(id, shell);
       try {
         await connection.openPool(id, new Uint8Array(Buffer.from(creation, 'base64')));
@@ -122,9 +181,19 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         await connection.closePool().catch(() => undefined);
         throw e;
       }
+      if (exchange && behaviours.affinityCookie !== 'off') {
+        shell.affinity = crypto.randomUUID();
+        setCookie(`MS-WSMAN=${shell.affinity}; path=/PowerShell; secure; HttpOnly`);
+      }
       return createResponse(r.messageId, id, r.resourceUri);
     }
-    const shell = r.shellId ? shells.get(r.shellId.toUpperCase()) : undefined;
+    let shell = r.shellId ? shells.get(r.shellId.toUpperCase()) : undefined;
+    if (shell && shell.exchange && behaviours.affinityCookie === 'required') {
+      // Without its affinity cookie the request reaches a back end that does not own the shell.
+      const sent = /(?:^|;\s*)MS-WSMAN=([^;]*)/.exec(cookies)?.[1];
+      if (sent !== shell.affinity) shell = undefined;
+    }
+    if (shell) shell.lastUsed = Date.now();
     if (!shell) {
       return faultResponse(r.messageId, 'InvalidSelectors', 2150858843, 'The WS-Management service cannot process the request because the request contained invalid selectors for the resource.');
     }
@@ -175,7 +244,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     }
   };
 
-  const server: Server = createHttpsServer({ cert: cert.cert, key: cert.key }, (req: IncomingMessage, res: ServerResponse) => {
+  const listener = (secure: boolean) => (req: IncomingMessage, res: ServerResponse): void => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (c: string) => (body += c));
@@ -186,21 +255,45 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           res.writeHead(404).end();
           return;
         }
+        if (exchange && !secure && behaviours.requireSsl) {
+          res.writeHead(403, { 'content-type': 'text/html' }).end('<h1>403 - Forbidden: Access is denied.</h1><p>SSL is required.</p>');
+          return;
+        }
+        const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+        if (exchange && behaviours.redirectToHost && host !== behaviours.redirectToHost) {
+          const port = (req.socket.localPort ?? 0).toString();
+          res.writeHead(302, { location: `${secure ? 'https' : 'http'}://${behaviours.redirectToHost}:${port}${req.url ?? '/'}` }).end();
+          return;
+        }
         const user = authorized(req);
         if (!user) {
-          res.writeHead(401, { 'www-authenticate': ['Negotiate', 'Basic realm="WSMAN"'] }).end();
+          if (exchange && behaviours.rewrite401To400) {
+            res
+              .writeHead(400, { 'content-type': 'application/soap+xml;charset=UTF-8' })
+              .end(`[ClientAccessServer=LAB,BackEndServer=lab.contoso.com,RequestId=${crypto.randomUUID()},TimeStamp=${new Date().toUTCString()}] [FailureCategory=Auth-401] Access is denied.`);
+          } else {
+            res.writeHead(401, { 'www-authenticate': ['Negotiate', 'Basic realm="WSMAN"'] }).end();
+          }
           return;
         }
         try {
-          const out = await handle(parseLabRequest(body), user, exchange);
+          const cookies: string[] = [];
+          const out = await handle(parseLabRequest(body), user, exchange, req.headers.cookie ?? '', (c) => cookies.push(c));
           const status = out.includes('<s:Fault>') ? 500 : 200;
-          res.writeHead(status, { 'content-type': 'application/soap+xml;charset=UTF-8' }).end(out);
+          res.writeHead(status, { 'content-type': 'application/soap+xml;charset=UTF-8', ...(cookies.length > 0 ? { 'set-cookie': cookies } : {}) }).end(out);
         } catch (e) {
           res.writeHead(500, { 'content-type': 'text/plain' }).end(`lab error: ${(e as Error).message}`);
         }
       })();
     });
+  };
+  const server: Server = createHttpsServer({ cert: cert.cert, key: cert.key }, listener(true));
+  const plain = createHttpServer(listener(false));
+  plain.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
   });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -210,6 +303,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   return {
     url: `https://localhost:${port}/wsman`,
     exchangeUrl: `https://localhost:${port}/PowerShell/`,
+    httpOrigin: `http://localhost:${(plain.address() as AddressInfo).port}`,
+    behaviours,
+    loseAffinity(): void {
+      for (const sh of shells.values()) sh.affinity = crypto.randomUUID();
+    },
     ca: cert.ca,
     users,
     requestCounts,
@@ -217,8 +315,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     async close(): Promise<void> {
       await Promise.all([...shells.values()].map((s) => s.connection.closePool().catch(() => undefined)));
       shells.clear();
+      clearInterval(reaper);
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
       await rm(stateDir, { recursive: true, force: true });
     },
   };
