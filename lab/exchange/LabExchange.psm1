@@ -28,7 +28,7 @@ function New-LabGuid([int]$i, [int]$salt) {
   $b = [byte[]]::new(16)
   [BitConverter]::GetBytes([int]$i).CopyTo($b, 0)
   [BitConverter]::GetBytes([int]$salt).CopyTo($b, 4)
-  [BitConverter]::GetBytes([int]($i * 7919 + $salt * 104729)).CopyTo($b, 8)
+  [BitConverter]::GetBytes([int](([long]$i * 7919 + [long]$salt * 104729) % 2147483647)).CopyTo($b, 8)
   [BitConverter]::GetBytes([int]($i -bxor 0x5bd1e995)).CopyTo($b, 12)
   [guid]::new($b)
 }
@@ -41,6 +41,21 @@ function Get-LabOverrides {
     }
   }
   $o
+}
+
+# Mailboxes made with New-Mailbox (not removed since).
+function Get-LabNewMailboxes([hashtable]$overrides) {
+  foreach ($k in @($overrides.Keys | Where-Object { $_ -like 'new.*' } | Sort-Object)) {
+    $n = $overrides[$k]
+    if ($overrides.ContainsKey("removed.$($n.Alias)")) { continue }
+    $m = [pscustomobject][ordered]@{ Name = $n.Name; Alias = $n.Alias; DisplayName = $n.DisplayName; Identity = "$($script:Domain)/Users/$($n.Name)"
+      DistinguishedName = "CN=$($n.Name),CN=Users,DC=contoso,DC=com"; Guid = New-LabGuid $n.Alias.GetHashCode() 3
+      PrimarySmtpAddress = $n.PrimarySmtpAddress; UserPrincipalName = $n.PrimarySmtpAddress; EmailAddresses = [string[]]@("SMTP:$($n.PrimarySmtpAddress)")
+      RecipientTypeDetails = $n.RecipientTypeDetails; Database = 'DB1'; ProhibitSendQuota = 'Unlimited'; ProhibitSendReceiveQuota = 'Unlimited'
+      HiddenFromAddressListsEnabled = $false; Department = ''; Office = '' }
+    for ($t = $script:MailboxTypes.Count - 1; $t -ge 0; $t--) { $m.PSObject.TypeNames.Insert(0, $script:MailboxTypes[$t]) }
+    $m
+  }
 }
 
 function New-LabMailbox([int]$i, [hashtable]$overrides) {
@@ -113,23 +128,35 @@ function Get-Mailbox {
     if ($Identity) {
       for ($i = 0; $i -lt $script:Count; $i++) {
         $m = New-LabMailbox $i $overrides
-        if (Test-LabIdentity $m $Identity) { $m; return }
+        if (-not $overrides.ContainsKey("removed.$($m.Alias)") -and (Test-LabIdentity $m $Identity)) { $m; return }
       }
+      foreach ($m in Get-LabNewMailboxes $overrides) { if (Test-LabIdentity $m $Identity) { $m; return } }
       Write-LabNotFound $PSCmdlet $Identity 'GetMailbox'
       return
     }
     $limit = if ("$ResultSize" -eq 'Unlimited') { [int]::MaxValue } else { [int]"$ResultSize" }
-    $n = 0
-    for ($i = 0; $i -lt $script:Count; $i++) {
-      $m = New-LabMailbox $i $overrides
-      if ($Filter -and -not (Test-LabFilter $m $Filter)) { continue }
-      if ($Database -and $m.Database -ne $Database) { continue }
-      if ($n -ge $limit) {
-        if (-not $PSBoundParameters.ContainsKey('ResultSize')) { Write-Warning ($script:DefaultResultSizeWarning -f $limit) }
-        break
+    $explicit = $PSBoundParameters.ContainsKey('ResultSize')
+    $state = @{ n = 0; stop = $false }
+    # Streams: each mailbox is built and emitted in turn, never all at once.
+    $consider = {
+      param($m)
+      if ($Filter -and -not (Test-LabFilter $m $Filter)) { return }
+      if ($Database -and $m.Database -ne $Database) { return }
+      if ($state.n -ge $limit) {
+        if (-not $explicit) { Write-Warning ($script:DefaultResultSizeWarning -f $limit) }
+        $state.stop = $true
+        return
       }
       $m
-      $n++
+      $state.n++
+    }
+    for ($i = 0; $i -lt $script:Count -and -not $state.stop; $i++) {
+      $m = New-LabMailbox $i $overrides
+      if (-not $overrides.ContainsKey("removed.$($m.Alias)")) { & $consider $m }
+    }
+    foreach ($m in Get-LabNewMailboxes $overrides) {
+      if ($state.stop) { break }
+      & $consider $m
     }
   }
 }
@@ -170,6 +197,61 @@ function Set-Mailbox {
   }
 }
 
+function New-Mailbox {
+  [CmdletBinding(SupportsShouldProcess)]
+  param([Parameter(Mandatory)][string]$Name, [string]$Alias, [string]$DisplayName, [string]$PrimarySmtpAddress, [securestring]$Password, [switch]$Shared)
+  if (-not $script:StateDir) { throw 'LAB_STATE_DIR is not set' }
+  if (-not $Alias) { $Alias = ($Name -replace '\s+', '.').ToLowerInvariant() }
+  if (Get-Mailbox -Identity $Alias -ErrorAction SilentlyContinue) {
+    $ex = [InvalidOperationException]::new("The name '$Name' is already being used. Please try another name.")
+    $PSCmdlet.WriteError([Management.Automation.ErrorRecord]::new($ex, "[Server=EXCH01] [FailureCategory=Cmdlet-ADObjectAlreadyExistsException] Microsoft.Exchange.Management.RecipientTasks.NewMailbox", 'ResourceExists', $Name))
+    return
+  }
+  if (-not $PSCmdlet.ShouldProcess($Name, 'New-Mailbox')) { return }
+  $record = [ordered]@{ Name = $Name; Alias = $Alias; DisplayName = $(if ($DisplayName) { $DisplayName } else { $Name })
+    PrimarySmtpAddress = $(if ($PrimarySmtpAddress) { $PrimarySmtpAddress } else { "$Alias@$($script:Domain)" })
+    RecipientTypeDetails = $(if ($Shared) { 'SharedMailbox' } else { 'UserMailbox' }) }
+  $record | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $script:StateDir "new.$Alias.json")
+  Get-Mailbox -Identity $Alias
+}
+
+function Remove-Mailbox {
+  [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+  param([Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string]$Identity)
+  process {
+    $m = Get-Mailbox -Identity $Identity -ErrorAction SilentlyContinue
+    if (-not $m) { Write-LabNotFound $PSCmdlet $Identity 'RemoveMailbox'; return }
+    if (-not $PSCmdlet.ShouldProcess($m.Identity, 'Remove-Mailbox')) { return }
+    Set-Content -LiteralPath (Join-Path $script:StateDir "removed.$($m.Alias).json") -Value '{}'
+    Remove-Item -LiteralPath (Join-Path $script:StateDir "new.$($m.Alias).json") -ErrorAction SilentlyContinue
+  }
+}
+
+function Get-DistributionGroup {
+  [CmdletBinding()]
+  param([Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string]$Identity, [object]$ResultSize = 1000)
+  process {
+    foreach ($d in 'Sales', 'IT', 'Finance', 'Legal', 'Support') {
+      $g = [pscustomobject][ordered]@{ Name = "DL-$d"; Alias = "dl-$($d.ToLowerInvariant())"; DisplayName = "$d Team"
+        PrimarySmtpAddress = "dl-$($d.ToLowerInvariant())@$($script:Domain)"; Identity = "$($script:Domain)/Groups/DL-$d"
+        GroupType = 'Universal'; RecipientTypeDetails = 'MailUniversalDistributionGroup'; ManagedBy = [string[]]@("$($script:Domain)/Users/Alice Smith") }
+      $g.PSObject.TypeNames.Insert(0, 'Microsoft.Exchange.Data.Directory.Management.DistributionGroup')
+      if (-not $Identity -or $Identity -in $g.Name, $g.Alias, $g.PrimarySmtpAddress, $g.Identity, $g.DisplayName) { $g }
+    }
+  }
+}
+
+function Get-DistributionGroupMember {
+  [CmdletBinding()]
+  param([Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string]$Identity, [object]$ResultSize = 1000)
+  process {
+    $g = Get-DistributionGroup -Identity $Identity
+    if (-not $g) { Write-LabNotFound $PSCmdlet $Identity 'GetDistributionGroupMember'; return }
+    $dept = $g.Name.Substring(3)
+    Get-Recipient -ResultSize $ResultSize -Filter "Department -eq '$dept'" -WarningAction SilentlyContinue
+  }
+}
+
 function Get-MailboxStatistics {
   [CmdletBinding()]
   param([Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string]$Identity)
@@ -200,4 +282,4 @@ function Get-ExchangeServer {
   }
 }
 
-Export-ModuleMember -Function Get-Mailbox, Get-Recipient, Set-Mailbox, Get-MailboxStatistics, Get-ExchangeServer
+Export-ModuleMember -Function Get-Mailbox, Get-Recipient, Set-Mailbox, New-Mailbox, Remove-Mailbox, Get-MailboxStatistics, Get-ExchangeServer, Get-DistributionGroup, Get-DistributionGroupMember

@@ -9,17 +9,20 @@ import { startLab } from './lab-server.js';
 export async function runLabCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const portArg = argv.indexOf('--port');
   const port = portArg >= 0 ? Number(argv[portArg + 1]) : 0;
-  const lab = await startLab({ port });
+  const usersArg = argv.indexOf('--users');
+  const lab = await startLab({ port, ...(usersArg >= 0 && argv[usersArg + 1] ? { usersFile: argv[usersArg + 1]! } : {}) });
   const caFile = join(tmpdir(), `psrp-lab-ca-${process.pid}.pem`);
   writeFileSync(caFile, lab.ca);
   const [user, password] = Object.entries(lab.users)[0]!;
   console.log(`psrp lab: a loopback WinRM endpoint backed by real PowerShell (dev tool, not a server)
 
-  URL          ${lab.url}   (configuration Microsoft.PowerShell)
-  user         ${user} / ${password}
-  CA file      ${caFile}
+  Windows-like  ${lab.url}          (configuration Microsoft.PowerShell)
+  Exchange-like ${lab.exchangeUrl}    (configuration Microsoft.Exchange)
+  plain HTTP    ${lab.httpOrigin}
+  users         ${Object.entries(lab.users).map(([u, p]) => `${u} / ${p}`).join(', ')}
+  CA file       ${caFile}
 
-  PSRP_URI=${lab.url} PSRP_USER=${user} PSRP_PASSWORD='${password}' PSRP_CA_FILE=${caFile} npm start
+  EXCHANGE_URI=${lab.exchangeUrl} EXCHANGE_USER=${user} EXCHANGE_PASSWORD='${password}' EXCHANGE_CA_FILE=${caFile} npm start
 
 Ctrl+C stops it.`);
   const stop = (): void => {

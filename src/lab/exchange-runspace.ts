@@ -11,8 +11,11 @@ export type LabRole = 'admin' | 'helpdesk' | 'readonly';
 
 /** Cmdlets each role sees (Exchange always adds Get-Command and Get-Help; RestrictedRemoteServer adds a few more). */
 export const ROLE_CMDLETS: Readonly<Record<LabRole, readonly string[]>> = {
-  admin: ['Get-Mailbox', 'Get-Recipient', 'Set-Mailbox', 'Get-MailboxStatistics', 'Get-ExchangeServer'],
-  helpdesk: ['Get-Mailbox', 'Get-Recipient', 'Get-MailboxStatistics'],
+  admin: [
+    'Get-Mailbox', 'Get-Recipient', 'Set-Mailbox', 'New-Mailbox', 'Remove-Mailbox', 'Get-MailboxStatistics',
+    'Get-DistributionGroup', 'Get-DistributionGroupMember', 'Get-ExchangeServer',
+  ],
+  helpdesk: ['Get-Mailbox', 'Get-Recipient', 'Get-MailboxStatistics', 'Get-DistributionGroup', 'Get-DistributionGroupMember'],
   readonly: ['Get-Recipient'],
 };
 

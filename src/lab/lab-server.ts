@@ -17,6 +17,8 @@ import { Action, Signal } from '../wsman/namespaces.js';
 import { createTestCertificate } from './certificate.js';
 import { exchangeRunspaceLaunch, LAB_USERS, type LabRole } from './exchange-runspace.js';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError } from '../errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -32,6 +34,8 @@ import {
 export interface LabOptions {
   /** user → password and role. Default: LAB_USERS (admin, helpdesk, readonly). */
   readonly users?: Readonly<Record<string, { readonly password: string; readonly role: LabRole }>>;
+  /** A JSON file `{ "user": { "password": "…", "role": "admin" | "helpdesk" | "readonly" } }` (instead of `users`). */
+  readonly usersFile?: string;
   readonly port?: number;
   /** Path to pwsh (default: found on PATH / ~/.dotnet/tools). */
   readonly pwsh?: string;
@@ -93,12 +97,24 @@ interface Shell {
   readonly finished: Set<string>;
 }
 
+function readUsersFile(file: string): Record<string, { password: string; role: LabRole }> {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { password?: unknown; role?: unknown }>;
+  const out: Record<string, { password: string; role: LabRole }> = {};
+  for (const [user, v] of Object.entries(raw)) {
+    if (typeof v.password !== 'string' || !['admin', 'helpdesk', 'readonly'].includes(String(v.role))) {
+      throw new InvalidArgumentError(`Lab users file ${file}: user ${user} needs a password and a role (admin, helpdesk, readonly)`);
+    }
+    out[user] = { password: v.password, role: v.role as LabRole };
+  }
+  return out;
+}
+
 const POWERSHELL_URI = 'http://schemas.microsoft.com/powershell/Microsoft.PowerShell';
 const EXCHANGE_URI = 'http://schemas.microsoft.com/powershell/Microsoft.Exchange';
 const TERMINAL = new Set([3, 4, 5]);
 
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
-  const accounts = options.users ?? LAB_USERS;
+  const accounts = options.usersFile ? readUsersFile(options.usersFile) : (options.users ?? LAB_USERS);
   const users = Object.fromEntries(Object.entries(accounts).map(([u, a]) => [u, a.password]));
   const stateDir = await mkdtemp(join(tmpdir(), 'psrp-lab-'));
   const cert = await createTestCertificate({});

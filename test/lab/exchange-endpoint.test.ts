@@ -4,6 +4,9 @@ import { ROLE_CMDLETS } from '../../src/lab/exchange-runspace.js';
 import { RunspacePool, psMeta } from '../../src/index.js';
 import { parseCommandLine, parseUnlimitedSize } from '../../src/exchange/index.js';
 import { requirePwsh } from '../helpers/pwsh.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -91,5 +94,47 @@ describe('the lab Exchange endpoint (/PowerShell/, Microsoft.Exchange)', () => {
       await helpdesk.close();
     }
     expect(lab.liveShells()).toBe(0);
+  }, 120_000);
+});
+
+describe('lab Exchange: creating and removing recipients, groups', () => {
+  it('New-Mailbox is visible from another shell; Remove-Mailbox removes it; groups list members', async () => {
+    const a = await open();
+    const b = await open();
+    try {
+      const made = await a.powershell().addCommand('New-Mailbox').addParameters({ Name: 'Zed Zulu', Confirm: false }).invoke();
+      expect((made.output[0] as Mbx)['PrimarySmtpAddress']).toBe('zed.zulu@contoso.com');
+      const dup = await a.powershell().addCommand('New-Mailbox').addParameter('Name', 'Zed Zulu').invoke();
+      expect(dup.errors[0]!.categoryInfo.category).toBe('ResourceExists');
+      expect((await b.powershell().addCommand('Get-Mailbox').addParameter('Identity', 'zed.zulu').invoke()).output).toHaveLength(1);
+      await b.powershell().addCommand('Remove-Mailbox').addParameters({ Identity: 'zed.zulu', Confirm: false }).invoke();
+      const gone = await a.powershell().addCommand('Get-Mailbox').addParameter('Identity', 'zed.zulu').invoke();
+      expect(gone.errors[0]!.categoryInfo.category).toBe('ObjectNotFound');
+      const groups = await a.powershell().addCommand('Get-DistributionGroup').invoke();
+      expect(groups.output.map((g) => (g as Mbx)['Name'])).toEqual(['DL-Sales', 'DL-IT', 'DL-Finance', 'DL-Legal', 'DL-Support']);
+      const members = await a.powershell().addCommand('Get-DistributionGroupMember').addParameter('Identity', 'DL-Legal').addParameter('ResultSize', 'Unlimited').invoke();
+      expect(members.output.length).toBe(300); // 1500 mailboxes, one in five in Legal
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 120_000);
+
+  it('reads users from a file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'lab-users-')), 'users.json');
+    writeFileSync(file, JSON.stringify({ ops: { password: 'S3cret!', role: 'readonly' } }));
+    const other = await startLab({ usersFile: file, mailboxCount: 10 });
+    try {
+      expect(other.users).toEqual({ ops: 'S3cret!' });
+      const pool = await RunspacePool.open({ uri: other.exchangeUrl, configurationName: 'Microsoft.Exchange', auth: { username: 'ops', password: 'S3cret!' }, ca: other.ca });
+      const cmds = (await pool.powershell().addCommand('Get-Command').invoke()).output.map((c) => String((c as Mbx)['Name']));
+      expect(cmds).toContain('Get-Recipient');
+      expect(cmds).not.toContain('Get-Mailbox');
+      await pool.close();
+      writeFileSync(file, JSON.stringify({ ops: { password: 'x', role: 'god' } }));
+      await expect(startLab({ usersFile: file })).rejects.toMatchObject({ code: 'PSRP_INVALID_ARGUMENT' });
+    } finally {
+      await other.close();
+    }
   }, 120_000);
 });
