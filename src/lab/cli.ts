@@ -32,4 +32,4 @@ Ctrl+C stops it.`);
   process.once('SIGTERM', stop);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await runLabCli();
+

@@ -325,3 +325,25 @@ describe('runspace pool management against real PowerShell', () => {
     }
   }, 120_000);
 });
+
+describe('graph and string edge cases from real PowerShell', () => {
+  it('keeps cycles and lone surrogates, and routes Write-Host to the client', async () => {
+    const lines: string[] = [];
+    const { pool } = await openLocalPool({ host: { writeLine: (t) => lines.push(t), write: (t) => lines.push(t) } });
+    try {
+      const r = await pool
+        .powershell()
+        .addScript('$o = [pscustomobject]@{ Name = "loop" }; $o | Add-Member -NotePropertyName Self -NotePropertyValue $o; $o; [string][char]0xD800 + "x" + [string][char]0xDC00; Write-Host "hello host"')
+        .invoke();
+      const o = r.output[0] as { Name: string; Self: unknown };
+      expect(o.Name).toBe('loop');
+      expect(o.Self).toBe(o); // a Ref back to the same object
+      expect(r.output[1]).toBe('\ud800x\udc00');
+      const viaHost = lines.some((l) => l.includes('hello host'));
+      const viaInformation = r.information.some((i) => String((i.messageData as { Message?: string } | null)?.Message ?? i.messageData).includes('hello host'));
+      expect(viaHost || viaInformation).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunspacePool } from '../../src/index.js';
+import { requirePwsh } from '../helpers/pwsh.js';
+import { readFileSync } from 'node:fs';
+
+const root = resolve(import.meta.dirname, '../..');
+
+describe('psrp lab (the CLI)', () => {
+  it('starts, prints how to connect, serves a real client, and stops on SIGINT', async () => {
+    requirePwsh();
+    const child = spawn(resolve(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'lab'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    await new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`lab did not start: ${out}`)), 60_000);
+      child.stdout.on('data', (d: string) => {
+        out += d;
+        if (out.includes('CA file')) {
+          clearTimeout(t);
+          res();
+        }
+      });
+    });
+    const url = /Exchange-like (\S+)/.exec(out)![1]!;
+    const ca = readFileSync(/CA file\s+(\S+)/.exec(out)![1]!, 'utf8');
+    const pool = await RunspacePool.open({ uri: url, configurationName: 'Microsoft.Exchange', auth: { username: 'admin', password: 'Passw0rd!' }, ca });
+    expect((await pool.powershell().addCommand('Get-ExchangeServer').invoke()).output).toHaveLength(2);
+    await pool.close();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((res) => child.on('exit', res));
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('prints usage for an unknown command', async () => {
+    const child = spawn(resolve(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'nope'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((res) => child.on('exit', res));
+    expect(code).toBe(2);
+    expect(out).toContain('usage: psrp <command>');
+  }, 30_000);
+});
