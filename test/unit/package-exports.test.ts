@@ -10,7 +10,7 @@ describe('package exports', () => {
   it('maps psrp, psrp/exchange and psrp/lab to dist with types', () => {
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string } | string> };
     expect(Object.keys(pkg.exports)).toEqual(['.', './exchange', './lab', './package.json']);
-    for (const [entry, target] of Object.entries(pkg.exports)) {
+    for (const target of Object.values(pkg.exports)) {
       if (typeof target === 'string') continue;
       expect(target.types).toMatch(/^\.\/dist\/.+\.d\.ts$/);
       expect(target.default).toMatch(/^\.\/dist\/.+\.js$/);
