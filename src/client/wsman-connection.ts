@@ -66,10 +66,17 @@ export class WSManConnection implements PsrpConnection {
     this.idleTimeoutSeconds = options.idleTimeoutSeconds;
   }
 
+  private payloadBudget: { readonly envelopeSize: number; readonly bytes: number } | undefined;
+
   get maxPayloadBytes(): number {
-    // Measure the markup of the largest request kind we send with an empty payload.
-    const probe = sendEnvelope(this.ctx, '00000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-000000000000', 'stdin', new Uint8Array(0));
-    return maxPayloadBytes(this.ctx.maxEnvelopeSize, probe.xml.length);
+    if (this.payloadBudget?.envelopeSize !== this.ctx.maxEnvelopeSize) {
+      // Measure the markup of the largest request kind we send, with an empty payload and a fixed
+      // id (so measuring consumes nothing from the id source); cached per envelope size.
+      const zero = '00000000-0000-0000-0000-000000000000';
+      const probe = sendEnvelope({ ...this.ctx, ids: { uuid: () => zero } }, zero, zero, 'stdin', new Uint8Array(0));
+      this.payloadBudget = { envelopeSize: this.ctx.maxEnvelopeSize, bytes: maxPayloadBytes(this.ctx.maxEnvelopeSize, probe.xml.length) };
+    }
+    return this.payloadBudget.bytes;
   }
 
   /** The shell id once created. */
