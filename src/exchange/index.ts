@@ -12,3 +12,5 @@ export {
 export type { ByteQuantifiedSize, Unlimited } from './byte-quantified-size.js';
 export { parseEnhancedTimeSpan } from './enhanced-time-span.js';
 export type { EnhancedTimeSpan } from './enhanced-time-span.js';
+export { connectExchange, exchangeUri, ExchangeSession } from './exchange-session.js';
+export type { ConnectExchangeOptions, ExchangeParameters } from './exchange-session.js';
