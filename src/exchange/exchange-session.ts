@@ -16,6 +16,7 @@ import {
   type RunspacePoolOptions,
 } from '../index.js';
 import { parseCommandLine, type ParsedCommand, type ParseCommandLineOptions } from './command-line.js';
+import { toExchangeValues } from './exchange-values.js';
 
 export interface ConnectExchangeOptions extends Omit<RunspacePoolOptions, 'uri' | 'configurationName' | 'auth'> {
   /** Server (CAS or load-balanced) name: `https://<server>/PowerShell/` is used. */
@@ -34,6 +35,8 @@ export interface ConnectExchangeOptions extends Omit<RunspacePoolOptions, 'uri' 
   readonly email?: string | undefined;
   /** Route to this back-end server. */
   readonly targetServer?: string | undefined;
+  /** Convert Exchange value shapes in output (sizes, Unlimited, time spans, ADObjectId: see toExchangeValues). Default true. */
+  readonly convertValues?: boolean | undefined;
 }
 
 /** The URL connectExchange connects to, with Exchange's connection-URI options. */
@@ -62,7 +65,14 @@ export function exchangeUri(options: Pick<ConnectExchangeOptions, 'server' | 'ur
 export type ExchangeParameters = Readonly<Record<string, unknown>>;
 
 export class ExchangeSession implements AsyncDisposable {
-  constructor(readonly pool: RunspacePool) {}
+  constructor(
+    readonly pool: RunspacePool,
+    private readonly convertValues = true,
+  ) {}
+
+  private values(r: InvokeResult): InvokeResult {
+    return this.convertValues ? { ...r, output: r.output.map((o) => toExchangeValues(o)) } : r;
+  }
 
   private build(commands: readonly ParsedCommand[] | { readonly name: string; readonly parameters?: ExchangeParameters | undefined }): PowerShell {
     const ps = this.pool.powershell();
@@ -82,13 +92,13 @@ export class ExchangeSession implements AsyncDisposable {
   }
 
   /** Runs one cmdlet and collects every stream: `invoke('Get-Mailbox', { ResultSize: 10 })`. */
-  invoke(name: string, parameters?: ExchangeParameters, options?: RunOptions): Promise<InvokeResult> {
-    return this.build({ name, parameters }).invoke(options);
+  async invoke(name: string, parameters?: ExchangeParameters, options?: RunOptions): Promise<InvokeResult> {
+    return this.values(await this.build({ name, parameters }).invoke(options));
   }
 
   /** Streams one cmdlet's output: `for await (const m of ex.stream('Get-Mailbox', { ResultSize: 'Unlimited' }))`. */
-  stream<T = Record<string, unknown>>(name: string, parameters?: ExchangeParameters, options?: RunOptions): AsyncGenerator<T, void, undefined> {
-    return this.build({ name, parameters }).output<T>(options);
+  async *stream<T = Record<string, unknown>>(name: string, parameters?: ExchangeParameters, options?: RunOptions): AsyncGenerator<T, void, undefined> {
+    for await (const o of this.build({ name, parameters }).output(options)) yield (this.convertValues ? toExchangeValues(o) : o) as T;
   }
 
   /** Every record (all streams) of one cmdlet as it arrives. */
@@ -103,7 +113,7 @@ export class ExchangeSession implements AsyncDisposable {
   async run(commandLine: string, options: RunOptions & ParseCommandLineOptions = {}): Promise<InvokeResult> {
     // Parse errors reject like server errors do (the caller awaits either way).
     const commands = parseCommandLine(commandLine, options);
-    return this.build(commands).invoke(options);
+    return this.values(await this.build(commands).invoke(options));
   }
 
   close(): Promise<void> {
@@ -117,12 +127,12 @@ export class ExchangeSession implements AsyncDisposable {
 
 /** Opens a session on Exchange Remote PowerShell (Basic over HTTPS). */
 export async function connectExchange(options: ConnectExchangeOptions): Promise<ExchangeSession> {
-  const { server: _server, credential, serializationLevel: _s, exchClientVer: _v, delegatedOrg: _d, email: _e, targetServer: _t, ...rest } = options;
+  const { server: _server, credential, serializationLevel: _s, exchClientVer: _v, delegatedOrg: _d, email: _e, targetServer: _t, convertValues, ...rest } = options;
   const pool = await RunspacePool.open({
     ...rest,
     uri: exchangeUri(options),
     configurationName: 'Microsoft.Exchange',
     auth: { username: credential.username, password: credential.password },
   });
-  return new ExchangeSession(pool);
+  return new ExchangeSession(pool, convertValues ?? true);
 }

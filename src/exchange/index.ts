@@ -14,3 +14,5 @@ export { parseEnhancedTimeSpan } from './enhanced-time-span.js';
 export type { EnhancedTimeSpan } from './enhanced-time-span.js';
 export { connectExchange, exchangeUri, ExchangeSession } from './exchange-session.js';
 export type { ConnectExchangeOptions, ExchangeParameters } from './exchange-session.js';
+export { toExchangeValues } from './exchange-values.js';
+export type { ADObjectIdValue } from './exchange-values.js';

@@ -30,6 +30,9 @@ describe('connectExchange against the lab', () => {
     await using ex = await connectExchange({ uri: lab.exchangeUrl, serializationLevel: 'Partial', credential: { username: 'admin', password: lab.users['admin']! }, ca: lab.ca });
     const one = await ex.invoke('Get-Mailbox', { Identity: 'bob.smith' });
     expect((one.output[0] as Record<string, unknown>)['DisplayName']).toBe('Bob Smith');
+    // Exchange values arrive converted (opt out with convertValues: false).
+    expect((one.output[0] as Record<string, unknown>)['ProhibitSendQuota']).toEqual({ bytes: 53150220288n, text: '49.5 GB (53,150,220,288 bytes)' });
+    expect((one.output[0] as Record<string, unknown>)['RetainDeletedItemsFor']).toMatchObject({ ticks: 12_096_000_000_000n });
     const names: string[] = [];
     for await (const m of ex.stream<{ Name: string }>('Get-Mailbox', { ResultSize: 'Unlimited' })) names.push(m.Name);
     expect(names).toHaveLength(100);
