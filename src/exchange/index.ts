@@ -16,3 +16,5 @@ export { connectExchange, exchangeUri, ExchangeSession } from './exchange-sessio
 export type { ConnectExchangeOptions, ExchangeParameters } from './exchange-session.js';
 export { toExchangeValues } from './exchange-values.js';
 export type { ADObjectIdValue } from './exchange-values.js';
+export { ExchangeSessionPool } from './exchange-session-pool.js';
+export type { ExchangeSessionPoolCounters, ExchangeSessionPoolOptions } from './exchange-session-pool.js';
