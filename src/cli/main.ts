@@ -4,16 +4,20 @@
  * diagnose, shell, import) come with the Exchange layer.
  */
 import { runLabCli } from '../lab/cli.js';
+import { runExec } from './exec.js';
 
 const USAGE = `usage: psrp <command>
 
 commands:
-  lab [--port N] [--users users.json]   start the loopback WinRM lab (real PowerShell behind WS-Man)
+  exec <uri|server> [options] -- <command line>   run a command line (Exchange: a bare server name)
+  lab [--port N] [--users users.json]             start the loopback WinRM lab (real PowerShell behind WS-Man)
 `;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'lab') {
   await runLabCli(rest);
+} else if (command === 'exec') {
+  process.exitCode = await runExec(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin });
 } else {
   process.stdout.write(USAGE);
   process.exitCode = command === undefined || command === '--help' || command === '-h' ? 0 : 2;

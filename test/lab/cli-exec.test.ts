@@ -1,0 +1,65 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runExec } from '../../src/cli/exec.js';
+import { deserializeClixml } from '../../src/index.js';
+import { startLab, type Lab } from '../../src/lab/lab-server.js';
+import { requirePwsh } from '../helpers/pwsh.js';
+
+let lab: Lab;
+let caFile: string;
+beforeAll(async () => {
+  requirePwsh();
+  lab = await startLab({ mailboxCount: 30 });
+  caFile = join(mkdtempSync(join(tmpdir(), 'exec-ca-')), 'ca.pem');
+  writeFileSync(caFile, lab.ca);
+}, 60_000);
+afterAll(async () => {
+  await lab?.close();
+});
+
+async function exec(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await runExec(args, { stdout, stderr, env: { PSRP_USER: 'admin', PSRP_PASSWORD: lab.users['admin']!, ...env } });
+  return { code, out, err };
+}
+
+describe('psrp exec against the lab', () => {
+  it('prints json, jsonl, clixml and a table, with exit code 0', async () => {
+    const base = [lab.exchangeUrl, '--ca', caFile];
+    const json = await exec([...base, '--format', 'json', '--', 'Get-Mailbox', '-ResultSize', '3']);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.out) as { PrimarySmtpAddress: string; ProhibitSendQuota: unknown }[];
+    expect(parsed.map((m) => m.PrimarySmtpAddress)).toEqual(['alice.smith@contoso.com', 'bob.smith@contoso.com', 'chen.smith@contoso.com']);
+    const jsonl = await exec([...base, '--format', 'jsonl', '--', 'Get-ExchangeServer']);
+    expect(jsonl.out.trim().split('\n')).toHaveLength(2);
+    const clixml = await exec([...base, '--format', 'clixml', '--', 'Get-Mailbox -Identity bob.smith']);
+    expect((deserializeClixml(clixml.out)[0] as Record<string, unknown>)['Name']).toBe('Bob Smith');
+    const table = await exec([...base, '--format', 'table', '--', 'Get-ExchangeServer']);
+    expect(table.out.split('\n')[0]).toMatch(/^Name\s+Fqdn/);
+    expect(table.out).toContain('EXCH01');
+  }, 120_000);
+
+  it('exits 1 with the error on stderr when the command fails, 2 on usage errors', async () => {
+    const base = [lab.exchangeUrl, '--ca', caFile];
+    const missing = await exec([...base, '--', 'Get-Mailbox -Identity nobody']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("couldn't be found");
+    const language = await exec([...base, '--', 'Get-Mailbox | Where-Object { $_ }']);
+    expect(language.code).toBe(1);
+    expect(language.err).toContain('NoLanguage');
+    const badAuth = await exec([...base, '--', 'Get-Mailbox'], { PSRP_PASSWORD: 'wrong' });
+    expect(badAuth.code).toBe(1);
+    expect(badAuth.err).toContain('[PSRP_AUTH_FAILED]');
+    expect(badAuth.err).not.toContain('wrong');
+    expect((await exec([lab.exchangeUrl])).code).toBe(2);
+    expect((await exec([...base, '--', 'Get-Mailbox'], { PSRP_PASSWORD: '' })).code).toBe(1);
+  }, 120_000);
+});
