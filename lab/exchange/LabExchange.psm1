@@ -151,6 +151,10 @@ function Get-Mailbox {
       $state.n++
     }
     for ($i = 0; $i -lt $script:Count -and -not $state.stop; $i++) {
+      # Progress as Exchange shows it on long reads (what `psrp exec` draws as a bar).
+      if ($i % 250 -eq 0 -and $script:Count -ge 500) {
+        Write-Progress -Activity 'Get-Mailbox' -Status "Scanned $i of $($script:Count) mailboxes" -PercentComplete ([int](100 * $i / $script:Count))
+      }
       $m = New-LabMailbox $i $overrides
       if (-not $overrides.ContainsKey("removed.$($m.Alias)")) { & $consider $m }
     }
@@ -158,6 +162,7 @@ function Get-Mailbox {
       if ($state.stop) { break }
       & $consider $m
     }
+    if ($script:Count -ge 500) { Write-Progress -Activity 'Get-Mailbox' -Completed }
   }
 }
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 /**
- * The `psrp` command. Today: `psrp lab` (the loopback WinRM lab). The Exchange commands (exec,
- * diagnose, shell, import) come with the Exchange layer.
+ * The `psrp` command: `exec`, `import`, `diagnose`, `shell` against Exchange (or any PowerShell
+ * endpoint), and `lab` (the loopback WinRM lab).
  */
 import { runLabCli } from '../lab/cli.js';
 import { runExec } from './exec.js';
+import { runImport } from './import.js';
 
 const USAGE = `usage: psrp <command>
 
 commands:
   exec <uri|server> [options] -- <command line>   run a command line (Exchange: a bare server name)
+  import <uri|server> --out FILE.ts                typed TypeScript functions for the commands your roles grant
   lab [--port N] [--users users.json]             start the loopback WinRM lab (real PowerShell behind WS-Man)
 `;
 
@@ -17,7 +19,19 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === 'lab') {
   await runLabCli(rest);
 } else if (command === 'exec') {
-  process.exitCode = await runExec(rest, { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin });
+  process.exitCode = await runExec(rest, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdin: process.stdin,
+  });
+} else if (command === 'import') {
+  process.exitCode = await runImport(rest, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdin: process.stdin,
+  });
 } else {
   process.stdout.write(USAGE);
   process.exitCode = command === undefined || command === '--help' || command === '-h' ? 0 : 2;

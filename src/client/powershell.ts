@@ -76,8 +76,17 @@ export class PowerShell {
   private readonly commands: MutableCommand[] = [];
   private started = false;
   private stopRequested: (() => void) | undefined;
+  /** Set for a GET_COMMAND_METADATA pseudo-pipeline (see RunspacePool.getCommandMetadata). */
+  private metadataNames: readonly string[] | undefined;
 
   constructor(private readonly pool: PoolInternals) {}
+
+  /** @internal Turns this into a GET_COMMAND_METADATA request (MS-PSRP 3.1.4.10) for `names`. */
+  asCommandMetadataRequest(names: readonly string[]): this {
+    if (this.commands.length > 0) throw new InvalidArgumentError('A command metadata request takes no commands');
+    this.metadataNames = names;
+    return this;
+  }
 
   /** Adds a command (a new stage of the pipeline). */
   addCommand(name: string, options: { readonly useLocalScope?: boolean } = {}): this {
@@ -186,7 +195,7 @@ export class PowerShell {
 
   private run(options: RunOptions): { records: AsyncGenerator<PipelineRecord, void, undefined>; state: () => PipelineState } {
     if (this.started) throw new InvalidStateError('run the pipeline', 'Started', ['NotStarted']);
-    if (this.commands.length === 0) throw new InvalidArgumentError('Add at least one command');
+    if (this.commands.length === 0 && this.metadataNames === undefined) throw new InvalidArgumentError('Add at least one command');
     this.started = true;
     this.pool.assertUsable();
     const origin = new Error('called from');
@@ -210,7 +219,7 @@ export class PowerShell {
     let failure: PipelineFailedError | undefined;
     try {
       const hasInput = options.input !== undefined;
-      pipeline = core.createPipeline(ids.uuid(), {
+      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames) : core.createPipeline(ids.uuid(), {
         commands: this.commands.map<CommandSpec>((c) => ({
           name: c.name,
           isScript: c.isScript,

@@ -4,7 +4,7 @@
  * `maxRunspaces` running at once; the rest wait), and always deletes the shell on close, on a
  * failed open and on abort.
  */
-import { InvalidArgumentError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
+import { InvalidArgumentError, PipelineFailedError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
 import type { WsmanTransport } from '../http/wsman-transport.js';
@@ -217,6 +217,18 @@ export class RunspacePool implements AsyncDisposable {
   /** Resets the runspace's variables and state to a clean start (MS-PSRP 3.1.4.13; protocol 2.3). */
   async resetRunspaceState(options: { readonly signal?: AbortSignal } = {}): Promise<boolean> {
     return (await this.poolCall(() => this.core.resetRunspaceState(), options.signal)) === true;
+  }
+
+  /**
+   * Describes the commands this session may run (MS-PSRP 3.1.4.10 GET_COMMAND_METADATA, what
+   * Import-PSSession asks): names may hold wildcards; on Exchange the answer lists exactly what the
+   * user's RBAC roles grant. Raw objects; see `commandMetadata()` in `psrp/exchange` for typed ones.
+   */
+  async getCommandMetadata(names: readonly string[] = ['*'], options: { readonly signal?: AbortSignal } = {}): Promise<unknown[]> {
+    const result = await new PowerShell(this.internals).asCommandMetadataRequest(names).invoke(options.signal ? { signal: options.signal } : {});
+    if (result.errors.length > 0) throw new PipelineFailedError(result.errors[0]!.message, { errorRecord: result.errors[0]! });
+    // The first object is the count of those that follow (MS-PSRP 2.2.3.21).
+    return result.output.slice(1);
   }
 
   /** A new pipeline builder on this pool. */

@@ -116,6 +116,17 @@ export class ExchangeSession implements AsyncDisposable {
     return this.values(await this.build(commands).invoke(options));
   }
 
+  /**
+   * Every record (all streams) of a command line as it arrives, output values converted like
+   * `stream`: what `psrp exec` draws its progress bar from.
+   */
+  async *runRecords(commandLine: string, options: RunOptions & ParseCommandLineOptions = {}): AsyncGenerator<PipelineRecord, void, undefined> {
+    const commands = parseCommandLine(commandLine, options);
+    for await (const r of this.build(commands).stream(options)) {
+      yield r.stream === 'output' && this.convertValues ? { stream: 'output', value: toExchangeValues(r.value) } : r;
+    }
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }

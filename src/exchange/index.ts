@@ -18,3 +18,7 @@ export { toExchangeValues } from './exchange-values.js';
 export type { ADObjectIdValue } from './exchange-values.js';
 export { ExchangeSessionPool } from './exchange-session-pool.js';
 export type { ExchangeSessionPoolCounters, ExchangeSessionPoolOptions } from './exchange-session-pool.js';
+export { COMMON_PARAMETERS, getCommandInfo, mergeShowCommandInfo, parseCommandMetadata } from './command-info.js';
+export type { CommandInfo, CommandSource, ParameterInfo, ParameterSetEntry, ParameterSetInfo } from './command-info.js';
+export { camelName, generateCommandModule, SESSION_COMMANDS, tsType } from './generate-commands.js';
+export type { GenerateCommandsOptions } from './generate-commands.js';

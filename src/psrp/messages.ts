@@ -166,7 +166,7 @@ export const connectRunspacePoolData = (min: number, max: number): string =>
   serializeObject(bag({ MinRunspaces: min, MaxRunspaces: max }));
 
 /** GET_COMMAND_METADATA (MS-PSRP 2.2.2.14): which commands to describe. */
-export function getCommandMetadataData(names: readonly string[], commandTypes = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20): string {
+export function getCommandMetadataData(names: readonly string[], commandTypes = 0x1 | 0x2 | 0x4 | 0x8): string {
   return serializeObject(
     bag({
       Name: psList(['System.String[]', 'System.Array', 'System.Object'], names),

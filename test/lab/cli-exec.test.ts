@@ -20,14 +20,21 @@ afterAll(async () => {
   await lab?.close();
 });
 
-async function exec(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function exec(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runExec(args, { stdout, stderr, env: { PSRP_USER: 'admin', PSRP_PASSWORD: lab.users['admin']!, ...env } });
+  const code = await runExec(args, {
+    stdout,
+    stderr,
+    env: { PSRP_USER: 'admin', PSRP_PASSWORD: lab.users['admin']!, ...env },
+  });
   return { code, out, err };
 }
 
@@ -37,7 +44,11 @@ describe('psrp exec against the lab', () => {
     const json = await exec([...base, '--format', 'json', '--', 'Get-Mailbox', '-ResultSize', '3']);
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.out) as { PrimarySmtpAddress: string; ProhibitSendQuota: unknown }[];
-    expect(parsed.map((m) => m.PrimarySmtpAddress)).toEqual(['alice.smith@contoso.com', 'bob.smith@contoso.com', 'chen.smith@contoso.com']);
+    expect(parsed.map((m) => m.PrimarySmtpAddress)).toEqual([
+      'alice.smith@contoso.com',
+      'bob.smith@contoso.com',
+      'chen.smith@contoso.com',
+    ]);
     const jsonl = await exec([...base, '--format', 'jsonl', '--', 'Get-ExchangeServer']);
     expect(jsonl.out.trim().split('\n')).toHaveLength(2);
     const clixml = await exec([...base, '--format', 'clixml', '--', 'Get-Mailbox -Identity bob.smith']);
@@ -62,4 +73,29 @@ describe('psrp exec against the lab', () => {
     expect((await exec([lab.exchangeUrl])).code).toBe(2);
     expect((await exec([...base, '--', 'Get-Mailbox'], { PSRP_PASSWORD: '' })).code).toBe(1);
   }, 120_000);
+});
+
+describe('psrp exec on a terminal', () => {
+  it('draws a spinner with the object count on stderr, in colour, and keeps stdout clean', async () => {
+    const stdout = new PassThrough();
+    const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+    let out = '';
+    let err = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await runExec(
+      [lab.exchangeUrl, '--ca', caFile, '--format', 'jsonl', '--', 'Get-Mailbox -ResultSize Unlimited'],
+      {
+        stdout,
+        stderr,
+        env: { PSRP_USER: 'admin', PSRP_PASSWORD: lab.users['admin']! },
+      },
+    );
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(30);
+    expect(out).not.toContain('\x1b');
+    // eslint-disable-next-line no-control-regex -- terminal escape sequences are the subject here
+    expect(err).toMatch(/\r\x1b\[2K\x1b\[36m\S\x1b\[39m \d+ objects?/);
+    expect(err.endsWith('\r\x1b[2K')).toBe(true);
+  }, 60_000);
 });

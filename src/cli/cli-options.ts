@@ -1,0 +1,145 @@
+/**
+ * What every `psrp` subcommand that talks to a server shares: the target (`https://...` or a bare
+ * Exchange server name), the connection flags, and the credentials (flags, PSRP_USER/PSRP_PASSWORD,
+ * or a prompt on a terminal that never echoes the password).
+ */
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import type { ConnectExchangeOptions } from '../exchange/index.js';
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+/** Flags that take no value. */
+const BOOLEAN_FLAGS = new Set([
+  'skip-certificate-check',
+  'allow-redirection',
+  'allow-unencrypted',
+  'no-color',
+  'color',
+  'quiet',
+  'help',
+]);
+
+export interface ParsedArgs {
+  readonly target?: string;
+  readonly flags: ReadonlyMap<string, string | true>;
+  /** Everything after `--`, joined with spaces. */
+  readonly rest: string;
+}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const dd = argv.indexOf('--');
+  const head = dd >= 0 ? argv.slice(0, dd) : argv;
+  const rest = dd >= 0 ? argv.slice(dd + 1).join(' ') : '';
+  const flags = new Map<string, string | true>();
+  let target: string | undefined;
+  for (let i = 0; i < head.length; i++) {
+    const a = head[i]!;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (eq > 0) flags.set(name, a.slice(eq + 1));
+      else if (BOOLEAN_FLAGS.has(name)) flags.set(name, true);
+      else flags.set(name, head[++i] ?? '');
+    } else target ??= a;
+  }
+  return { ...(target !== undefined ? { target } : {}), flags, rest };
+}
+
+export const flag = (args: ParsedArgs, name: string): string | undefined => {
+  const v = args.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** Reads a line without echoing it (for passwords). */
+export async function promptHidden(question: string, io: CliIo): Promise<string> {
+  let muted = false;
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb): void {
+      if (!muted) io.stderr.write(chunk);
+      cb();
+    },
+  });
+  const rl = createInterface({ input: io.stdin ?? process.stdin, output: out, terminal: true });
+  const answer = new Promise<string>((resolve) => rl.question(question, resolve));
+  muted = true;
+  const value = await answer;
+  rl.close();
+  io.stderr.write('\n');
+  return value;
+}
+
+/** The credential from flags, the environment or a prompt; a string is a usage error to print. */
+export async function resolveCredential(
+  args: ParsedArgs,
+  io: CliIo,
+  command: string,
+): Promise<{ username: string; password: string } | string> {
+  const username = flag(args, 'user') ?? io.env['PSRP_USER'];
+  let password = flag(args, 'password') ?? io.env['PSRP_PASSWORD'];
+  if (!username) return `psrp ${command}: no user: pass --user or set PSRP_USER`;
+  if (password === undefined) {
+    if (!io.stdin?.isTTY)
+      return `psrp ${command}: no password: pass --password, set PSRP_PASSWORD, or run on a terminal to be asked`;
+    password = await promptHidden(`Password for ${username}: `, io);
+  }
+  return { username, password };
+}
+
+export const isUri = (target: string): boolean => /^https?:\/\//i.test(target);
+
+/** connectExchange options from the parsed flags (without the credential). */
+export function connectionOptions(
+  args: ParsedArgs & { readonly target: string },
+): Omit<ConnectExchangeOptions, 'credential'> {
+  const ca = flag(args, 'ca');
+  return {
+    ...(isUri(args.target) ? { uri: args.target } : { server: args.target }),
+    ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+    skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
+    allowRedirection: args.flags.get('allow-redirection') === true,
+    ...(args.flags.get('allow-unencrypted') === true ? { allowUnencrypted: true } : {}),
+  };
+}
+
+/** Colours only on a terminal, and never with NO_COLOR or --no-color (https://no-color.org). */
+export function useColour(stream: { isTTY?: boolean }, io: CliIo, args?: ParsedArgs): boolean {
+  if (args?.flags.get('no-color') === true || (io.env['NO_COLOR'] ?? '') !== '') return false;
+  if (args?.flags.get('color') === true || (io.env['FORCE_COLOR'] ?? '') !== '') return true;
+  return stream.isTTY === true;
+}
+
+/** Wraps text in ANSI colour codes, or returns it unchanged when `on` is false. */
+export interface Paint {
+  readonly red: (s: string) => string;
+  readonly green: (s: string) => string;
+  readonly yellow: (s: string) => string;
+  readonly dim: (s: string) => string;
+  readonly bold: (s: string) => string;
+}
+
+export function paint(on: boolean): Paint {
+  const wrap =
+    (code: number, reset: number) =>
+    (s: string): string =>
+      on ? `\x1b[${code}m${s}\x1b[${reset}m` : s;
+  return {
+    red: wrap(31, 39),
+    green: wrap(32, 39),
+    yellow: wrap(33, 39),
+    dim: wrap(2, 22),
+    bold: wrap(1, 22),
+  };
+}
+
+/** `message [code]` of any thrown value, for a one-line report. */
+export function describeError(e: unknown): string {
+  const err = e as Error & { code?: string; hint?: string };
+  return `${err.message}${err.code ? ` [${err.code}]` : ''}`;
+}

@@ -1,0 +1,59 @@
+/**
+ * `psrp import <uri|server> --out exchange-commands.ts`: asks the session which commands the user's
+ * roles grant (GET_COMMAND_METADATA and Get-Command -ShowCommandInfo) and writes a TypeScript
+ * module of typed functions for exactly those (see generateCommandModule). `--json` writes the
+ * command descriptions instead.
+ */
+import { writeFile } from 'node:fs/promises';
+import { connectExchange, generateCommandModule, getCommandInfo } from '../exchange/index.js';
+import {
+  connectionOptions,
+  describeError,
+  flag,
+  parseArgs,
+  resolveCredential,
+  type CliIo,
+} from './cli-options.js';
+
+const USAGE = `usage: psrp import <uri|server> --out FILE.ts [--user U] [--password P] [--ca FILE] [--skip-certificate-check]
+                   [--allow-redirection] [--commands 'Get-*,Set-Mailbox'] [--json]
+  Writes typed TypeScript functions for the commands your roles grant.`;
+
+export async function runImport(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv);
+  const out = flag(args, 'out');
+  if (!args.target || !out) {
+    io.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const credential = await resolveCredential(args, io, 'import');
+  if (typeof credential === 'string') {
+    io.stderr.write(`${credential}\n`);
+    return 2;
+  }
+  const names = (flag(args, 'commands') ?? '*')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    await using ex = await connectExchange({
+      ...connectionOptions({ ...args, target: args.target }),
+      credential,
+    });
+    const commands = await getCommandInfo(ex, names);
+    const source = `${args.target} as ${credential.username}, ${new Date().toISOString().slice(0, 10)}`;
+    const text =
+      args.flags.get('json') === true
+        ? `${JSON.stringify(commands, null, 2)}\n`
+        : generateCommandModule(commands, { source });
+    await writeFile(out, text, 'utf8');
+    const runnable = commands.filter(
+      (c) => c.commandType === 'Cmdlet' || c.commandType === 'Function',
+    ).length;
+    io.stderr.write(`psrp import: ${runnable} commands written to ${out}\n`);
+    return 0;
+  } catch (e) {
+    io.stderr.write(`psrp import: ${describeError(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * Generates a TypeScript module of typed functions from {@link CommandInfo} (what `psrp import`
+ * writes): one camel-cased function per command the user's roles grant, one parameter object type
+ * per command (a union of one object type per parameter set, with that set's mandatory parameters
+ * required), so that `await ex.getMailbox({ identity: 'alice', resultSize: 'Unlimited' })`
+ * type-checks and `ex.setMailbox(...)` does not exist for a user who may not run it.
+ *
+ * The generated module imports nothing: it binds to any object with an
+ * `invoke(name, parameters, options)` method shaped like ExchangeSession's, so it compiles on its own
+ * and keeps working across psrp versions. Common parameters (Verbose, ErrorAction, ...) are left
+ * out; calls run with errorAction 'stop', so the first error record rejects the promise.
+ */
+import type { CommandInfo, ParameterInfo, ParameterSetInfo } from './command-info.js';
+
+/** Session plumbing commands that every restricted runspace offers; not worth a typed function. */
+export const SESSION_COMMANDS: ReadonlySet<string> = new Set([
+  'Clear-Host',
+  'Exit-PSSession',
+  'Get-Command',
+  'Get-FormatData',
+  'Get-Help',
+  'Measure-Object',
+  'Out-Default',
+  'Select-Object',
+]);
+
+export interface GenerateCommandsOptions {
+  /** A line saying where the metadata came from (no secrets), written into the header comment. */
+  readonly source?: string | undefined;
+  /** Include the session plumbing commands of {@link SESSION_COMMANDS}. Default false. */
+  readonly includeSessionCommands?: boolean | undefined;
+}
+
+const RESERVED = new Set([
+  'break',
+  'case',
+  'catch',
+  'class',
+  'const',
+  'continue',
+  'debugger',
+  'default',
+  'delete',
+  'do',
+  'else',
+  'enum',
+  'export',
+  'extends',
+  'false',
+  'finally',
+  'for',
+  'function',
+  'if',
+  'import',
+  'in',
+  'instanceof',
+  'new',
+  'null',
+  'return',
+  'super',
+  'switch',
+  'this',
+  'throw',
+  'true',
+  'try',
+  'typeof',
+  'var',
+  'void',
+  'while',
+  'with',
+  'constructor',
+  '__proto__',
+]);
+
+/** `Get-DistributionGroupMember` → `getDistributionGroupMember`; `ResultSize` → `resultSize`. */
+export function camelName(name: string): string {
+  const parts = name.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  let out = parts
+    .map((p, i) =>
+      i === 0 ? p.charAt(0).toLowerCase() + p.slice(1) : p.charAt(0).toUpperCase() + p.slice(1),
+    )
+    .join('');
+  if (out === '' || /^[0-9]/.test(out)) out = `_${out}`;
+  return RESERVED.has(out) ? `${out}_` : out;
+}
+
+const pascal = (name: string): string => {
+  const c = camelName(name).replace(/_$/, '');
+  return c.charAt(0).toUpperCase() + c.slice(1);
+};
+
+const NUMBER_TYPES = new Set([
+  'System.Byte',
+  'System.SByte',
+  'System.Int16',
+  'System.UInt16',
+  'System.Int32',
+  'System.UInt32',
+  'System.Single',
+  'System.Double',
+  'System.Decimal',
+]);
+
+/** The TypeScript type a parameter accepts (what psrp's serializer turns into the .NET type). */
+export function tsType(p: Pick<ParameterInfo, 'type' | 'isSwitch' | 'enumValues' | 'isArray'>): string {
+  if (p.isSwitch) return 'boolean';
+  if (p.enumValues && p.enumValues.length > 0 && p.enumValues.length <= 64)
+    return p.enumValues.map((v) => JSON.stringify(v)).join(' | ');
+  const t = p.type;
+  if (p.isArray) {
+    const inner = tsType({ type: t.slice(0, -2), isSwitch: false, isArray: t.slice(0, -2).endsWith('[]') });
+    return `readonly (${inner})[]`;
+  }
+  if (t === 'System.String') return 'string';
+  if (t === 'System.Boolean') return 'boolean';
+  if (NUMBER_TYPES.has(t)) return 'number';
+  if (t === 'System.Int64' || t === 'System.UInt64') return 'number | bigint';
+  if (t === 'System.DateTime') return 'Date';
+  if (t === 'System.Guid') return 'string';
+  if (t === 'System.Security.SecureString') return 'object';
+  if (t === 'System.Collections.Hashtable' || t === 'System.Collections.IDictionary')
+    return 'Readonly<Record<string, unknown>>';
+  // Exchange's identity and size types parse strings: MailboxIdParameter, Unlimited`1, ByteQuantifiedSize...
+  if (
+    /IdParameter$|Parameter$/.test(t) ||
+    /ByteQuantifiedSize|Unlimited|SmtpAddress|ProxyAddress|EnhancedTimeSpan/.test(t)
+  )
+    return 'string';
+  if (/MultiValuedProperty/.test(t)) return 'string | readonly string[]';
+  return 'unknown';
+}
+
+function paramLines(
+  c: CommandInfo,
+  entries: readonly { readonly p: ParameterInfo; readonly mandatory: boolean }[],
+): string[] {
+  return entries.map(({ p, mandatory }) => {
+    const doc = `  /** -${p.name} (${p.type || 'untyped'})${p.aliases.length > 0 ? `, aliases ${p.aliases.join(', ')}` : ''} */`;
+    return `${doc}\n  readonly ${camelName(p.name)}${mandatory ? '' : '?'}: ${tsType(p)};`;
+  });
+}
+
+function parametersType(c: CommandInfo): string {
+  const typeName = `${pascal(c.name)}Parameters`;
+  const own = c.parameters.filter((p) => !p.isCommon);
+  const byName = new Map(own.map((p) => [p.name.toLowerCase(), p]));
+  const sets: ParameterSetInfo[] = c.parameterSets.filter(
+    (s) => s.parameters.some((e) => byName.has(e.name.toLowerCase())) || s.parameters.length === 0,
+  );
+  if (sets.length <= 1) {
+    const mandatory = new Set(
+      (sets[0]?.parameters ?? []).filter((e) => e.mandatory).map((e) => e.name.toLowerCase()),
+    );
+    const lines = paramLines(
+      c,
+      own.map((p) => ({ p, mandatory: mandatory.has(p.name.toLowerCase()) })),
+    );
+    return `/** Parameters of ${c.name}. */\nexport interface ${typeName} {\n${lines.join('\n')}\n}\n`;
+  }
+  const members = sets.map((s) => {
+    const inSet = new Map(s.parameters.map((e) => [e.name.toLowerCase(), e]));
+    const lines = paramLines(
+      c,
+      own
+        .filter((p) => inSet.has(p.name.toLowerCase()))
+        .map((p) => ({ p, mandatory: inSet.get(p.name.toLowerCase())!.mandatory })),
+    );
+    return `  /** Parameter set ${s.name}${s.isDefault ? ' (default)' : ''} */\n  | {\n${lines.map((l) => l.replace(/^/gm, '    ')).join('\n')}\n    }`;
+  });
+  return `/** Parameters of ${c.name}: one member per parameter set. */\nexport type ${typeName} =\n${members.join('\n')};\n`;
+}
+
+/** True when every parameter set of the command can be called with no parameters. */
+function allOptional(c: CommandInfo): boolean {
+  const own = new Set(c.parameters.filter((p) => !p.isCommon).map((p) => p.name.toLowerCase()));
+  if (c.parameterSets.length === 0) return true;
+  return c.parameterSets.some((s) => !s.parameters.some((e) => e.mandatory && own.has(e.name.toLowerCase())));
+}
+
+/** The TypeScript source of the module (see the module comment). */
+export function generateCommandModule(
+  commands: readonly CommandInfo[],
+  options: GenerateCommandsOptions = {},
+): string {
+  const chosen = commands
+    .filter((c) => c.commandType === 'Cmdlet' || c.commandType === 'Function')
+    .filter((c) => options.includeSessionCommands === true || !SESSION_COMMANDS.has(c.name))
+    .slice()
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const out: string[] = [];
+  out.push(
+    '// Generated by `psrp import`: typed functions for the commands this user may run. Do not edit;',
+    '// run `psrp import` again when roles change.',
+    ...(options.source ? [`// Source: ${options.source.replace(/[\r\n]/g, ' ')}`] : []),
+    '/* eslint-disable */',
+    '',
+    '/** What the functions call: an ExchangeSession from `psrp/exchange` fits. */',
+    'export interface CommandRunner {',
+    "  invoke(name: string, parameters: Readonly<Record<string, unknown>>, options: { readonly errorAction: 'stop' }): Promise<{ readonly output: readonly unknown[] }>;",
+    '}',
+    '',
+    "/** One object of a command's output. */",
+    'export type CommandOutput = Readonly<Record<string, unknown>>;',
+    '',
+  );
+  for (const c of chosen) out.push(parametersType(c));
+  out.push('/** Every command the user may run, as a typed function. */', 'export interface Commands {');
+  for (const c of chosen) {
+    out.push(
+      `  /** ${c.name} */`,
+      `  ${camelName(c.name)}(parameters${allOptional(c) ? '?' : ''}: ${pascal(c.name)}Parameters): Promise<CommandOutput[]>;`,
+    );
+  }
+  out.push('}', '');
+  out.push('const NAMES: Readonly<Record<string, readonly [string, Readonly<Record<string, string>>]>> = {');
+  for (const c of chosen) {
+    const map = c.parameters
+      .filter((p) => !p.isCommon)
+      .map((p) => `${JSON.stringify(camelName(p.name))}: ${JSON.stringify(p.name)}`);
+    out.push(`  ${JSON.stringify(camelName(c.name))}: [${JSON.stringify(c.name)}, { ${map.join(', ')} }],`);
+  }
+  out.push(
+    '};',
+    '',
+    '/** Binds the typed functions to a session: `const ex = bindCommands(await connectExchange(...))`. */',
+    'export function bindCommands(session: CommandRunner): Commands {',
+    '  const out: Record<string, (parameters?: Readonly<Record<string, unknown>>) => Promise<CommandOutput[]>> = {};',
+    '  for (const [fn, [command, names]] of Object.entries(NAMES)) {',
+    '    out[fn] = async (parameters = {}) => {',
+    '      const named: Record<string, unknown> = {};',
+    '      for (const [k, v] of Object.entries(parameters)) {',
+    '        if (v === undefined) continue;',
+    '        const name = names[k];',
+    '        if (name === undefined) throw new TypeError(`${command} has no parameter ${k}`);',
+    '        named[name] = v;',
+    '      }',
+    "      const result = await session.invoke(command, named, { errorAction: 'stop' });",
+    '      return result.output as CommandOutput[];',
+    '    };',
+    '  }',
+    '  return out as unknown as Commands;',
+    '}',
+    '',
+  );
+  return out.join('\n');
+}
