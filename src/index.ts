@@ -46,6 +46,8 @@ export type {
 
 // Client
 export { RunspacePool } from './client/runspace-pool.js';
+export { identify } from './client/identify.js';
+export type { IdentifyOptions, IdentifyResult } from './client/identify.js';
 export type { RunspacePoolOptions } from './client/runspace-pool.js';
 export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';

@@ -17,6 +17,7 @@ export interface CliIo {
 
 /** Flags that take no value. */
 const BOOLEAN_FLAGS = new Set([
+  'json',
   'skip-certificate-check',
   'allow-redirection',
   'allow-unencrypted',

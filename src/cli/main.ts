@@ -6,11 +6,13 @@
 import { runLabCli } from '../lab/cli.js';
 import { runExec } from './exec.js';
 import { runImport } from './import.js';
+import { runDiagnose } from './diagnose.js';
 
 const USAGE = `usage: psrp <command>
 
 commands:
   exec <uri|server> [options] -- <command line>   run a command line (Exchange: a bare server name)
+  diagnose <uri|server> [options]                   walk DNS, TLS, HTTP, auth, shell and roles; say what to fix
   import <uri|server> --out FILE.ts                typed TypeScript functions for the commands your roles grant
   lab [--port N] [--users users.json]             start the loopback WinRM lab (real PowerShell behind WS-Man)
 `;
@@ -20,6 +22,13 @@ if (command === 'lab') {
   await runLabCli(rest);
 } else if (command === 'exec') {
   process.exitCode = await runExec(rest, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdin: process.stdin,
+  });
+} else if (command === 'diagnose') {
+  process.exitCode = await runDiagnose(rest, {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

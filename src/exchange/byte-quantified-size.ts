@@ -18,7 +18,8 @@ export interface ByteQuantifiedSize {
 /** Exchange's `Unlimited<T>`: the string `'Unlimited'` or a value. */
 export type Unlimited<T> = 'Unlimited' | T;
 
-const BQS_RE = /^\s*-?[\d.,'\u00a0\u202f ]+\s*(?:B|KB|MB|GB|TB|PB|EB)\s*\(([\d.,'\u00a0\u202f ]+)\s*bytes?\)\s*$/i;
+const BQS_RE =
+  /^\s*-?[\d.,'\u00a0\u202f ]+\s*(?:B|KB|MB|GB|TB|PB|EB)\s*\(([\d.,'\u00a0\u202f ]+)\s*bytes?\)\s*$/i;
 
 /** True when `text` has the shape of a ByteQuantifiedSize display string. */
 export function isByteQuantifiedSizeText(text: string): boolean {

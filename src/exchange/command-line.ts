@@ -51,7 +51,8 @@ const MULTIPLIERS: Record<string, bigint> = {
   pb: 1024n ** 5n,
 };
 
-const NUMBER_RE = /^([+-]?)(?:(0x[0-9a-f]+)|(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?))(kb|mb|gb|tb|pb)?$/i;
+const NUMBER_RE =
+  /^([+-]?)(?:(0x[0-9a-f]+)|(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?))(kb|mb|gb|tb|pb)?$/i;
 
 /** A word or quoted string, with where it started. */
 interface Token {
@@ -98,13 +99,18 @@ class Scanner {
         continue;
       }
       if (c === ';') this.needsLanguage('several statements (;)', start);
-      if (c === '&') this.needsLanguage(s[this.i + 1] === '&' ? 'a pipeline chain operator (&&)' : 'the call operator (&)', start);
+      if (c === '&')
+        this.needsLanguage(
+          s[this.i + 1] === '&' ? 'a pipeline chain operator (&&)' : 'the call operator (&)',
+          start,
+        );
       if (c === '{' || c === '}') this.needsLanguage('a script block', start);
       if (c === '(' || c === ')') this.needsLanguage('a parenthesised expression', start);
       if (c === '@' && (s[this.i + 1] === '(' || s[this.i + 1] === '{')) {
         this.needsLanguage(s[this.i + 1] === '(' ? 'an array subexpression @( )' : 'a hashtable @{ }', start);
       }
-      if (c === '>' || c === '<' || (/[0-9*]/.test(c) && s[this.i + 1] === '>')) this.needsLanguage('a redirection', start);
+      if (c === '>' || c === '<' || (/[0-9*]/.test(c) && s[this.i + 1] === '>'))
+        this.needsLanguage('a redirection', start);
       if (c === "'" || c === '\u2018' || c === '\u2019') {
         out.push(this.singleQuoted(start));
         continue;
@@ -123,7 +129,7 @@ class Scanner {
     let text = '';
     this.i++;
     for (;;) {
-      if (this.i >= s.length) this.fail('Missing closing quote (\')', start);
+      if (this.i >= s.length) this.fail("Missing closing quote (')", start);
       const c = s[this.i]!;
       if (c === "'" || c === '\u2018' || c === '\u2019') {
         if (s[this.i + 1] === c) {
@@ -148,11 +154,14 @@ class Scanner {
       if (this.i >= s.length) this.fail('Missing closing quote (")', start);
       const c = s[this.i]!;
       if (c === '`') {
-        text += unescapeBacktick(s[this.i + 1], () => this.fail('Escape character (`) at end of input', this.i));
+        text += unescapeBacktick(s[this.i + 1], () =>
+          this.fail('Escape character (`) at end of input', this.i),
+        );
         this.i += 2;
         continue;
       }
-      if (c === '$' && /[\w({:?$^]/.test(s[this.i + 1] ?? '')) this.needsLanguage('a variable or subexpression inside double quotes', this.i);
+      if (c === '$' && /[\w({:?$^]/.test(s[this.i + 1] ?? ''))
+        this.needsLanguage('a variable or subexpression inside double quotes', this.i);
       if (c === '"' || c === '\u201c' || c === '\u201d') {
         if (s[this.i + 1] === '"') {
           text += '"';
@@ -178,7 +187,9 @@ class Scanner {
         break;
       }
       if (c === '`') {
-        text += unescapeBacktick(s[this.i + 1], () => this.fail('Escape character (`) at end of input', this.i));
+        text += unescapeBacktick(s[this.i + 1], () =>
+          this.fail('Escape character (`) at end of input', this.i),
+        );
         this.i += 2;
         continue;
       }
@@ -205,7 +216,17 @@ class Scanner {
 
 function unescapeBacktick(next: string | undefined, fail: () => never): string {
   if (next === undefined) return fail();
-  const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', e: '\x1b' };
+  const map: Record<string, string> = {
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    '0': '\0',
+    a: '\x07',
+    b: '\b',
+    f: '\f',
+    v: '\v',
+    e: '\x1b',
+  };
   return map[next] ?? next;
 }
 
@@ -266,9 +287,13 @@ export function parseCommandLine(line: string, options: ParseCommandLineOptions 
   while (i < tokens.length || commands.length === 0) {
     const nameTok = tokens[i];
     if (nameTok === undefined || nameTok.kind !== 'word') {
-      scanner.fail(nameTok === undefined ? 'Empty command line' : 'Expected a command name', nameTok?.pos ?? line.length);
+      scanner.fail(
+        nameTok === undefined ? 'Empty command line' : 'Expected a command name',
+        nameTok?.pos ?? line.length,
+      );
     }
-    if (nameTok.text.startsWith('$') || nameTok.text.startsWith('-')) scanner.needsLanguage('an expression where a command name belongs', nameTok.pos);
+    if (nameTok.text.startsWith('$') || nameTok.text.startsWith('-'))
+      scanner.needsLanguage('an expression where a command name belongs', nameTok.pos);
     const name = nameTok.text;
     i++;
     const args: CommandLineArgument[] = [];
@@ -286,7 +311,10 @@ export function parseCommandLine(line: string, options: ParseCommandLineOptions 
             if (tokens[i]?.kind === 'comma') {
               i++;
               const more = readValue();
-              args.push({ name: pname, value: [first, ...(Array.isArray(more) ? (more as CommandLineValue[]) : [more])] });
+              args.push({
+                name: pname,
+                value: [first, ...(Array.isArray(more) ? (more as CommandLineValue[]) : [more])],
+              });
             } else {
               args.push({ name: pname, value: first });
             }

@@ -8,7 +8,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, PsrpError, type InvokeResult, type RunOptions } from '../index.js';
-import { connectExchange, type ConnectExchangeOptions, type ExchangeParameters, type ExchangeSession } from './exchange-session.js';
+import {
+  connectExchange,
+  type ConnectExchangeOptions,
+  type ExchangeParameters,
+  type ExchangeSession,
+} from './exchange-session.js';
 
 export interface ExchangeSessionPoolOptions extends ConnectExchangeOptions {
   /** Sessions (shells) open at most. Default 4. */
@@ -32,10 +37,22 @@ export interface ExchangeSessionPoolCounters {
   idle: number;
 }
 
-const LOST = new Set(['PSRP_WSMAN_SHELL_NOT_FOUND', 'PSRP_RUNSPACE_POOL_BROKEN', 'PSRP_POOL_CLOSED', 'PSRP_PROCESS_EXITED']);
+const LOST = new Set([
+  'PSRP_WSMAN_SHELL_NOT_FOUND',
+  'PSRP_RUNSPACE_POOL_BROKEN',
+  'PSRP_POOL_CLOSED',
+  'PSRP_PROCESS_EXITED',
+]);
 
 export class ExchangeSessionPool extends EventEmitter {
-  readonly counters: ExchangeSessionPoolCounters = { opened: 0, closed: 0, recovered: 0, throttled: 0, inUse: 0, idle: 0 };
+  readonly counters: ExchangeSessionPoolCounters = {
+    opened: 0,
+    closed: 0,
+    recovered: 0,
+    throttled: 0,
+    inUse: 0,
+    idle: 0,
+  };
   private readonly idle: ExchangeSession[] = [];
   private readonly waiters: ((s: ExchangeSession | undefined) => void)[] = [];
   private opening = 0;
@@ -45,7 +62,8 @@ export class ExchangeSessionPool extends EventEmitter {
   constructor(private readonly options: ExchangeSessionPoolOptions) {
     super();
     this.max = options.maxSessions ?? 4;
-    if (!Number.isInteger(this.max) || this.max < 1) throw new InvalidArgumentError('maxSessions must be a positive integer');
+    if (!Number.isInteger(this.max) || this.max < 1)
+      throw new InvalidArgumentError('maxSessions must be a positive integer');
   }
 
   private get total(): number {
@@ -120,7 +138,10 @@ export class ExchangeSessionPool extends EventEmitter {
   }
 
   /** Runs `work` on a pooled session; a lost session is replaced and the work retried once. */
-  async use<T>(work: (s: ExchangeSession) => Promise<T>, options: { readonly signal?: AbortSignal } = {}): Promise<T> {
+  async use<T>(
+    work: (s: ExchangeSession) => Promise<T>,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<T> {
     let session: ExchangeSession | undefined = await this.acquire(options.signal);
     try {
       return await work(session);
@@ -140,7 +161,10 @@ export class ExchangeSessionPool extends EventEmitter {
   }
 
   invoke(name: string, parameters?: ExchangeParameters, options?: RunOptions): Promise<InvokeResult> {
-    return this.use((s) => s.invoke(name, parameters, options), options?.signal ? { signal: options.signal } : {});
+    return this.use(
+      (s) => s.invoke(name, parameters, options),
+      options?.signal ? { signal: options.signal } : {},
+    );
   }
 
   run(commandLine: string, options?: RunOptions): Promise<InvokeResult> {

@@ -18,7 +18,10 @@ import {
 import { parseCommandLine, type ParsedCommand, type ParseCommandLineOptions } from './command-line.js';
 import { toExchangeValues } from './exchange-values.js';
 
-export interface ConnectExchangeOptions extends Omit<RunspacePoolOptions, 'uri' | 'configurationName' | 'auth'> {
+export interface ConnectExchangeOptions extends Omit<
+  RunspacePoolOptions,
+  'uri' | 'configurationName' | 'auth'
+> {
   /** Server (CAS or load-balanced) name: `https://<server>/PowerShell/` is used. */
   readonly server?: string | undefined;
   /** Or the full URI (e.g. a lab, or http:// with Kerberos later). */
@@ -40,11 +43,17 @@ export interface ConnectExchangeOptions extends Omit<RunspacePoolOptions, 'uri' 
 }
 
 /** The URL connectExchange connects to, with Exchange's connection-URI options. */
-export function exchangeUri(options: Pick<ConnectExchangeOptions, 'server' | 'uri' | 'serializationLevel' | 'exchClientVer' | 'delegatedOrg' | 'email' | 'targetServer'>): URL {
+export function exchangeUri(
+  options: Pick<
+    ConnectExchangeOptions,
+    'server' | 'uri' | 'serializationLevel' | 'exchClientVer' | 'delegatedOrg' | 'email' | 'targetServer'
+  >,
+): URL {
   let url: URL;
   if (options.uri !== undefined) url = new URL(options.uri);
   else if (options.server) {
-    if (/[/:@?#\s]/.test(options.server)) throw new InvalidArgumentError(`server must be a host name, not a URL: ${options.server}`);
+    if (/[/:@?#\s]/.test(options.server))
+      throw new InvalidArgumentError(`server must be a host name, not a URL: ${options.server}`);
     url = new URL(`https://${options.server}/PowerShell/`);
   } else throw new InvalidArgumentError('connectExchange needs `server` or `uri`');
   const params: [string, string | undefined][] = [
@@ -74,7 +83,11 @@ export class ExchangeSession implements AsyncDisposable {
     return this.convertValues ? { ...r, output: r.output.map((o) => toExchangeValues(o)) } : r;
   }
 
-  private build(commands: readonly ParsedCommand[] | { readonly name: string; readonly parameters?: ExchangeParameters | undefined }): PowerShell {
+  private build(
+    commands:
+      | readonly ParsedCommand[]
+      | { readonly name: string; readonly parameters?: ExchangeParameters | undefined },
+  ): PowerShell {
     const ps = this.pool.powershell();
     if ('name' in commands) {
       ps.addCommand(commands.name);
@@ -97,12 +110,21 @@ export class ExchangeSession implements AsyncDisposable {
   }
 
   /** Streams one cmdlet's output: `for await (const m of ex.stream('Get-Mailbox', { ResultSize: 'Unlimited' }))`. */
-  async *stream<T = Record<string, unknown>>(name: string, parameters?: ExchangeParameters, options?: RunOptions): AsyncGenerator<T, void, undefined> {
-    for await (const o of this.build({ name, parameters }).output(options)) yield (this.convertValues ? toExchangeValues(o) : o) as T;
+  async *stream<T = Record<string, unknown>>(
+    name: string,
+    parameters?: ExchangeParameters,
+    options?: RunOptions,
+  ): AsyncGenerator<T, void, undefined> {
+    for await (const o of this.build({ name, parameters }).output(options))
+      yield (this.convertValues ? toExchangeValues(o) : o) as T;
   }
 
   /** Every record (all streams) of one cmdlet as it arrives. */
-  records(name: string, parameters?: ExchangeParameters, options?: RunOptions): AsyncGenerator<PipelineRecord, void, undefined> {
+  records(
+    name: string,
+    parameters?: ExchangeParameters,
+    options?: RunOptions,
+  ): AsyncGenerator<PipelineRecord, void, undefined> {
     return this.build({ name, parameters }).stream(options);
   }
 
@@ -120,10 +142,15 @@ export class ExchangeSession implements AsyncDisposable {
    * Every record (all streams) of a command line as it arrives, output values converted like
    * `stream`: what `psrp exec` draws its progress bar from.
    */
-  async *runRecords(commandLine: string, options: RunOptions & ParseCommandLineOptions = {}): AsyncGenerator<PipelineRecord, void, undefined> {
+  async *runRecords(
+    commandLine: string,
+    options: RunOptions & ParseCommandLineOptions = {},
+  ): AsyncGenerator<PipelineRecord, void, undefined> {
     const commands = parseCommandLine(commandLine, options);
     for await (const r of this.build(commands).stream(options)) {
-      yield r.stream === 'output' && this.convertValues ? { stream: 'output', value: toExchangeValues(r.value) } : r;
+      yield r.stream === 'output' && this.convertValues
+        ? { stream: 'output', value: toExchangeValues(r.value) }
+        : r;
     }
   }
 
@@ -138,7 +165,17 @@ export class ExchangeSession implements AsyncDisposable {
 
 /** Opens a session on Exchange Remote PowerShell (Basic over HTTPS). */
 export async function connectExchange(options: ConnectExchangeOptions): Promise<ExchangeSession> {
-  const { server: _server, credential, serializationLevel: _s, exchClientVer: _v, delegatedOrg: _d, email: _e, targetServer: _t, convertValues, ...rest } = options;
+  const {
+    server: _server,
+    credential,
+    serializationLevel: _s,
+    exchClientVer: _v,
+    delegatedOrg: _d,
+    email: _e,
+    targetServer: _t,
+    convertValues,
+    ...rest
+  } = options;
   const pool = await RunspacePool.open({
     ...rest,
     uri: exchangeUri(options),

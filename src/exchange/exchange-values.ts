@@ -25,13 +25,16 @@ export interface ADObjectIdValue {
   readonly text: string | undefined;
 }
 
-const hasType = (v: unknown, fragment: string): boolean => (psMeta(v)?.typeNames ?? []).some((t) => t.includes(fragment));
+const hasType = (v: unknown, fragment: string): boolean =>
+  (psMeta(v)?.typeNames ?? []).some((t) => t.includes(fragment));
 
 function convertValue(v: unknown, depth: number): unknown {
   if (depth > 20) return v;
   if (typeof v === 'string') {
     if (v === 'Unlimited') return v;
-    return parseByteQuantifiedSize(v) ?? (/^\d+\.\d{2}:\d{2}:\d{2}/.test(v) ? (parseEnhancedTimeSpan(v) ?? v) : v);
+    return (
+      parseByteQuantifiedSize(v) ?? (/^\d+\.\d{2}:\d{2}:\d{2}/.test(v) ? (parseEnhancedTimeSpan(v) ?? v) : v)
+    );
   }
   if (v === null || typeof v !== 'object') return v;
   // Class instances (dates, enums, decimals, byte arrays, SecureStrings…) are already typed values.
@@ -70,7 +73,13 @@ function convertValue(v: unknown, depth: number): unknown {
     if (k === 'SerializationData') continue; // Full-level BinaryFormatter blobs are of no use to a JS client
     out[k] = convertValue(val, depth + 1);
   }
-  if (meta) Object.defineProperty(out, Symbol.for('psrp.clixml.meta'), { value: meta, enumerable: false, configurable: true, writable: true });
+  if (meta)
+    Object.defineProperty(out, Symbol.for('psrp.clixml.meta'), {
+      value: meta,
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
   return out;
 }
 

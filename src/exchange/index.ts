@@ -2,7 +2,12 @@
  * psrp/exchange: Exchange Remote PowerShell helpers built only on the public API (`../index.js`).
  */
 export { parseCommandLine } from './command-line.js';
-export type { CommandLineArgument, CommandLineValue, ParsedCommand, ParseCommandLineOptions } from './command-line.js';
+export type {
+  CommandLineArgument,
+  CommandLineValue,
+  ParsedCommand,
+  ParseCommandLineOptions,
+} from './command-line.js';
 export {
   formatByteQuantifiedSize,
   isByteQuantifiedSizeText,
@@ -18,7 +23,20 @@ export { toExchangeValues } from './exchange-values.js';
 export type { ADObjectIdValue } from './exchange-values.js';
 export { ExchangeSessionPool } from './exchange-session-pool.js';
 export type { ExchangeSessionPoolCounters, ExchangeSessionPoolOptions } from './exchange-session-pool.js';
-export { COMMON_PARAMETERS, getCommandInfo, mergeShowCommandInfo, parseCommandMetadata } from './command-info.js';
-export type { CommandInfo, CommandSource, ParameterInfo, ParameterSetEntry, ParameterSetInfo } from './command-info.js';
+export {
+  COMMON_PARAMETERS,
+  getCommandInfo,
+  mergeShowCommandInfo,
+  parseCommandMetadata,
+} from './command-info.js';
+export type {
+  CommandInfo,
+  CommandSource,
+  ParameterInfo,
+  ParameterSetEntry,
+  ParameterSetInfo,
+} from './command-info.js';
 export { camelName, generateCommandModule, SESSION_COMMANDS, tsType } from './generate-commands.js';
 export type { GenerateCommandsOptions } from './generate-commands.js';
+export { diagnose } from './diagnose.js';
+export type { CheckId, CheckStatus, DiagnoseOptions, Diagnosis, DiagnosisCheck } from './diagnose.js';

@@ -32,6 +32,8 @@ export interface TestCertificateOptions {
   readonly days?: number | undefined;
   /** Make a CA and a leaf signed by it instead of a self-signed certificate. Default false. */
   readonly signedByCa?: boolean | undefined;
+  /** Include `localhost`, `127.0.0.1` and `::1` in the subjectAltName. Default true; false makes a certificate that does not match loopback names (name-mismatch tests). */
+  readonly loopbackNames?: boolean | undefined;
   /** Make a certificate whose validity ended yesterday (it started 3 days ago). Default false. */
   readonly expired?: boolean | undefined;
 }
@@ -48,7 +50,8 @@ export interface TestCertificate {
   readonly subjectAltNames: readonly string[];
 }
 
-const DNS_NAME = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const DNS_NAME =
+  /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 function run(args: readonly string[], cwd: string): Promise<void> {
@@ -77,13 +80,16 @@ function asn1Time(ms: number): string {
 }
 
 function subjectAltNames(options: TestCertificateOptions): string[] {
-  const dns = ['localhost', ...(options.dnsNames ?? [])];
-  const ips = ['127.0.0.1', '::1', ...(options.ipAddresses ?? [])];
+  const loopback = options.loopbackNames !== false;
+  const dns = [...(loopback ? ['localhost'] : []), ...(options.dnsNames ?? [])];
+  const ips = [...(loopback ? ['127.0.0.1', '::1'] : []), ...(options.ipAddresses ?? [])];
   for (const name of dns) {
-    if (!DNS_NAME.test(name) || name.length > 253) throw new InvalidArgumentError(`Not a DNS name: ${JSON.stringify(name.slice(0, 80))}`);
+    if (!DNS_NAME.test(name) || name.length > 253)
+      throw new InvalidArgumentError(`Not a DNS name: ${JSON.stringify(name.slice(0, 80))}`);
   }
   for (const ip of ips) {
-    if (isIP(ip) === 0) throw new InvalidArgumentError(`Not an IP address: ${JSON.stringify(ip.slice(0, 80))}`);
+    if (isIP(ip) === 0)
+      throw new InvalidArgumentError(`Not an IP address: ${JSON.stringify(ip.slice(0, 80))}`);
   }
   return [...new Set([...dns.map((d) => `DNS:${d}`), ...ips.map((i) => `IP:${i}`)])];
 }
@@ -116,35 +122,108 @@ extendedKeyUsage = serverAuth, clientAuth
 export async function createTestCertificate(options: TestCertificateOptions = {}): Promise<TestCertificate> {
   const sans = subjectAltNames(options);
   const commonName = options.commonName ?? 'localhost';
-  if (!/^[A-Za-z0-9 .*_-]{1,64}$/.test(commonName)) throw new InvalidArgumentError('commonName must be 1-64 letters, digits, spaces, dots, dashes or underscores');
+  if (!/^[A-Za-z0-9 .*_-]{1,64}$/.test(commonName))
+    throw new InvalidArgumentError(
+      'commonName must be 1-64 letters, digits, spaces, dots, dashes or underscores',
+    );
   const days = options.days ?? 2;
-  if (!Number.isInteger(days) || days < 1 || days > 3650) throw new InvalidArgumentError('days must be an integer from 1 to 3650');
+  if (!Number.isInteger(days) || days < 1 || days > 3650)
+    throw new InvalidArgumentError('days must be an integer from 1 to 3650');
   const san = `subjectAltName=${sans.join(',')}`;
 
   const dir = await mkdtemp(join(tmpdir(), 'psrp-cert-'));
   try {
     let caCert: string | undefined;
     if (options.signedByCa) {
-      await run(['req', '-x509', ...EC_KEY, '-days', String(days + 1), '-subj', '/CN=psrp throw-away test CA',
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-        '-keyout', 'ca.key', '-out', 'ca.pem'], dir);
+      await run(
+        [
+          'req',
+          '-x509',
+          ...EC_KEY,
+          '-days',
+          String(days + 1),
+          '-subj',
+          '/CN=psrp throw-away test CA',
+          '-addext',
+          'basicConstraints=critical,CA:TRUE',
+          '-addext',
+          'keyUsage=critical,keyCertSign,cRLSign',
+          '-keyout',
+          'ca.key',
+          '-out',
+          'ca.pem',
+        ],
+        dir,
+      );
       caCert = await readFile(join(dir, 'ca.pem'), 'utf8');
     }
 
     if (!options.signedByCa && !options.expired) {
-      await run(['req', '-x509', ...EC_KEY, '-days', String(days), '-subj', `/CN=${commonName}`, '-addext', san,
-        '-keyout', 'leaf.key', '-out', 'leaf.pem'], dir);
+      await run(
+        [
+          'req',
+          '-x509',
+          ...EC_KEY,
+          '-days',
+          String(days),
+          '-subj',
+          `/CN=${commonName}`,
+          '-addext',
+          san,
+          '-keyout',
+          'leaf.key',
+          '-out',
+          'leaf.pem',
+        ],
+        dir,
+      );
     } else {
-      await run(['req', '-new', ...EC_KEY, '-subj', `/CN=${commonName}`, '-addext', san, '-keyout', 'leaf.key', '-out', 'leaf.csr'], dir);
+      await run(
+        [
+          'req',
+          '-new',
+          ...EC_KEY,
+          '-subj',
+          `/CN=${commonName}`,
+          '-addext',
+          san,
+          '-keyout',
+          'leaf.key',
+          '-out',
+          'leaf.csr',
+        ],
+        dir,
+      );
       await writeFile(join(dir, 'ca.cnf'), CA_CONFIG);
       await writeFile(join(dir, 'index.txt'), '');
       await writeFile(join(dir, 'serial'), `${Date.now().toString(16).padStart(16, '0')}\n`);
       const now = Date.now();
       const start = options.expired ? now - 3 * 86_400_000 : now - 60_000;
       const end = options.expired ? now - 86_400_000 : now + days * 86_400_000;
-      const signer = options.signedByCa ? ['-cert', 'ca.pem', '-keyfile', 'ca.key'] : ['-selfsign', '-keyfile', 'leaf.key'];
-      await run(['ca', '-batch', '-notext', '-config', 'ca.cnf', ...signer, '-extensions', 'leaf',
-        '-startdate', asn1Time(start), '-enddate', asn1Time(end), '-in', 'leaf.csr', '-out', 'leaf.pem'], dir);
+      const signer = options.signedByCa
+        ? ['-cert', 'ca.pem', '-keyfile', 'ca.key']
+        : ['-selfsign', '-keyfile', 'leaf.key'];
+      await run(
+        [
+          'ca',
+          '-batch',
+          '-notext',
+          '-config',
+          'ca.cnf',
+          ...signer,
+          '-extensions',
+          'leaf',
+          '-startdate',
+          asn1Time(start),
+          '-enddate',
+          asn1Time(end),
+          '-in',
+          'leaf.csr',
+          '-out',
+          'leaf.pem',
+        ],
+        dir,
+      );
     }
 
     const cert = await readFile(join(dir, 'leaf.pem'), 'utf8');

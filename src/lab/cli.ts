@@ -10,7 +10,10 @@ export async function runLabCli(argv: readonly string[] = process.argv.slice(2))
   const portArg = argv.indexOf('--port');
   const port = portArg >= 0 ? Number(argv[portArg + 1]) : 0;
   const usersArg = argv.indexOf('--users');
-  const lab = await startLab({ port, ...(usersArg >= 0 && argv[usersArg + 1] ? { usersFile: argv[usersArg + 1]! } : {}) });
+  const lab = await startLab({
+    port,
+    ...(usersArg >= 0 && argv[usersArg + 1] ? { usersFile: argv[usersArg + 1]! } : {}),
+  });
   const caFile = join(tmpdir(), `psrp-lab-ca-${process.pid}.pem`);
   writeFileSync(caFile, lab.ca);
   const [user, password] = Object.entries(lab.users)[0]!;
@@ -19,7 +22,9 @@ export async function runLabCli(argv: readonly string[] = process.argv.slice(2))
   Windows-like  ${lab.url}          (configuration Microsoft.PowerShell)
   Exchange-like ${lab.exchangeUrl}    (configuration Microsoft.Exchange)
   plain HTTP    ${lab.httpOrigin}
-  users         ${Object.entries(lab.users).map(([u, p]) => `${u} / ${p}`).join(', ')}
+  users         ${Object.entries(lab.users)
+    .map(([u, p]) => `${u} / ${p}`)
+    .join(', ')}
   CA file       ${caFile}
 
   EXCHANGE_URI=${lab.exchangeUrl} EXCHANGE_USER=${user} EXCHANGE_PASSWORD='${password}' EXCHANGE_CA_FILE=${caFile} npm start
@@ -31,5 +36,3 @@ Ctrl+C stops it.`);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
-
-

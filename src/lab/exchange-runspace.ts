@@ -12,10 +12,23 @@ export type LabRole = 'admin' | 'helpdesk' | 'readonly';
 /** Cmdlets each role sees (Exchange always adds Get-Command and Get-Help; RestrictedRemoteServer adds a few more). */
 export const ROLE_CMDLETS: Readonly<Record<LabRole, readonly string[]>> = {
   admin: [
-    'Get-Mailbox', 'Get-Recipient', 'Set-Mailbox', 'New-Mailbox', 'Remove-Mailbox', 'Get-MailboxStatistics',
-    'Get-DistributionGroup', 'Get-DistributionGroupMember', 'Get-ExchangeServer',
+    'Get-Mailbox',
+    'Get-Recipient',
+    'Set-Mailbox',
+    'New-Mailbox',
+    'Remove-Mailbox',
+    'Get-MailboxStatistics',
+    'Get-DistributionGroup',
+    'Get-DistributionGroupMember',
+    'Get-ExchangeServer',
   ],
-  helpdesk: ['Get-Mailbox', 'Get-Recipient', 'Get-MailboxStatistics', 'Get-DistributionGroup', 'Get-DistributionGroupMember'],
+  helpdesk: [
+    'Get-Mailbox',
+    'Get-Recipient',
+    'Get-MailboxStatistics',
+    'Get-DistributionGroup',
+    'Get-DistributionGroupMember',
+  ],
   readonly: ['Get-Recipient'],
 };
 
@@ -26,10 +39,17 @@ export const LAB_USERS: Readonly<Record<string, { readonly password: string; rea
   readonly: { password: 'Re4donly!', role: 'readonly' },
 };
 
-export const EXCHANGE_MODULE = resolve(dirname(fileURLToPath(import.meta.url)), '../../lab/exchange/LabExchange.psm1');
+export const EXCHANGE_MODULE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../lab/exchange/LabExchange.psm1',
+);
 
 /** Writes the role's session configuration file into `stateDir` and returns the pwsh arguments and environment. */
-export function exchangeRunspaceLaunch(options: { readonly role: LabRole; readonly stateDir: string; readonly mailboxCount?: number }): {
+export function exchangeRunspaceLaunch(options: {
+  readonly role: LabRole;
+  readonly stateDir: string;
+  readonly mailboxCount?: number;
+}): {
   args: string[];
   env: Record<string, string>;
 } {
@@ -45,6 +65,9 @@ export function exchangeRunspaceLaunch(options: { readonly role: LabRole; readon
   );
   return {
     args: ['-ConfigurationFile', file],
-    env: { LAB_STATE_DIR: join(options.stateDir, 'mailboxes'), LAB_MAILBOX_COUNT: String(options.mailboxCount ?? 2000) },
+    env: {
+      LAB_STATE_DIR: join(options.stateDir, 'mailboxes'),
+      LAB_MAILBOX_COUNT: String(options.mailboxCount ?? 2000),
+    },
   };
 }

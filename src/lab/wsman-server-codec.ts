@@ -70,13 +70,24 @@ export function emptyResponse(action: string, relatesTo: string, body = ''): str
   return labEnvelope(`${action}Response`, relatesTo, body);
 }
 
-export function receiveResponse(relatesTo: string, commandId: string | undefined, chunks: readonly Uint8Array[], done: boolean): string {
+export function receiveResponse(
+  relatesTo: string,
+  commandId: string | undefined,
+  chunks: readonly Uint8Array[],
+  done: boolean,
+): string {
   const cmd = commandId ? ` CommandId="${commandId}"` : '';
-  const streams = chunks.map((c) => `<rsp:Stream Name="stdout"${cmd}>${Buffer.from(c).toString('base64')}</rsp:Stream>`).join('');
+  const streams = chunks
+    .map((c) => `<rsp:Stream Name="stdout"${cmd}>${Buffer.from(c).toString('base64')}</rsp:Stream>`)
+    .join('');
   const state = commandId
     ? `<rsp:CommandState${cmd} State="${done ? CommandState.Done : CommandState.Running}"></rsp:CommandState>`
     : '';
-  return labEnvelope('http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse', relatesTo, `<rsp:ReceiveResponse>${streams}${state}</rsp:ReceiveResponse>`);
+  return labEnvelope(
+    'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse',
+    relatesTo,
+    `<rsp:ReceiveResponse>${streams}${state}</rsp:ReceiveResponse>`,
+  );
 }
 
 /** A WS-Man fault as Windows writes it (SOAP 1.2 Fault + WSManFault detail). */
@@ -89,5 +100,17 @@ export function faultResponse(relatesTo: string, subcode: string, code: number, 
       `<s:Reason><s:Text xml:lang="en-US">${esc}</s:Text></s:Reason><s:Detail>` +
       `<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="${code}" Machine="lab"><f:Message>${esc}</f:Message></f:WSManFault>` +
       `</s:Detail></s:Fault>`,
+  );
+}
+
+/** IdentifyResponse (DSP0226 11): the product version only to authenticated callers, as Windows does. */
+export function identifyResponse(authenticated: boolean): string {
+  return (
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd">' +
+    '<s:Header/><s:Body><wsmid:IdentifyResponse><wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd</wsmid:ProtocolVersion>' +
+    '<wsmid:ProductVendor>psrp lab</wsmid:ProductVendor>' +
+    (authenticated ? '<wsmid:ProductVersion>OS: lab SP: 0.0 Stack: 3.0</wsmid:ProductVersion>' : '') +
+    '<wsmid:SecurityProfiles><wsmid:SecurityProfileName>http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/basic</wsmid:SecurityProfileName></wsmid:SecurityProfiles>' +
+    '</wsmid:IdentifyResponse></s:Body></s:Envelope>'
   );
 }

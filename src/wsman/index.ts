@@ -3,3 +3,4 @@ export * from './namespaces.js';
 export * from './envelope.js';
 export * from './fault.js';
 export * from './response.js';
+export * from './identify.js';
