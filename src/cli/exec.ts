@@ -9,7 +9,7 @@
  * terminal (NO_COLOR, --no-color). Exit code: 0 on success, 1 when the pipeline failed or wrote
  * errors, 2 for usage errors.
  */
-import { psMeta, serializeClixml, type ErrorRecord } from '../index.js';
+import { serializeClixml, type ErrorRecord } from '../index.js';
 import { connectExchange } from '../exchange/index.js';
 import {
   connectionOptions,
@@ -21,6 +21,7 @@ import {
   useColour,
   type CliIo,
 } from './cli-options.js';
+import { jsonReplacer, table } from './format.js';
 import { ProgressDisplay } from './progress-display.js';
 
 /** The I/O of `psrp exec` (the process's own streams in the CLI; PassThroughs in tests). */
@@ -29,35 +30,6 @@ export type ExecIo = CliIo;
 const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--configuration NAME] [--format table|json|jsonl|clixml]
                  [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
   A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.`;
-
-const display = (v: unknown): string => {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'object')
-    return (
-      psMeta(v)?.toStringValue ??
-      (Array.isArray(v) ? v.map(display).join(', ') : JSON.stringify(v, jsonReplacer))
-    );
-  return String(v);
-};
-
-function jsonReplacer(_k: string, v: unknown): unknown {
-  return typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v;
-}
-
-function table(rows: readonly unknown[], bold: (s: string) => string): string {
-  const objects = rows.map((r) =>
-    r !== null && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>) : { Value: r },
-  );
-  const cols = [...new Set(objects.flatMap((o) => Object.keys(o)))].slice(0, 6);
-  const cells = objects.map((o) => cols.map((c) => display(o[c]).replace(/\s+/g, ' ').slice(0, 48)));
-  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const line = (r: readonly string[]): string =>
-    r
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [bold(line(cols)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
-}
 
 export async function runExec(argv: readonly string[], io: ExecIo): Promise<number> {
   const args = parseArgs(argv);

@@ -7,12 +7,14 @@ import { runLabCli } from '../lab/cli.js';
 import { runExec } from './exec.js';
 import { runImport } from './import.js';
 import { runDiagnose } from './diagnose.js';
+import { runShell } from './shell.js';
 
 const USAGE = `usage: psrp <command>
 
 commands:
   exec <uri|server> [options] -- <command line>   run a command line (Exchange: a bare server name)
   diagnose <uri|server> [options]                   walk DNS, TLS, HTTP, auth, shell and roles; say what to fix
+  shell <uri|server> [options]                     interactive prompt with history and tab completion
   import <uri|server> --out FILE.ts                typed TypeScript functions for the commands your roles grant
   lab [--port N] [--users users.json]             start the loopback WinRM lab (real PowerShell behind WS-Man)
 `;
@@ -29,6 +31,13 @@ if (command === 'lab') {
   });
 } else if (command === 'diagnose') {
   process.exitCode = await runDiagnose(rest, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdin: process.stdin,
+  });
+} else if (command === 'shell') {
+  process.exitCode = await runShell(rest, {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

@@ -1,0 +1,134 @@
+/**
+ * `psrp shell <uri|server>`: an interactive prompt on an Exchange session. Each line is parsed as a
+ * command line (NoLanguage rules: a pipeline of commands with literal arguments) and runs as one
+ * server-side pipeline; output prints as a table (`:format json` switches). Tab completes command
+ * and parameter names from the session's command metadata (what the user's roles grant). History
+ * is kept across runs in ~/.psrp_history (or --history FILE / PSRP_HISTORY; `--history ''` keeps
+ * none). `exit` or end of input closes the session (the shell on the server is deleted).
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { connectExchange, getCommandInfo, SESSION_COMMANDS, type CommandInfo } from '../exchange/index.js';
+import { completeLine } from './completion.js';
+import {
+  connectionOptions,
+  describeError,
+  flag,
+  paint,
+  parseArgs,
+  resolveCredential,
+  useColour,
+  type CliIo,
+} from './cli-options.js';
+import { jsonReplacer, table } from './format.js';
+
+const USAGE = `usage: psrp shell <uri|server> [--user U] [--password P] [--ca FILE] [--skip-certificate-check] [--allow-redirection]
+                  [--history FILE]
+  An interactive prompt: Tab completes cmdlets and parameters; 'help' lists commands; 'exit' leaves.`;
+
+const HISTORY_SIZE = 1000;
+
+function loadHistory(file: string | undefined): string[] {
+  if (!file) return [];
+  try {
+    // readline wants the newest first.
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-HISTORY_SIZE).reverse();
+  } catch {
+    return [];
+  }
+}
+
+export async function runShell(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv);
+  if (!args.target) {
+    io.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const credential = await resolveCredential(args, io, 'shell');
+  if (typeof credential === 'string') {
+    io.stderr.write(`${credential}\n`);
+    return 2;
+  }
+  const historyFlag = flag(args, 'history');
+  const historyFile =
+    historyFlag !== undefined
+      ? historyFlag || undefined
+      : (io.env['PSRP_HISTORY'] ?? join(homedir(), '.psrp_history'));
+  const out = paint(useColour(io.stdout, io, args));
+  const err = paint(useColour(io.stderr, io, args));
+  const terminal = io.stdin?.isTTY === true && io.stdout.isTTY === true;
+  let format: 'table' | 'json' = 'table';
+  try {
+    await using ex = await connectExchange({
+      ...connectionOptions({ ...args, target: args.target }),
+      credential,
+    });
+    let commands: CommandInfo[] = [];
+    try {
+      commands = await getCommandInfo(ex);
+    } catch (e) {
+      io.stderr.write(`${err.yellow(`(no tab completion: ${describeError(e)})`)}\n`);
+    }
+    const runnable = commands.filter((c) => (c.commandType === 'Cmdlet' || c.commandType === 'Function') && !SESSION_COMMANDS.has(c.name));
+    io.stdout.write(
+      `Connected to ${args.target} as ${credential.username}: ${runnable.length} commands. Tab completes; 'help' lists them; 'exit' leaves.\n`,
+    );
+    const rl = createInterface({
+      input: io.stdin ?? process.stdin,
+      output: io.stdout,
+      terminal,
+      history: loadHistory(historyFile),
+      historySize: HISTORY_SIZE,
+      removeHistoryDuplicates: true,
+      completer: (line: string): [string[], string] => completeLine(line, commands),
+    });
+    const prompt = out.green('PS> ');
+    rl.setPrompt(prompt);
+    rl.prompt();
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (line === '') {
+        rl.prompt();
+        continue;
+      }
+      if (historyFile) {
+        try {
+          appendFileSync(historyFile, `${line.replace(/[\r\n]/g, ' ')}\n`, { mode: 0o600 });
+        } catch {
+          // History is a convenience: an unwritable file does not stop the shell.
+        }
+      }
+      if (line === 'exit' || line === 'quit') break;
+      if (line === 'help') {
+        io.stdout.write(
+          `${runnable.map((c) => c.name).join('\n')}\n:format table|json switches the output format\n`,
+        );
+        rl.prompt();
+        continue;
+      }
+      const m = /^:format\s+(table|json)$/.exec(line);
+      if (m) {
+        format = m[1] as 'table' | 'json';
+        rl.prompt();
+        continue;
+      }
+      try {
+        const result = await ex.run(line);
+        if (format === 'json') io.stdout.write(`${JSON.stringify(result.output, jsonReplacer, 2)}\n`);
+        else if (result.output.length > 0) io.stdout.write(table(result.output, out.bold));
+        for (const w of result.warnings) io.stderr.write(`${err.yellow(`WARNING: ${w.message}`)}\n`);
+        for (const e of result.errors) io.stderr.write(`${err.red(e.toString())}\n`);
+      } catch (e) {
+        io.stderr.write(`${err.red(describeError(e))}\n`);
+      }
+      rl.prompt();
+    }
+    rl.close();
+    return 0;
+  } catch (e) {
+    io.stderr.write(`psrp shell: ${describeError(e)}\n`);
+    return 1;
+  }
+}
