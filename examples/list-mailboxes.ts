@@ -20,18 +20,40 @@ if (lab) console.log(`No EXCHANGE_URI set: using the built-in lab at ${lab.excha
 const pool = await RunspacePool.open({
   uri: env['EXCHANGE_URI'] ?? lab!.exchangeUrl,
   configurationName: 'Microsoft.Exchange',
-  auth: lab ? { username: 'admin', password: lab.users['admin']! } : { username: env['EXCHANGE_USER'] ?? '', password: env['EXCHANGE_PASSWORD'] ?? '' },
-  ...(lab ? { ca: lab.ca } : env['EXCHANGE_CA_FILE'] ? { ca: readFileSync(env['EXCHANGE_CA_FILE'], 'utf8') } : {}),
+  auth: lab
+    ? { username: 'admin', password: lab.users['admin']! }
+    : { username: env['EXCHANGE_USER'] ?? '', password: env['EXCHANGE_PASSWORD'] ?? '' },
+  ...(lab
+    ? { ca: lab.ca }
+    : env['EXCHANGE_CA_FILE']
+      ? { ca: readFileSync(env['EXCHANGE_CA_FILE'], 'utf8') }
+      : {}),
 });
 
-type Mailbox = { DisplayName: string; PrimarySmtpAddress: string; RecipientTypeDetails: unknown; ProhibitSendQuota: unknown };
+type Mailbox = {
+  DisplayName: string;
+  PrimarySmtpAddress: string;
+  RecipientTypeDetails: unknown;
+  ProhibitSendQuota: unknown;
+};
 try {
-  const ps = pool.powershell().addCommand('Get-Mailbox').addParameter('ResultSize', Number(env['EXCHANGE_RESULT_SIZE'] ?? 10));
-  console.log('DisplayName'.padEnd(24) + 'PrimarySmtpAddress'.padEnd(34) + 'Type'.padEnd(16) + 'ProhibitSendQuota');
+  const ps = pool
+    .powershell()
+    .addCommand('Get-Mailbox')
+    .addParameter('ResultSize', Number(env['EXCHANGE_RESULT_SIZE'] ?? 10));
+  console.log(
+    'DisplayName'.padEnd(24) + 'PrimarySmtpAddress'.padEnd(34) + 'Type'.padEnd(16) + 'ProhibitSendQuota',
+  );
   for await (const m of ps.output<Mailbox>()) {
     const quota = parseUnlimitedSize(String(m.ProhibitSendQuota));
-    const q = quota === 'Unlimited' ? 'Unlimited' : quota ? `${quota.bytes} bytes` : String(m.ProhibitSendQuota);
-    console.log(String(m.DisplayName).padEnd(24) + String(m.PrimarySmtpAddress).padEnd(34) + String(m.RecipientTypeDetails).padEnd(16) + q);
+    const q =
+      quota === 'Unlimited' ? 'Unlimited' : quota ? `${quota.bytes} bytes` : String(m.ProhibitSendQuota);
+    console.log(
+      String(m.DisplayName).padEnd(24) +
+        String(m.PrimarySmtpAddress).padEnd(34) +
+        String(m.RecipientTypeDetails).padEnd(16) +
+        q,
+    );
   }
 } finally {
   await pool.close();

@@ -40,7 +40,9 @@ try {
   for (const obj of result.output) {
     const o = obj as Record<string, unknown>;
     const type = psMeta(obj)?.typeNames[0] ?? typeof obj;
-    console.log(`- ${String(o['Name'] ?? o['DisplayName'] ?? psMeta(obj)?.toStringValue ?? obj)}  (${type}, ${Object.keys(o).length} properties)`);
+    console.log(
+      `- ${String(o['Name'] ?? o['DisplayName'] ?? psMeta(obj)?.toStringValue ?? obj)}  (${type}, ${Object.keys(o).length} properties)`,
+    );
   }
   for (const w of result.warnings) console.log(`WARNING: ${w.message}`);
   for (const e of result.errors) console.error(`ERROR: ${e.toString()}`);

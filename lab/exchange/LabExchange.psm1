@@ -171,7 +171,7 @@ function Get-Recipient {
   param([Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string]$Identity, [object]$ResultSize = 1000, [string]$Filter)
   process {
     Get-Mailbox @PSBoundParameters | ForEach-Object {
-      $r = $_ | Select-Object Name, Alias, DisplayName, PrimarySmtpAddress, EmailAddresses, RecipientTypeDetails, Identity, Guid
+      $r = $_ | Microsoft.PowerShell.Utility\Select-Object Name, Alias, DisplayName, PrimarySmtpAddress, EmailAddresses, RecipientTypeDetails, Identity, Guid
       $r.PSObject.TypeNames.Insert(0, 'Microsoft.Exchange.Data.Directory.Management.ReducedRecipient')
       $r
     }

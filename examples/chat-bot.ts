@@ -1,0 +1,81 @@
+/**
+ * A chat-bot style request handler: many people ask at once, a small pool of Exchange sessions
+ * answers. ExchangeSessionPool keeps at most `maxSessions` shells open (Exchange's per-user limit
+ * is 18 by default), reuses them, replaces a shell that expired, and backs off when throttled.
+ *
+ *   npx tsx examples/chat-bot.ts                       # simulated chat against the lab
+ *   npx tsx examples/chat-bot.ts "quota alice.smith"   # one message
+ *
+ * Messages: "mailbox <who>", "quota <who>", "members <group>", "help".
+ */
+import { ExchangeSessionPool } from '../src/exchange/index.js';
+import { exchangeTarget } from './exchange-target.js';
+
+type Row = Readonly<Record<string, unknown>>;
+
+/** One chat message in, one reply out. Never throws: the bot always answers. */
+export async function handle(pool: ExchangeSessionPool, message: string): Promise<string> {
+  const [verb = '', ...rest] = message.trim().split(/\s+/);
+  const arg = rest.join(' ');
+  try {
+    switch (verb.toLowerCase()) {
+      case 'mailbox': {
+        const r = await pool.invoke('Get-Mailbox', { Identity: arg });
+        const m = r.output[0] as Row | undefined;
+        return m
+          ? `${String(m['DisplayName'])} <${String(m['PrimarySmtpAddress'])}>, ${String(m['RecipientTypeDetails'])} on ${String(m['Database'])}`
+          : (r.errors[0]?.message ?? 'not found');
+      }
+      case 'quota': {
+        const r = await pool.invoke('Get-MailboxStatistics', { Identity: arg });
+        const s = r.output[0] as Row | undefined;
+        const size = s?.['TotalItemSize'] as { text?: string } | string | undefined;
+        return s
+          ? `${String(s['DisplayName'])} uses ${typeof size === 'object' ? (size.text ?? '?') : String(size)} in ${String(s['ItemCount'])} items`
+          : (r.errors[0]?.message ?? 'not found');
+      }
+      case 'members': {
+        const r = await pool.invoke('Get-DistributionGroupMember', { Identity: arg });
+        if (r.hadErrors) return r.errors[0]!.message;
+        return `${arg}: ${r.output.map((m) => String((m as Row)['Name'])).join(', ') || 'no members'}`;
+      }
+      default:
+        return 'Ask me: "mailbox <who>", "quota <who>" or "members <group>".';
+    }
+  } catch (e) {
+    return `Sorry, Exchange did not answer: ${(e as Error).message}`;
+  }
+}
+
+const target = await exchangeTarget({ mailboxCount: 50 });
+const pool = new ExchangeSessionPool({ ...target.options, maxSessions: 3 });
+pool.on('recovered', (e: { code: string }) => console.log(`(a session was lost: ${e.code}; replaced)`));
+try {
+  const messages =
+    process.argv.length > 2
+      ? [process.argv.slice(2).join(' ')]
+      : [
+          'mailbox alice.smith',
+          'quota bob.smith',
+          'members DL-Sales',
+          'mailbox nobody',
+          'quota chen.smith',
+          'mailbox dana.smith',
+          'help',
+          'quota alice.smith',
+          'members dl-it',
+          'mailbox bob.smith',
+        ];
+  // Everyone asks at once; the pool decides how many shells that takes.
+  const replies = await Promise.all(
+    messages.map(async (m, i) => `[${String(i + 1).padStart(2)}] ${m}\n     → ${await handle(pool, m)}`),
+  );
+  console.log(replies.join('\n'));
+  const c = pool.counters;
+  console.log(
+    `\n${messages.length} messages answered with ${c.opened} sessions (at most 3 open), ${c.recovered} recovered, ${c.throttled} throttled`,
+  );
+} finally {
+  await pool.close();
+  await target.close();
+}
