@@ -4,3 +4,4 @@ export * from './envelope.js';
 export * from './fault.js';
 export * from './response.js';
 export * from './identify.js';
+export * from './message-encryption.js';
