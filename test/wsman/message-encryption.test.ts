@@ -101,7 +101,7 @@ describe('WinRM message encryption framing (MS-WSMV 2.2.9.1)', () => {
       [Buffer.from(''), contentType],
     ];
     const tampered = Buffer.from(body);
-    tampered[tampered.length - 30] ^= 1;
+    tampered[tampered.length - 30] = tampered[tampered.length - 30]! ^ 1;
     cases.push([tampered, contentType]);
     for (const [b, ct] of cases) {
       let err: unknown;
