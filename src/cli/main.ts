@@ -19,37 +19,20 @@ commands:
   lab [--port N] [--users users.json]             start the loopback WinRM lab (real PowerShell behind WS-Man)
 `;
 
+const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin };
+const commands: Readonly<Record<string, (argv: readonly string[], cli: typeof io) => Promise<number>>> = {
+  exec: runExec,
+  diagnose: runDiagnose,
+  shell: runShell,
+  import: runImport,
+};
+
 const [command, ...rest] = process.argv.slice(2);
+const run = command === undefined ? undefined : commands[command];
 if (command === 'lab') {
   await runLabCli(rest);
-} else if (command === 'exec') {
-  process.exitCode = await runExec(rest, {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    stdin: process.stdin,
-  });
-} else if (command === 'diagnose') {
-  process.exitCode = await runDiagnose(rest, {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    stdin: process.stdin,
-  });
-} else if (command === 'shell') {
-  process.exitCode = await runShell(rest, {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    stdin: process.stdin,
-  });
-} else if (command === 'import') {
-  process.exitCode = await runImport(rest, {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    stdin: process.stdin,
-  });
+} else if (run) {
+  process.exitCode = await run(rest, io);
 } else {
   process.stdout.write(USAGE);
   process.exitCode = command === undefined || command === '--help' || command === '-h' ? 0 : 2;

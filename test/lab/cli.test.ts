@@ -10,7 +10,10 @@ const root = resolve(import.meta.dirname, '../..');
 describe('psrp lab (the CLI)', () => {
   it('starts, prints how to connect, serves a real client, and stops on SIGINT', async () => {
     requirePwsh();
-    const child = spawn(resolve(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'lab'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(resolve(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'lab'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8');
     await new Promise<void>((res, rej) => {
@@ -25,7 +28,12 @@ describe('psrp lab (the CLI)', () => {
     });
     const url = /Exchange-like (\S+)/.exec(out)![1]!;
     const ca = readFileSync(/CA file\s+(\S+)/.exec(out)![1]!, 'utf8');
-    const pool = await RunspacePool.open({ uri: url, configurationName: 'Microsoft.Exchange', auth: { username: 'admin', password: 'Passw0rd!' }, ca });
+    const pool = await RunspacePool.open({
+      uri: url,
+      configurationName: 'Microsoft.Exchange',
+      auth: { username: 'admin', password: 'Passw0rd!' },
+      ca,
+    });
     expect((await pool.powershell().addCommand('Get-ExchangeServer').invoke()).output).toHaveLength(2);
     await pool.close();
     child.kill('SIGINT');
@@ -34,11 +42,46 @@ describe('psrp lab (the CLI)', () => {
   }, 120_000);
 
   it('prints usage for an unknown command', async () => {
-    const child = spawn(resolve(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'nope'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(resolve(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'nope'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((res) => child.on('exit', res));
     expect(code).toBe(2);
     expect(out).toContain('usage: psrp <command>');
   }, 30_000);
+});
+
+describe('psrp (the command)', () => {
+  it('lists its subcommands and dispatches to them', async () => {
+    const tsx = resolve(root, 'node_modules/.bin/tsx');
+    const runMain = (args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
+      new Promise((res) => {
+        const child = spawn(tsx, ['src/cli/main.ts', ...args], {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, PSRP_USER: '', PSRP_PASSWORD: '' },
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.on('exit', (code) => res({ code, out, err }));
+      });
+    const help = await runMain(['--help']);
+    expect(help.code).toBe(0);
+    for (const c of ['exec', 'diagnose', 'shell', 'import', 'lab'])
+      expect(help.out).toMatch(new RegExp(`^  ${c} `, 'm'));
+    const [diagnose, shell, imp] = await Promise.all([
+      runMain(['diagnose']),
+      runMain(['shell']),
+      runMain(['import', 'cas']),
+    ]);
+    expect([diagnose.code, shell.code, imp.code]).toEqual([2, 2, 2]);
+    expect(diagnose.err).toContain('usage: psrp diagnose');
+    expect(shell.err).toContain('usage: psrp shell');
+    expect(imp.err).toContain('usage: psrp import');
+  }, 60_000);
 });
