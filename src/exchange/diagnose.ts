@@ -476,6 +476,11 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
         ? `the virtual directory offers ${offered.join(', ')}`
         : 'the virtual directory offers no Windows authentication (Negotiate/Kerberos)',
       `Kerberos needs the service principal name ${spn}${alias ? ` (${host} is an alias of ${alias}; the ticket is asked for the canonical name)` : ''}`,
+      ...(https
+        ? []
+        : [
+            'over http:// Windows authentication must also encrypt every message (the field guide: "You can\'t use http://, use https:// with Negotiate")',
+          ]),
       'psrp cannot authenticate with Kerberos, Negotiate or NTLM yet',
     ];
     add(

@@ -173,6 +173,7 @@ describe('psrp diagnose against the lab', () => {
     const k = check(d, 'kerberos');
     expect(k.status).toBe('fail');
     expect(k.detail).toContain('HTTP/localhost');
+    expect(k.detail).toContain('use https:// with Negotiate');
     expect(k.fix).toMatch(/setspn -S HTTP\/localhost/);
     expect(k.fix).toContain('https:// with Basic');
   }, 30_000);
