@@ -382,7 +382,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const ms = f.stallNextMs;
       f.stallNextMs = 0;
       fired('stallNextMs');
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      await new Promise((resolve) => setTimeout(resolve, ms).unref());
       // A client that gave up has closed the connection: the request is dropped unprocessed.
       if (req.socket.destroyed || res.destroyed) return true;
     }

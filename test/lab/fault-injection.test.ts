@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noFaults, startLab, type Lab } from '../../src/lab/lab-server.js';
-import { RunspacePool, type PsrpError, type RunspacePoolOptions } from '../../src/index.js';
+import {
+  HttpTransport,
+  RunspacePool,
+  type PsrpError,
+  type RunspacePoolOptions,
+  type WsmanTransport,
+} from '../../src/index.js';
 import { ExchangeSessionPool } from '../../src/exchange/exchange-session-pool.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
@@ -58,7 +64,7 @@ describe('fault injection against the lab (public client, HTTPS)', () => {
       await pool.close();
     }
     expect(lab.liveShells()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   it('HTTP 500 (no SOAP fault) on Command or mid-pipeline on Receive: PSRP_HTTP_SERVER_ERROR, the pool stays usable; on Delete, close() retries', async () => {
     const pool = await RunspacePool.open(opts());
@@ -70,9 +76,9 @@ describe('fault injection against the lab (public client, HTTPS)', () => {
 
       lab.behaviours.faults.http500Next = 'Receive';
       const t0 = Date.now();
-      const r = await failure(pool.powershell().addScript('Start-Sleep -Seconds 20; "late"').invoke());
+      const r = await failure(pool.powershell().addScript('Start-Sleep -Seconds 60; "late"').invoke());
       expect(r).toMatchObject({ code: 'PSRP_HTTP_SERVER_ERROR', statusCode: 500 });
-      expect(Date.now() - t0).toBeLessThan(10_000); // stopped on the server, not waited for
+      expect(Date.now() - t0).toBeLessThan(30_000); // stopped on the server, not waited for
       expect(await two(pool)).toEqual([2]);
     } finally {
       const before = fired('http500Next');
@@ -81,7 +87,7 @@ describe('fault injection against the lab (public client, HTTPS)', () => {
       expect(fired('http500Next')).toBe(before + 1);
     }
     expect(lab.liveShells()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   it('HTTP 503 on Create: PSRP_HTTP_UNAVAILABLE and no shell; a retry opens; 503 on Delete is retried', async () => {
     lab.behaviours.faults.http503Next = 'Create';
@@ -95,52 +101,71 @@ describe('fault injection against the lab (public client, HTTPS)', () => {
     await pool.close();
     expect(fired('http503Next')).toBe(2);
     expect(lab.liveShells()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   it('a response stalled beyond requestTimeoutMs: PSRP_TIMEOUT, then the pool recovers', async () => {
-    // Opening starts pwsh, which may take seconds on a busy machine: the timeout leaves room for it.
-    const pool = await RunspacePool.open(opts({ requestTimeoutMs: 5000, operationTimeoutSeconds: 1 }));
+    // Opening starts pwsh, which takes seconds on a busy machine: open over a transport with the
+    // default timeout, then carry on over one with a short requestTimeoutMs (same origin, no cookies).
+    const http = { url: lab.url, auth: { username: 'admin', password: lab.users['admin']! }, ca: lab.ca };
+    const patient = new HttpTransport(http);
+    const short = new HttpTransport({ ...http, requestTimeoutMs: 1500 });
+    let current = patient;
+    const transport: WsmanTransport = {
+      send: (envelope, options) => current.send(envelope, options),
+      get url() {
+        return current.url;
+      },
+      close: async () => {
+        await Promise.all([patient.close(), short.close()]);
+      },
+    };
+    const pool = await RunspacePool.open({ transport, operationTimeoutSeconds: 1 });
     try {
-      Object.assign(lab.behaviours.faults, { stallNextMs: 9000, stallAction: 'Receive' });
+      current = short;
+      Object.assign(lab.behaviours.faults, { stallNextMs: 6000, stallAction: 'Receive' });
       const t0 = Date.now();
       const e = await failure(pool.powershell().addScript('Start-Sleep -Milliseconds 200; "x"').invoke());
       expect(e.code).toBe('PSRP_TIMEOUT');
-      expect(Date.now() - t0).toBeLessThan(9000);
+      expect(Date.now() - t0).toBeLessThan(6000);
+      expect(fired('stallNextMs')).toBeGreaterThanOrEqual(1);
+      current = patient;
       expect(await two(pool)).toEqual([2]);
     } finally {
+      current = patient;
       await pool.close();
+      await transport.close();
     }
     expect(lab.liveShells()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   it('a stalled Create beyond requestTimeoutMs: PSRP_TIMEOUT and no shell left behind', async () => {
-    Object.assign(lab.behaviours.faults, { stallNextMs: 1500, stallAction: 'Create' });
-    const e = await failure(RunspacePool.open(opts({ requestTimeoutMs: 700 })));
+    Object.assign(lab.behaviours.faults, { stallNextMs: 3000, stallAction: 'Create' });
+    const e = await failure(RunspacePool.open(opts({ requestTimeoutMs: 1500 })));
     expect(e.code).toBe('PSRP_TIMEOUT');
-    await new Promise((r) => setTimeout(r, 1200)); // past the stall: the lab dropped the request
+    await new Promise((r) => setTimeout(r, 2000)); // past the stall: the lab dropped the request
     expect(lab.liveShells()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   it('pwsh killed under a running pipeline: PSRP_WSMAN_SHELL_NOT_FOUND, close() still succeeds', async () => {
     const pool = await RunspacePool.open(opts());
     try {
       lab.behaviours.faults.killPwshOnNextCommand = true;
       const t0 = Date.now();
-      const e = await failure(pool.powershell().addScript('Start-Sleep -Seconds 20; "late"').invoke());
+      const e = await failure(pool.powershell().addScript('Start-Sleep -Seconds 60; "late"').invoke());
       expect(e).toMatchObject({ code: 'PSRP_WSMAN_SHELL_NOT_FOUND', wsmanFaultCode: 2150858843 });
-      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(Date.now() - t0).toBeLessThan(30_000); // not the 60 s of the script
       expect(lab.liveShells()).toBe(0); // the process is gone, and so is the shell
       expect((await failure(two(pool))).code).toBe('PSRP_WSMAN_SHELL_NOT_FOUND');
     } finally {
       await pool.close();
     }
     expect(lab.liveShells()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   it('shell expired while idle or deleted under a running pipeline: PSRP_WSMAN_SHELL_NOT_FOUND', async () => {
     const [idle, busy] = await Promise.all([RunspacePool.open(opts()), RunspacePool.open(opts())]);
     try {
-      const running = failure(busy.powershell().addScript('Start-Sleep -Seconds 20; "late"').invoke());
+      const running = failure(busy.powershell().addScript('Start-Sleep -Seconds 60; "late"').invoke());
       await new Promise((r) => setTimeout(r, 700));
       expect(lab.expireShellsNow()).toBe(2);
       expect(lab.liveShells()).toBe(0);
@@ -150,7 +175,7 @@ describe('fault injection against the lab (public client, HTTPS)', () => {
       await Promise.all([idle.close(), busy.close()]); // Delete of a gone shell is not an error
     }
     expect(lab.liveShells()).toBe(0);
-  }, 30_000);
+  }, 60_000);
 
   it('affinity cookie dropped on one request: PSRP_WSMAN_SHELL_NOT_FOUND once, the session goes on; Delete reaches the shell', async () => {
     lab.behaviours.affinityCookie = 'required';
