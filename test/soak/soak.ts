@@ -3,7 +3,7 @@
  * from SOAK_CONCURRENCY pools (default 8) for SOAK_SECONDS (default 180), while a random one-shot
  * fault (docs/lab.md) is armed every SOAK_FAULT_MS (default 400). Fails (exit code 1) unless at the
  * end: no shell is left in the lab, no promise rejection went unhandled, every failure was a typed
- * PsrpError, and memory is flat (RSS and heap after warm-up vs at the end, at most 50 % growth).
+ * PsrpError (or the documented TimeoutError of openTimeoutMs/timeoutMs), and memory is flat (RSS and heap after warm-up vs at the end, at most 50 % growth).
  */
 import { noFaults, startLab, type Lab, type LabAction } from '../../src/lab/lab-server.js';
 import { PsrpError, RunspacePool, type RunspacePoolOptions } from '../../src/index.js';
@@ -15,8 +15,10 @@ const env = (name: string, fallback: number): number => {
 const SECONDS = env('SOAK_SECONDS', 180);
 const CONCURRENCY = env('SOAK_CONCURRENCY', 8);
 const FAULT_MS = env('SOAK_FAULT_MS', 700);
-/** Generous: on a busy 2-core machine eight pwsh processes take 15 s or more to start. */
-const REQUEST_TIMEOUT_MS = 30_000;
+/** Generous: on a busy 2-core machine a pwsh process can take many seconds to start. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** Pools opened at once: each open starts a pwsh process, which costs seconds of CPU. */
+const OPENS_AT_ONCE = 2;
 const MAX_GROWTH = 0.5;
 /** Errors after which the pool's shell is gone: close it and open another. */
 const LOST = new Set(['PSRP_WSMAN_SHELL_NOT_FOUND', 'PSRP_RUNSPACE_POOL_BROKEN', 'PSRP_POOL_CLOSED']);
@@ -42,6 +44,23 @@ const count = (m: Map<string, number>, k: string): void => {
   m.set(k, (m.get(k) ?? 0) + 1);
 };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A counting gate: at most `n` holders at once. */
+function gate(n: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let free = n;
+  const waiting: (() => void)[] = [];
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    while (free === 0) await new Promise<void>((r) => waiting.push(r));
+    free--;
+    try {
+      return await work();
+    } finally {
+      free++;
+      waiting.shift()?.();
+    }
+  };
+}
+const opening = gate(OPENS_AT_ONCE);
 const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
 function memory(): { rss: number; heap: number } {
@@ -54,6 +73,11 @@ function recordFailure(e: unknown): string {
   if (e instanceof PsrpError) {
     count(stats.failures, e.code);
     return e.code;
+  }
+  if (e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
+    // openTimeoutMs / timeoutMs: documented to reject with the signal's reason (docs/errors.md).
+    count(stats.failures, `${e.name} (openTimeoutMs/timeoutMs)`);
+    return e.name;
   }
   stats.untyped++;
   console.error('untyped failure:', e);
@@ -86,7 +110,7 @@ async function worker(lab: Lab, id: number, deadline: number): Promise<void> {
   while (Date.now() < deadline) {
     if (!pool) {
       try {
-        pool = await RunspacePool.open(options);
+        pool = await opening(() => RunspacePool.open(options));
         stats.opened++;
         used = 0;
       } catch (e) {
@@ -176,7 +200,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
   }
   // Shells go away with Delete; give stragglers (a pwsh being killed) a moment.
-  const settle = Date.now() + 10_000;
+  const settle = Date.now() + 30_000;
   while (lab.liveShells() > 0 && Date.now() < settle) await sleep(100);
   const live = lab.liveShells();
   const fired = new Map(lab.firedFaults);
