@@ -1,9 +1,10 @@
 /**
- * Soak test (`npm run soak`, not part of `npm test`): thousands of short commands against the lab
- * from SOAK_CONCURRENCY pools (default 8) for SOAK_SECONDS (default 180), while a random one-shot
- * fault (docs/lab.md) is armed every SOAK_FAULT_MS (default 400). Fails (exit code 1) unless at the
- * end: no shell is left in the lab, no promise rejection went unhandled, every failure was a typed
- * PsrpError (or the documented TimeoutError of openTimeoutMs/timeoutMs), and memory is flat (RSS and heap after warm-up vs at the end, at most 50 % growth).
+ * Soak test (`npm run soak`, not part of `npm test`): short commands against the lab from
+ * SOAK_CONCURRENCY pools (default 8) for SOAK_SECONDS (default 180), while a random one-shot fault
+ * (docs/lab.md) is armed every SOAK_FAULT_MS (default 700). Fails (exit code 1) unless at the end:
+ * no shell is left in the lab, no promise rejection went unhandled, every failure was a typed
+ * PsrpError (or the documented TimeoutError of openTimeoutMs/timeoutMs), every answer was right,
+ * and memory is flat (RSS and heap after warm-up vs at the end, at most 50 % growth).
  */
 import { noFaults, startLab, type Lab, type LabAction } from '../../src/lab/lab-server.js';
 import { PsrpError, RunspacePool, type RunspacePoolOptions } from '../../src/index.js';
