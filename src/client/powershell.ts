@@ -214,6 +214,8 @@ export class PowerShell {
     const signal = AbortSignal.any([...userSignals, stopController.signal]);
     const release = await this.pool.acquire(signal);
     let pipeline: PipelineCore | undefined;
+    /** True once the server acknowledged the pipeline (WS-Man Command). */
+    let created = false;
     let finished = false;
     const buffer: PipelineRecord[] = [];
     let failure: PipelineFailedError | undefined;
@@ -235,6 +237,7 @@ export class PowerShell {
       if (this.commands.some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
       pipeline.start();
       await this.pool.flush(pid, signal, true);
+      created = true;
       if (hasInput && Array.isArray(options.input)) {
         // A ready array goes in as few Sends as fit: every input message plus the end marker.
         const values = options.input as unknown[];
@@ -308,7 +311,7 @@ export class PowerShell {
     } finally {
       const pid = pipeline?.id;
       const stoppedEarly = pipeline !== undefined && !finished;
-      if (pipeline && pid && !finished) {
+      if (pipeline && pid && !finished && created) {
         // Stop it on the server (break, throw, abort): Signal ctrl_c, then drain until it ends.
         pipeline.stopping();
         try {
@@ -325,6 +328,8 @@ export class PowerShell {
         }
         setState(pipeline.state === 'Stopping' ? 'Stopped' : pipeline.state);
       }
+      // A pipeline whose Command failed or was never answered has nothing to stop or drain: the
+      // Signal terminate below releases it in case the server did start it.
       if (pid) {
         core.removePipeline(pid);
         // A command that reached CommandState Done is finished on the server; one that was stopped

@@ -3,7 +3,7 @@
  * fragments of CREATE_PIPELINE, Send for the rest, Receive (long poll), Signal and Delete, through
  * any WsmanTransport (HTTP, or a replay of a recording).
  */
-import { WSManFaultError } from '../errors.js';
+import { TransportError, WSManFaultError } from '../errors.js';
 import { channels } from '../internal/debug.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import type { WsmanTransport } from '../http/wsman-transport.js';
@@ -39,6 +39,23 @@ export interface WSManConnectionOptions {
   readonly locale?: string | undefined;
   readonly dataLocale?: string | undefined;
 }
+
+/**
+ * Transport failures after which the server may or may not have acted on the request (a reset, a
+ * timeout, a 5xx from a proxy or a recycling app pool). Delete is retried after them, and a Create
+ * that failed this way is followed by a Delete of the shell it asked for, so no shell is left behind.
+ */
+const TRANSIENT = new Set([
+  'PSRP_CONNECTION_FAILED',
+  'PSRP_TIMEOUT',
+  'PSRP_HTTP_SERVER_ERROR',
+  'PSRP_HTTP_UNAVAILABLE',
+  'PSRP_HTTP_BAD_GATEWAY',
+  'PSRP_HTTP_GATEWAY_TIMEOUT',
+]);
+const isTransient = (e: unknown): boolean => e instanceof TransportError && TRANSIENT.has(e.code);
+/** Pauses before the second and third Delete attempts. */
+const DELETE_RETRY_MS = [250, 1000] as const;
 
 export class WSManConnection implements PsrpConnection {
   private ctx: EnvelopeContext;
@@ -113,10 +130,21 @@ export class WSManConnection implements PsrpConnection {
   }
 
   async openPool(poolId: string, data: Uint8Array, options?: ConnectionOperationOptions): Promise<void> {
-    const r = await this.request(
-      createShellEnvelope(this.ctx, poolId, data, this.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: this.idleTimeoutSeconds } : {}),
-      options,
-    );
+    let r;
+    try {
+      r = await this.request(
+        createShellEnvelope(this.ctx, poolId, data, this.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: this.idleTimeoutSeconds } : {}),
+        options,
+      );
+    } catch (e) {
+      // The server may have created the shell (named after the pool) before the answer was lost:
+      // delete it, best effort, so that it does not count against the user's shell quota.
+      if (isTransient(e) || (options?.signal?.aborted === true && e === options.signal.reason)) {
+        this.shellId = poolId.toUpperCase();
+        await this.deleteShell(undefined, false).catch(() => undefined);
+      }
+      throw e;
+    }
     this.shellId = parseCreateResponse(r).shellId;
   }
 
@@ -154,14 +182,25 @@ export class WSManConnection implements PsrpConnection {
     }
   }
 
-  async closePool(options?: ConnectionOperationOptions): Promise<void> {
+  closePool(options?: ConnectionOperationOptions): Promise<void> {
+    return this.deleteShell(options, true);
+  }
+
+  private async deleteShell(options: ConnectionOperationOptions | undefined, retry: boolean): Promise<void> {
     if (this.shellId === undefined || this.deleted) return;
     this.deleted = true;
-    try {
-      await this.request(deleteEnvelope(this.ctx, this.shellId), options);
-    } catch (e) {
-      if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_SHELL_NOT_FOUND') return;
-      throw e;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.request(deleteEnvelope(this.ctx, this.shellId), options);
+        return;
+      } catch (e) {
+        if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_SHELL_NOT_FOUND') return;
+        // A lost or refused Delete would leak the shell until it expires: try again, twice (not
+        // after a timeout, which already took requestTimeoutMs).
+        const pause = DELETE_RETRY_MS[attempt];
+        if (!retry || !isTransient(e) || (e as TransportError).code === 'PSRP_TIMEOUT' || pause === undefined || options?.signal?.aborted) throw e;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
   }
 }

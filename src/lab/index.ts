@@ -1,6 +1,6 @@
 /** psrp/lab: the loopback WinRM lab as a library, for tests and tools (a dev tool, not a server). */
-export { startLab } from './lab-server.js';
-export type { Lab, LabBehaviours, LabOptions } from './lab-server.js';
+export { noFaults, startLab } from './lab-server.js';
+export type { Lab, LabAction, LabBehaviours, LabFaults, LabOptions } from './lab-server.js';
 export { LAB_USERS, ROLE_CMDLETS } from './exchange-runspace.js';
 export type { LabRole } from './exchange-runspace.js';
 export { createTestCertificate } from './certificate.js';

@@ -74,6 +74,45 @@ export interface LabBehaviours {
   authSchemes: readonly ('Basic' | 'Negotiate' | 'Kerberos' | 'NTLM')[];
   /** A reverse proxy that cannot reach or trust the back end: every /PowerShell/ request gets IIS ARR's 502. Default false. */
   badGateway: boolean;
+  /** One-shot faults (both endpoints): arm one and the next matching request suffers it, then it switches itself off. */
+  faults: LabFaults;
+}
+
+/** A WS-Man request kind, by the last segment of its action URI. */
+export type LabAction = 'Create' | 'Command' | 'Send' | 'Receive' | 'Signal' | 'Delete';
+
+/**
+ * Faults clients must survive, each one-shot: it fires on the next matching request and switches
+ * itself off (`lab.firedFaults` counts what fired). `true` matches any request; an action name only
+ * requests of that kind. See docs/lab.md for what a client sees.
+ */
+export interface LabFaults {
+  /** Destroy the TCP connection of the next Receive without answering (a connection reset mid-Receive; the Receive is not processed). */
+  resetNextReceive: boolean;
+  /** Answer the next matching request with HTTP 500 and a plain-text body, no SOAP fault, without processing it. */
+  http500Next: boolean | LabAction;
+  /** Answer the next matching request with HTTP 503 (a recycling app pool, a throttling proxy), without processing it. */
+  http503Next: boolean | LabAction;
+  /** Hold the next request (of `stallAction`, when set) this many ms before processing it; dropped if the client gave up meanwhile. 0 = off. */
+  stallNextMs: number;
+  stallAction: LabAction | undefined;
+  /** SIGKILL the pwsh process of the shell that gets the next Command, 200 ms after its pipeline started. */
+  killPwshOnNextCommand: boolean;
+  /** The next request to a shell with an affinity cookie (`/PowerShell/`) is handled as if it came without it: invalid selectors, once. */
+  dropAffinityCookie: boolean;
+}
+
+/** Every fault off. */
+export function noFaults(): LabFaults {
+  return {
+    resetNextReceive: false,
+    http500Next: false,
+    http503Next: false,
+    stallNextMs: 0,
+    stallAction: undefined,
+    killPwshOnNextCommand: false,
+    dropAffinityCookie: false,
+  };
 }
 
 export interface Lab {
@@ -87,6 +126,10 @@ export interface Lab {
   readonly behaviours: LabBehaviours;
   /** Forget every affinity cookie, as when a request reaches another back end. */
   loseAffinity(): void;
+  /** Delete every shell now, as an idle timeout or a server-side cleanup would; returns how many. Later requests get invalid selectors. */
+  expireShellsNow(): number;
+  /** How many times each fault of `behaviours.faults` fired (including `expireShellsNow`). */
+  readonly firedFaults: Map<string, number>;
   /** The PEM certificate to trust (`ca` option). */
   readonly ca: string;
   /** user → password. */
@@ -107,6 +150,10 @@ interface Shell {
   readonly connection: OutOfProcConnection;
   readonly defrags: Map<string, Defragmenter>;
   readonly finished: Set<string>;
+  /** Command ids the shell has been given. */
+  readonly commands: Set<string>;
+  /** Requests being handled for the shell (a shell with a pending Receive is not idle). */
+  inFlight: number;
 }
 
 function readUsersFile(file: string): Record<string, { password: string; role: LabRole }> {
@@ -148,15 +195,23 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     authSchemes: ['Negotiate', 'Basic'],
     badGateway: false,
     ...options.behaviours,
+    faults: { ...noFaults(), ...options.behaviours?.faults },
+  };
+  const firedFaults = new Map<string, number>();
+  const fired = (name: string): void => {
+    firedFaults.set(name, (firedFaults.get(name) ?? 0) + 1);
+  };
+  /** Removes a shell and ends its process (Delete, expiry, a dead process). */
+  const dropShell = (shell: Shell): void => {
+    if (shells.get(shell.id) !== shell) return;
+    shells.delete(shell.id);
+    void shell.connection.closePool().catch(() => undefined);
   };
   const reaper = setInterval(() => {
     const limit = behaviours.idleTimeoutMs;
     if (limit === undefined) return;
     for (const shell of shells.values()) {
-      if (shell.exchange && Date.now() - shell.lastUsed > limit) {
-        shells.delete(shell.id);
-        void shell.connection.closePool().catch(() => undefined);
-      }
+      if (shell.exchange && shell.inFlight === 0 && Date.now() - shell.lastUsed > limit) dropShell(shell);
     }
   }, 200);
   reaper.unref();
@@ -241,6 +296,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         connection,
         defrags: new Map(),
         finished: new Set(),
+        commands: new Set(),
+        inFlight: 1,
       };
       shells.set(id, shell);
       try {
@@ -249,6 +306,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         shells.delete(id);
         await connection.closePool().catch(() => undefined);
         throw e;
+      } finally {
+        shell.inFlight--;
+        shell.lastUsed = Date.now();
       }
       if (exchange && behaviours.affinityCookie !== 'off') {
         shell.affinity = crypto.randomUUID();
@@ -262,6 +322,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const sent = /(?:^|;\s*)MS-WSMAN=([^;]*)/.exec(cookies)?.[1];
       if (sent !== shell.affinity) shell = undefined;
     }
+    if (shell && shell.affinity !== undefined && behaviours.faults.dropAffinityCookie) {
+      // This one request lost its cookie on the way and reached a back end that does not own the shell.
+      behaviours.faults.dropAffinityCookie = false;
+      fired('dropAffinityCookie');
+      shell = undefined;
+    }
     if (shell) shell.lastUsed = Date.now();
     if (!shell) {
       return faultResponse(
@@ -271,12 +337,48 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         'The WS-Management service cannot process the request because the request contained invalid selectors for the resource.',
       );
     }
+    shell.inFlight++;
+    try {
+      return await operate(r, shell);
+    } catch (e) {
+      // The shell went away under the request (expired, deleted, its pwsh died): Windows answers
+      // invalid selectors for a shell it no longer has.
+      if (shells.get(shell.id) !== shell || (e as { code?: unknown }).code === 'PSRP_PROCESS_EXITED') {
+        dropShell(shell);
+        return faultResponse(
+          r.messageId,
+          'InvalidSelectors',
+          2150858843,
+          'The WS-Management service cannot process the request because the request contained invalid selectors for the resource.',
+        );
+      }
+      throw e;
+    } finally {
+      shell.inFlight--;
+      shell.lastUsed = Date.now();
+    }
+  };
+
+  const operate = async (r: LabRequest, shell: Shell): Promise<string> => {
     switch (r.action) {
       case Action.Command: {
         const line = child(r.body, 'CommandLine');
         const commandId = (attr(line, 'CommandId') ?? crypto.randomUUID()).toUpperCase();
         const args = child(line, 'Arguments')?.text ?? '';
         await shell.connection.createPipeline(commandId, new Uint8Array(Buffer.from(args, 'base64')));
+        shell.commands.add(commandId);
+        if (behaviours.faults.killPwshOnNextCommand) {
+          behaviours.faults.killPwshOnNextCommand = false;
+          fired('killPwshOnNextCommand');
+          const pid = shell.connection.pid;
+          setTimeout(() => {
+            try {
+              if (pid !== undefined) process.kill(pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }, 200).unref();
+        }
         return commandResponse(r.messageId, commandId);
       }
       case Action.Send: {
@@ -322,13 +424,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         const sig = child(r.body, 'Signal');
         const commandId = (attr(sig, 'CommandId') ?? '').toUpperCase();
         const code = child(sig, 'Code')?.text.trim();
+        // A command this shell never started (its Command was lost or refused) has nothing to signal.
+        if (!shell.commands.has(commandId))
+          return emptyResponse(r.action, r.messageId, '<rsp:SignalResponse/>');
         if (code === Signal.PsCtrlC || code === Signal.CtrlC) await shell.connection.stopPipeline(commandId);
         else await shell.connection.closePipeline(commandId);
         return emptyResponse(r.action, r.messageId, '<rsp:SignalResponse/>');
       }
       case Action.Delete:
-        shells.delete(shell.id);
-        await shell.connection.closePool();
+        dropShell(shell);
         return emptyResponse(r.action, r.messageId);
       default:
         return faultResponse(
@@ -338,6 +442,39 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           `The action ${r.action} is not supported by the lab.`,
         );
     }
+  };
+
+  /** Applies an armed one-shot fault to this request; true when it was answered (or dropped) here. */
+  const injectFault = async (r: LabRequest, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const f = behaviours.faults;
+    const action = r.action.slice(r.action.lastIndexOf('/') + 1);
+    const matches = (t: boolean | LabAction): boolean => t === true || t === action;
+    if (f.resetNextReceive && action === 'Receive') {
+      f.resetNextReceive = false;
+      fired('resetNextReceive');
+      req.socket.destroy();
+      return true;
+    }
+    for (const [name, status, text] of [
+      ['http500Next', 500, 'Internal Server Error'],
+      ['http503Next', 503, 'Service Unavailable'],
+    ] as const) {
+      if (matches(f[name])) {
+        f[name] = false;
+        fired(name);
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(text);
+        return true;
+      }
+    }
+    if (f.stallNextMs > 0 && (f.stallAction === undefined || f.stallAction === action)) {
+      const ms = f.stallNextMs;
+      f.stallNextMs = 0;
+      fired('stallNextMs');
+      await new Promise((resolve) => setTimeout(resolve, ms).unref());
+      // A client that gave up has closed the connection: the request is dropped unprocessed.
+      if (req.socket.destroyed || res.destroyed) return true;
+    }
+    return false;
   };
 
   const listener =
@@ -405,8 +542,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
             return;
           }
           try {
+            const request = parseLabRequest(body);
+            if (await injectFault(request, req, res)) return;
             const cookies: string[] = [];
-            const out = await handle(parseLabRequest(body), user, exchange, req.headers.cookie ?? '', (c) =>
+            const out = await handle(request, user, exchange, req.headers.cookie ?? '', (c) =>
               cookies.push(c),
             );
             const status = out.includes('<s:Fault>') ? 500 : 200;
@@ -443,6 +582,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     loseAffinity(): void {
       for (const sh of shells.values()) sh.affinity = crypto.randomUUID();
     },
+    expireShellsNow(): number {
+      const all = [...shells.values()];
+      for (const sh of all) dropShell(sh);
+      if (all.length > 0) fired('expireShellsNow');
+      return all.length;
+    },
+    firedFaults,
     ca: cert.ca,
     users,
     requestCounts,

@@ -305,6 +305,13 @@ export class RunspacePoolCore {
 
   private handle(bytes: Uint8Array): void {
     const msg = decodeMessage(bytes);
+    if (msg.runspacePoolId !== this.id && msg.runspacePoolId !== EMPTY_GUID) {
+      // MS-PSRP 2.2.1: every server message names the pool it belongs to.
+      throw new ProtocolError(`${msg.typeName} message for runspace pool ${msg.runspacePoolId}, not ${this.id}`, {
+        code: 'PSRP_MESSAGE_INVALID',
+        messageType: msg.messageType,
+      });
+    }
     const value = msg.data === '' ? undefined : deserializeObject(msg.data, this.cipher ? { secureStringCipher: this.cipher } : {});
     const v = bag(value);
     const pid = msg.pipelineId === EMPTY_GUID ? null : msg.pipelineId;

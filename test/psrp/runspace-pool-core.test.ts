@@ -10,7 +10,8 @@ import { RunspacePoolCore, type PsrpEvent } from '../../src/psrp/runspace-pool-c
 import { aesSecureStringCipher } from '../../src/psrp/session-key.js';
 import { base64Payloads, loadRecording } from '../helpers/recordings.js';
 
-const POOL = '76056a84-51dc-4f24-9262-ca2a55464b2b';
+// The pool id of the recordings (test_psrp_open_runspace): server messages name it (MS-PSRP 2.2.1 RPID).
+const POOL = '846a0576-dc51-244f-9262-ca2a55464b2b';
 const PIPE = '11111111-2222-3333-4444-555555555555';
 
 /** Decodes every message in a payload the core produced. */
