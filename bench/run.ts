@@ -6,6 +6,7 @@ import { machine } from './util.js';
 
 const benches: Record<string, () => Promise<void>> = {
   clixml: async () => (await import('./clixml.js')).run(),
+  roundtrips: async () => (await import('./roundtrips.js')).run(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
