@@ -7,6 +7,8 @@ import { machine } from './util.js';
 const benches: Record<string, () => Promise<void>> = {
   clixml: async () => (await import('./clixml.js')).run(),
   roundtrips: async () => (await import('./roundtrips.js')).run(),
+  throughput: async () => (await import('./throughput.js')).run(),
+  streaming: async () => (await import('./streaming.js')).run(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
