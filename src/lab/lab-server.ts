@@ -92,17 +92,24 @@ interface Shell {
   readonly exchange: boolean;
   affinity: string | undefined;
   lastUsed: number;
+  /** Requests being handled (a shell is not idle while one is). */
+  busy: number;
   readonly connection: OutOfProcConnection;
   readonly defrags: Map<string, Defragmenter>;
   readonly finished: Set<string>;
 }
 
 function readUsersFile(file: string): Record<string, { password: string; role: LabRole }> {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { password?: unknown; role?: unknown }>;
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<
+    string,
+    { password?: unknown; role?: unknown }
+  >;
   const out: Record<string, { password: string; role: LabRole }> = {};
   for (const [user, v] of Object.entries(raw)) {
     if (typeof v.password !== 'string' || !['admin', 'helpdesk', 'readonly'].includes(String(v.role))) {
-      throw new InvalidArgumentError(`Lab users file ${file}: user ${user} needs a password and a role (admin, helpdesk, readonly)`);
+      throw new InvalidArgumentError(
+        `Lab users file ${file}: user ${user} needs a password and a role (admin, helpdesk, readonly)`,
+      );
     }
     out[user] = { password: v.password, role: v.role as LabRole };
   }
@@ -134,7 +141,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const limit = behaviours.idleTimeoutMs;
     if (limit === undefined) return;
     for (const shell of shells.values()) {
-      if (shell.exchange && Date.now() - shell.lastUsed > limit) {
+      if (shell.exchange && shell.busy === 0 && Date.now() - shell.lastUsed > limit) {
         shells.delete(shell.id);
         void shell.connection.closePool().catch(() => undefined);
       }
@@ -149,7 +156,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
     const i = decoded.indexOf(':');
     const user = decoded.slice(0, i);
-    return i > 0 && Object.prototype.hasOwnProperty.call(users, user) && users[user] === decoded.slice(i + 1) ? user : undefined;
+    return i > 0 && Object.prototype.hasOwnProperty.call(users, user) && users[user] === decoded.slice(i + 1)
+      ? user
+      : undefined;
   };
 
   /** Notes PIPELINE_STATE messages so Receive can say CommandState Done, as Windows does. */
@@ -166,14 +175,29 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     }
   };
 
-  const handle = async (r: LabRequest, user: string, exchange: boolean, cookies: string, setCookie: (c: string) => void): Promise<string> => {
+  const handle = async (
+    r: LabRequest,
+    user: string,
+    exchange: boolean,
+    cookies: string,
+    setCookie: (c: string) => void,
+  ): Promise<string> => {
     const name = r.action.slice(r.action.lastIndexOf('/') + 1);
     requestCounts.set(name, (requestCounts.get(name) ?? 0) + 1);
     if (r.resourceUri !== (exchange ? EXCHANGE_URI : POWERSHELL_URI)) {
-      return faultResponse(r.messageId, 'DestinationUnreachable', 2150858811, `The WS-Management service cannot process the request because the resource URI (${r.resourceUri}) was not found in the WS-Management catalog.`);
+      return faultResponse(
+        r.messageId,
+        'DestinationUnreachable',
+        2150858811,
+        `The WS-Management service cannot process the request because the resource URI (${r.resourceUri}) was not found in the WS-Management catalog.`,
+      );
     }
     if (r.action === Action.Create) {
-      if (exchange && [...shells.values()].filter((x) => x.exchange && x.user === user).length >= behaviours.maxShellsPerUser) {
+      if (
+        exchange &&
+        [...shells.values()].filter((x) => x.exchange && x.user === user).length >=
+          behaviours.maxShellsPerUser
+      ) {
         return faultResponse(
           r.messageId,
           'QuotaLimit',
@@ -185,10 +209,28 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const id = (attr(shellEl, 'ShellId') ?? crypto.randomUUID()).toUpperCase();
       const creation = descendants(r.body, 'creationXml')[0]?.text ?? '';
       const launch = exchange
-        ? exchangeRunspaceLaunch({ role: accounts[user]!.role, stateDir, ...(options.mailboxCount !== undefined ? { mailboxCount: options.mailboxCount } : {}) })
+        ? exchangeRunspaceLaunch({
+            role: accounts[user]!.role,
+            stateDir,
+            ...(options.mailboxCount !== undefined ? { mailboxCount: options.mailboxCount } : {}),
+          })
         : { args: [], env: {} };
-      const connection = new OutOfProcConnection({ ...(options.pwsh !== undefined ? { executable: options.pwsh } : {}), args: launch.args, env: launch.env });
-      const shell: Shell = { id, user, exchange, affinity: undefined, lastUsed: Date.now(), connection, defrags: new Map(), finished: new Set() };
+      const connection = new OutOfProcConnection({
+        ...(options.pwsh !== undefined ? { executable: options.pwsh } : {}),
+        args: launch.args,
+        env: launch.env,
+      });
+      const shell: Shell = {
+        id,
+        user,
+        exchange,
+        affinity: undefined,
+        lastUsed: Date.now(),
+        busy: 1,
+        connection,
+        defrags: new Map(),
+        finished: new Set(),
+      };
       shells.set(id, shell);
       try {
         await connection.openPool(id, new Uint8Array(Buffer.from(creation, 'base64')));
@@ -196,6 +238,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         shells.delete(id);
         await connection.closePool().catch(() => undefined);
         throw e;
+      } finally {
+        // Idle time counts from the end of the Create (starting pwsh can take a while on a busy machine).
+        shell.busy--;
+        shell.lastUsed = Date.now();
       }
       if (exchange && behaviours.affinityCookie !== 'off') {
         shell.affinity = crypto.randomUUID();
@@ -209,10 +255,24 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const sent = /(?:^|;\s*)MS-WSMAN=([^;]*)/.exec(cookies)?.[1];
       if (sent !== shell.affinity) shell = undefined;
     }
-    if (shell) shell.lastUsed = Date.now();
     if (!shell) {
-      return faultResponse(r.messageId, 'InvalidSelectors', 2150858843, 'The WS-Management service cannot process the request because the request contained invalid selectors for the resource.');
+      return faultResponse(
+        r.messageId,
+        'InvalidSelectors',
+        2150858843,
+        'The WS-Management service cannot process the request because the request contained invalid selectors for the resource.',
+      );
     }
+    shell.busy++;
+    try {
+      return await handleShellRequest(r, shell);
+    } finally {
+      shell.busy--;
+      shell.lastUsed = Date.now();
+    }
+  };
+
+  const handleShellRequest = async (r: LabRequest, shell: Shell): Promise<string> => {
     switch (r.action) {
       case Action.Command: {
         const line = child(r.body, 'CommandLine');
@@ -224,21 +284,38 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       case Action.Send: {
         for (const s of descendants(r.body, 'Stream')) {
           const target = attr(s, 'CommandId') ?? null;
-          await shell.connection.send(target, attr(s, 'Name') === 'pr' ? 'pr' : 'default', new Uint8Array(Buffer.from(s.text, 'base64')));
+          await shell.connection.send(
+            target,
+            attr(s, 'Name') === 'pr' ? 'pr' : 'default',
+            new Uint8Array(Buffer.from(s.text, 'base64')),
+          );
         }
         return emptyResponse(r.action, r.messageId, '<rsp:SendResponse/>');
       }
       case Action.Receive: {
         const commandId = attr(descendants(r.body, 'DesiredStream')[0], 'CommandId')?.toUpperCase();
         const target = commandId ?? null;
-        if (commandId && shell.finished.has(commandId)) return receiveResponse(r.messageId, commandId, [], true);
+        if (commandId && shell.finished.has(commandId))
+          return receiveResponse(r.messageId, commandId, [], true);
         try {
-          const chunk = await shell.connection.receive(target, { signal: AbortSignal.timeout(Math.max(100, r.operationTimeoutMs - 50)) });
+          const chunk = await shell.connection.receive(target, {
+            signal: AbortSignal.timeout(Math.max(100, r.operationTimeoutMs - 50)),
+          });
           if (commandId) track(shell, commandId, chunk.data);
-          return receiveResponse(r.messageId, commandId, chunk.data, commandId ? shell.finished.has(commandId) : false);
+          return receiveResponse(
+            r.messageId,
+            commandId,
+            chunk.data,
+            commandId ? shell.finished.has(commandId) : false,
+          );
         } catch (e) {
           if ((e as Error).name === 'TimeoutError') {
-            return faultResponse(r.messageId, 'TimedOut', 2150858793, 'The WS-Management service cannot complete the operation within the time specified in OperationTimeout.');
+            return faultResponse(
+              r.messageId,
+              'TimedOut',
+              2150858793,
+              'The WS-Management service cannot complete the operation within the time specified in OperationTimeout.',
+            );
           }
           throw e;
         }
@@ -256,53 +333,75 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         await shell.connection.closePool();
         return emptyResponse(r.action, r.messageId);
       default:
-        return faultResponse(r.messageId, 'ActionNotSupported', 2150858771, `The action ${r.action} is not supported by the lab.`);
+        return faultResponse(
+          r.messageId,
+          'ActionNotSupported',
+          2150858771,
+          `The action ${r.action} is not supported by the lab.`,
+        );
     }
   };
 
-  const listener = (secure: boolean) => (req: IncomingMessage, res: ServerResponse): void => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      void (async () => {
-        const exchange = /^\/powershell\/?(\?.*)?$/i.test(req.url ?? '');
-        if (req.method !== 'POST' || (!exchange && !/^\/wsman\/?(\?.*)?$/i.test(req.url ?? ''))) {
-          res.writeHead(404).end();
-          return;
-        }
-        if (exchange && !secure && behaviours.requireSsl) {
-          res.writeHead(403, { 'content-type': 'text/html' }).end('<h1>403 - Forbidden: Access is denied.</h1><p>SSL is required.</p>');
-          return;
-        }
-        const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-        if (exchange && behaviours.redirectToHost && host !== behaviours.redirectToHost) {
-          const port = (req.socket.localPort ?? 0).toString();
-          res.writeHead(302, { location: `${secure ? 'https' : 'http'}://${behaviours.redirectToHost}:${port}${req.url ?? '/'}` }).end();
-          return;
-        }
-        const user = authorized(req);
-        if (!user) {
-          if (exchange && behaviours.rewrite401To400) {
-            res
-              .writeHead(400, { 'content-type': 'application/soap+xml;charset=UTF-8' })
-              .end(`[ClientAccessServer=LAB,BackEndServer=lab.contoso.com,RequestId=${crypto.randomUUID()},TimeStamp=${new Date().toUTCString()}] [FailureCategory=Auth-401] Access is denied.`);
-          } else {
-            res.writeHead(401, { 'www-authenticate': ['Negotiate', 'Basic realm="WSMAN"'] }).end();
+  const listener =
+    (secure: boolean) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        void (async () => {
+          const exchange = /^\/powershell\/?(\?.*)?$/i.test(req.url ?? '');
+          if (req.method !== 'POST' || (!exchange && !/^\/wsman\/?(\?.*)?$/i.test(req.url ?? ''))) {
+            res.writeHead(404).end();
+            return;
           }
-          return;
-        }
-        try {
-          const cookies: string[] = [];
-          const out = await handle(parseLabRequest(body), user, exchange, req.headers.cookie ?? '', (c) => cookies.push(c));
-          const status = out.includes('<s:Fault>') ? 500 : 200;
-          res.writeHead(status, { 'content-type': 'application/soap+xml;charset=UTF-8', ...(cookies.length > 0 ? { 'set-cookie': cookies } : {}) }).end(out);
-        } catch (e) {
-          res.writeHead(500, { 'content-type': 'text/plain' }).end(`lab error: ${(e as Error).message}`);
-        }
-      })();
-    });
-  };
+          if (exchange && !secure && behaviours.requireSsl) {
+            res
+              .writeHead(403, { 'content-type': 'text/html' })
+              .end('<h1>403 - Forbidden: Access is denied.</h1><p>SSL is required.</p>');
+            return;
+          }
+          const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+          if (exchange && behaviours.redirectToHost && host !== behaviours.redirectToHost) {
+            const port = (req.socket.localPort ?? 0).toString();
+            res
+              .writeHead(302, {
+                location: `${secure ? 'https' : 'http'}://${behaviours.redirectToHost}:${port}${req.url ?? '/'}`,
+              })
+              .end();
+            return;
+          }
+          const user = authorized(req);
+          if (!user) {
+            if (exchange && behaviours.rewrite401To400) {
+              res
+                .writeHead(400, { 'content-type': 'application/soap+xml;charset=UTF-8' })
+                .end(
+                  `[ClientAccessServer=LAB,BackEndServer=lab.contoso.com,RequestId=${crypto.randomUUID()},TimeStamp=${new Date().toUTCString()}] [FailureCategory=Auth-401] Access is denied.`,
+                );
+            } else {
+              res.writeHead(401, { 'www-authenticate': ['Negotiate', 'Basic realm="WSMAN"'] }).end();
+            }
+            return;
+          }
+          try {
+            const cookies: string[] = [];
+            const out = await handle(parseLabRequest(body), user, exchange, req.headers.cookie ?? '', (c) =>
+              cookies.push(c),
+            );
+            const status = out.includes('<s:Fault>') ? 500 : 200;
+            res
+              .writeHead(status, {
+                'content-type': 'application/soap+xml;charset=UTF-8',
+                ...(cookies.length > 0 ? { 'set-cookie': cookies } : {}),
+              })
+              .end(out);
+          } catch (e) {
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`lab error: ${(e as Error).message}`);
+          }
+        })();
+      });
+    };
   const server: Server = createHttpsServer({ cert: cert.cert, key: cert.key }, listener(true));
   const plain = createHttpServer(listener(false));
   plain.on('connection', (s: Socket) => {
