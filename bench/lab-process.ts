@@ -22,7 +22,13 @@ export interface LabChild extends LabInfo {
 /** Starts the lab in a child process. */
 export async function forkLab(options: LabOptions = {}): Promise<LabChild> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [JSON.stringify(options)], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env['BENCH_LAB_PROF']
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_LAB_PROF']}`]
+        : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const info = await new Promise<LabInfo>((resolve, reject) => {

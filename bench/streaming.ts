@@ -7,6 +7,7 @@
  */
 import { connectExchange } from '../src/exchange/index.js';
 import { forkLab } from './lab-process.js';
+import { RequestCounter } from './roundtrips.js';
 import { printTable } from './util.js';
 
 const MB = 2 ** 20;
@@ -30,6 +31,7 @@ export async function run(): Promise<void> {
         const quartiles: number[] = [];
         const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
         let n = 0;
+        const counter = new RequestCounter();
         const t0 = performance.now();
         let firstMs = 0;
         try {
@@ -40,7 +42,9 @@ export async function run(): Promise<void> {
           }
         } finally {
           clearInterval(sampler);
+          counter.dispose();
         }
+        const requests = counter.take().actions.length;
         const secs = (performance.now() - t0) / 1000;
         peak = Math.max(peak, process.memoryUsage().rss);
         rows.push([
@@ -49,6 +53,7 @@ export async function run(): Promise<void> {
           secs.toFixed(1),
           Math.round(n / secs).toLocaleString('en-US'),
           (firstMs / 1000).toFixed(2),
+          requests.toLocaleString('en-US'),
           (before / MB).toFixed(0),
           quartiles.map((q) => (q / MB).toFixed(0)).join(' / '),
           (peak / MB).toFixed(0),
@@ -67,6 +72,7 @@ export async function run(): Promise<void> {
       'seconds',
       'objects/s',
       'first object s',
+      'WS-Man requests',
       'RSS before MB',
       'RSS at 25/50/75/100% MB',
       'peak RSS MB',
