@@ -59,6 +59,8 @@ async function scenarios(
   rows: string[][],
 ): Promise<void> {
   const credential = { username: 'admin', password: lab.users['admin']! };
+  // Starting 8 pwsh shells at once on a small, busy machine can take longer than the default 60 s.
+  const common = { credential, ca: lab.ca, openTimeoutMs: 300_000 };
   const measure = async (mode: string, invoker: Invoker, concurrency: number): Promise<void> => {
     counter.take();
     const { times, totalMs } = await drive(invoker, names, CALLS, concurrency);
@@ -74,33 +76,46 @@ async function scenarios(
     ]);
   };
 
-  const one: ExchangeSession = await connectExchange({ uri: target.uri, credential, ca: lab.ca });
-  try {
-    await drive(one, names, 8, 1); // warm-up (the first command imports the module)
-    await measure('sequential, 1 session', one, 1);
-  } finally {
-    await one.close();
-  }
+  /** Runs one scenario; a failure (e.g. a shell that would not start) becomes a row instead of ending the benchmark. */
+  const scenario = async (mode: string, work: () => Promise<void>): Promise<void> => {
+    try {
+      await work();
+    } catch (e) {
+      rows.push([target.label, mode, `failed: ${(e as Error).message.slice(0, 80)}`, '', '', '', '']);
+    }
+  };
 
-  const pool = new ExchangeSessionPool({ uri: target.uri, credential, ca: lab.ca, maxSessions: CONCURRENCY });
-  try {
-    await drive(pool, names, CONCURRENCY * 2, CONCURRENCY); // opens and warms the 8 sessions
-    await measure(
-      `${CONCURRENCY} concurrent, ExchangeSessionPool (${CONCURRENCY} shells)`,
-      pool,
-      CONCURRENCY,
-    );
-  } finally {
-    await pool.close();
-  }
+  await scenario('sequential, 1 session', async () => {
+    const one: ExchangeSession = await connectExchange({ uri: target.uri, ...common });
+    try {
+      await drive(one, names, 8, 1); // warm-up (the first command imports the module)
+      await measure('sequential, 1 session', one, 1);
+    } finally {
+      await one.close();
+    }
+  });
 
-  const wide = await connectExchange({ uri: target.uri, credential, ca: lab.ca, maxRunspaces: CONCURRENCY });
-  try {
-    await drive(wide, names, CONCURRENCY * 2, CONCURRENCY);
-    await measure(`${CONCURRENCY} concurrent, 1 shell, maxRunspaces ${CONCURRENCY}`, wide, CONCURRENCY);
-  } finally {
-    await wide.close();
-  }
+  const pooled = `${CONCURRENCY} concurrent, ExchangeSessionPool (${CONCURRENCY} shells)`;
+  await scenario(pooled, async () => {
+    const pool = new ExchangeSessionPool({ uri: target.uri, ...common, maxSessions: CONCURRENCY });
+    try {
+      await drive(pool, names, CONCURRENCY * 2, CONCURRENCY); // opens and warms the 8 sessions
+      await measure(pooled, pool, CONCURRENCY);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  const wideMode = `${CONCURRENCY} concurrent, 1 shell, maxRunspaces ${CONCURRENCY}`;
+  await scenario(wideMode, async () => {
+    const wide = await connectExchange({ uri: target.uri, ...common, maxRunspaces: CONCURRENCY });
+    try {
+      await drive(wide, names, CONCURRENCY * 2, CONCURRENCY);
+      await measure(wideMode, wide, CONCURRENCY);
+    } finally {
+      await wide.close();
+    }
+  });
 }
 
 export async function run(): Promise<void> {
