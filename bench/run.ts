@@ -2,15 +2,18 @@
  * Benchmark runner: `npm run bench` runs every benchmark, `npm run bench -- clixml` one of them.
  * Each benchmark prints a table of figures; nothing here asserts timings.
  */
-import { cpus, totalmem } from 'node:os';
+import { machine } from './util.js';
 
 const benches: Record<string, () => Promise<void>> = {
   clixml: async () => (await import('./clixml.js')).run(),
+  roundtrips: async () => (await import('./roundtrips.js')).run(),
+  throughput: async () => (await import('./throughput.js')).run(),
+  streaming: async () => (await import('./streaming.js')).run(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length > 0 ? wanted : Object.keys(benches);
-console.log(`node ${process.version} on ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+console.log(machine());
 for (const name of names) {
   const bench = benches[name];
   if (!bench) {

@@ -86,6 +86,27 @@ function New-LabMailbox([int]$i, [hashtable]$overrides) {
   $obj
 }
 
+# Generated mailbox index by Name, Alias, SMTP address (also the UPN), Identity and DN, built once
+# per shell on the first -Identity lookup, so a lookup builds one mailbox instead of every mailbox
+# before it. Keys are case-insensitive, as identity matching is. Anything else (GUIDs, mailboxes made
+# with New-Mailbox, unknown names) still goes through the full scan.
+$script:IdentityIndex = $null
+function Get-LabIdentityIndex {
+  if ($null -eq $script:IdentityIndex) {
+    $ix = [System.Collections.Generic.Dictionary[string, int]]::new([StringComparer]::OrdinalIgnoreCase)
+    $nf = $script:First.Count; $nl = $script:Last.Count
+    for ($i = 0; $i -lt $script:Count; $i++) {
+      $first = $script:First[$i % $nf]; $last = $script:Last[[Math]::Floor($i / $nf) % $nl]
+      $suffix = if ($i -ge $nf * $nl) { " $i" } else { '' }
+      $name = "$first $last$suffix"
+      $alias = ("$first.$last" + $suffix.Trim()).ToLowerInvariant()
+      foreach ($k in $name, $alias, "$alias@$($script:Domain)", "$($script:Domain)/Users/$name", "CN=$name,CN=Users,DC=contoso,DC=com") { $ix[$k] = $i }
+    }
+    $script:IdentityIndex = $ix
+  }
+  $script:IdentityIndex
+}
+
 function Test-LabIdentity($m, [string]$identity) {
   $id = $identity.Trim()
   return ($m.Name -eq $id -or $m.Alias -eq $id -or $m.PrimarySmtpAddress -eq $id -or $m.DistinguishedName -eq $id -or
@@ -126,6 +147,11 @@ function Get-Mailbox {
   process {
     $overrides = Get-LabOverrides
     if ($Identity) {
+      $hit = 0
+      if ((Get-LabIdentityIndex).TryGetValue($Identity.Trim(), [ref]$hit)) {
+        $m = New-LabMailbox $hit $overrides
+        if (-not $overrides.ContainsKey("removed.$($m.Alias)") -and (Test-LabIdentity $m $Identity)) { $m; return }
+      }
       for ($i = 0; $i -lt $script:Count; $i++) {
         $m = New-LabMailbox $i $overrides
         if (-not $overrides.ContainsKey("removed.$($m.Alias)") -and (Test-LabIdentity $m $Identity)) { $m; return }

@@ -38,8 +38,31 @@ export interface DeserializeOptions {
 }
 
 const PRIMITIVE_TAGS = new Set([
-  'S', 'C', 'B', 'DT', 'TS', 'By', 'SB', 'U16', 'I16', 'U32', 'I32', 'U64', 'I64', 'Sg', 'Db', 'D', 'BA', 'G',
-  'URI', 'Nil', 'Version', 'XD', 'SBK', 'SS', 'PR',
+  'S',
+  'C',
+  'B',
+  'DT',
+  'TS',
+  'By',
+  'SB',
+  'U16',
+  'I16',
+  'U32',
+  'I32',
+  'U64',
+  'I64',
+  'Sg',
+  'Db',
+  'D',
+  'BA',
+  'G',
+  'URI',
+  'Nil',
+  'Version',
+  'XD',
+  'SBK',
+  'SS',
+  'PR',
 ]);
 
 const INT_RE = /^\s*[+-]?\d+\s*$/;
@@ -47,6 +70,10 @@ const FLOAT_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 const DT_RE = /^(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/;
 const DURATION_RE =
   /^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?)?$/;
+const I64_MIN = -(2n ** 63n);
+const I64_END = 2n ** 63n;
+const U64_END = 2n ** 64n;
+
 const BASE64_RE = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
 const RANGES: Record<string, [number, number]> = {
@@ -62,7 +89,8 @@ class Deserializer {
   private readonly r: XmlReader;
   private readonly refs = new Map<string, unknown>();
   private readonly typeNames = new Map<string, readonly string[]>();
-  private readonly open = new Set<unknown>();
+  /** Objects being read (outermost first): nested `<Obj>` elements finish first, so this is a stack. */
+  private readonly open: unknown[] = [];
   private readonly referencedWhileOpen = new Set<unknown>();
   private objects = 0;
   private readonly maxDepth: number;
@@ -70,7 +98,10 @@ class Deserializer {
   private readonly preserve: boolean;
   private readonly dictAuto: boolean;
 
-  constructor(xml: string, private readonly options: DeserializeOptions) {
+  constructor(
+    xml: string,
+    private readonly options: DeserializeOptions,
+  ) {
     const maxLen = options.maxInputLength ?? 512 * 1024 * 1024;
     if (xml.length > maxLen) {
       throw new ProtocolError(`CLIXML input of ${xml.length} characters exceeds the limit of ${maxLen}`, {
@@ -131,7 +162,7 @@ class Deserializer {
         if (id === undefined || !this.refs.has(id)) this.invalid(`Unknown RefId ${id ?? '(missing)'}`, tag);
         if (!tag.empty) this.r.endTag('Ref');
         const v = this.refs.get(id);
-        if (this.open.has(v)) this.referencedWhileOpen.add(v);
+        if (this.open.includes(v)) this.referencedWhileOpen.add(v);
         return v;
       }
       default:
@@ -170,8 +201,13 @@ class Deserializer {
       case 'I64':
       case 'U64': {
         if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 30)}"`, tag);
+        if (!this.preserve && text.length <= 15) {
+          // At most 15 characters: within ±2^53, exact as a number and in range for both types unless negative.
+          const n = Number(text);
+          if (name === 'I64' || n >= 0) return n === 0 ? 0 : n; // never -0
+        }
         const b = BigInt(text.trim());
-        if (name === 'I64' ? b < -(2n ** 63n) || b >= 2n ** 63n : b < 0n || b >= 2n ** 64n) {
+        if (name === 'I64' ? b < I64_MIN || b >= I64_END : b < 0n || b >= U64_END) {
           this.invalid(`Integer ${text.trim()} out of range for ${name}`, tag);
         }
         if (this.preserve) return new PSTypedValue(name, b);
@@ -180,7 +216,16 @@ class Deserializer {
       case 'Db':
       case 'Sg': {
         const t = text.trim();
-        const n = t === 'NaN' ? NaN : t === 'INF' || t === 'Infinity' ? Infinity : t === '-INF' || t === '-Infinity' ? -Infinity : FLOAT_RE.test(t) ? Number(t) : undefined;
+        const n =
+          t === 'NaN'
+            ? NaN
+            : t === 'INF' || t === 'Infinity'
+              ? Infinity
+              : t === '-INF' || t === '-Infinity'
+                ? -Infinity
+                : FLOAT_RE.test(t)
+                  ? Number(t)
+                  : undefined;
         if (n === undefined) return this.invalid(`Invalid floating-point number "${t.slice(0, 30)}"`, tag);
         return this.preserve && name === 'Sg' ? new PSTypedValue('Sg', n) : n;
       }
@@ -230,11 +275,14 @@ class Deserializer {
     const ticks7 = (frac + '0000000').slice(0, 7);
     const ms = Number(ticks7.slice(0, 3));
     const sub = Number(ticks7.slice(3));
-    let epoch = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
-    // Date.UTC maps years 0-99 to 1900-1999; fix the year explicitly.
-    const fix = new Date(epoch);
-    fix.setUTCFullYear(Number(y));
-    epoch = fix.getTime();
+    const year = Number(y);
+    let epoch = Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+    if (year >= 0 && year < 100) {
+      // Date.UTC maps years 0-99 to 1900-1999; fix the year explicitly.
+      const fix = new Date(epoch);
+      fix.setUTCFullYear(year);
+      epoch = fix.getTime();
+    }
     let kind: 'utc' | 'offset' | 'unspecified' = 'unspecified';
     if (zone === 'Z') kind = 'utc';
     else if (zone !== undefined) {
@@ -248,7 +296,8 @@ class Deserializer {
 
   private duration(text: string, tag: StartTag): PSDuration {
     const m = DURATION_RE.exec(text);
-    if (!m || text === 'P' || text.endsWith('T')) return this.invalid(`Invalid duration "${text.slice(0, 40)}"`, tag);
+    if (!m || text === 'P' || text.endsWith('T'))
+      return this.invalid(`Invalid duration "${text.slice(0, 40)}"`, tag);
     const [, neg, y, mo, d, h, mi, s, frac] = m;
     const days = BigInt(y ?? 0) * 365n + BigInt(mo ?? 0) * 30n + BigInt(d ?? 0);
     let ticks =
@@ -266,8 +315,13 @@ class Deserializer {
    */
   private progressRecord(tag: StartTag, depth: number): Record<string, unknown> {
     const names: Record<string, string> = {
-      AV: 'Activity', AI: 'ActivityId', PI: 'ParentActivityId', PC: 'PercentComplete',
-      T: 'RecordType', SR: 'SecondsRemaining', SD: 'StatusDescription',
+      AV: 'Activity',
+      AI: 'ActivityId',
+      PI: 'ParentActivityId',
+      PC: 'PercentComplete',
+      T: 'RecordType',
+      SR: 'SecondsRemaining',
+      SD: 'StatusDescription',
     };
     const numeric = new Set(['AI', 'PI', 'PC', 'SR']);
     const out: Record<string, unknown> = {};
@@ -298,6 +352,7 @@ class Deserializer {
     }
     const refId = tag.attrs?.['RefId'];
     const r = this.r;
+    const openMark = this.open.length;
     let typeNames: readonly string[] = [];
     let toString: string | undefined;
     let baseValue: unknown;
@@ -307,11 +362,6 @@ class Deserializer {
     let containerProps: Record<string, unknown> | undefined;
     const adapted: string[] = [];
     const extended: string[] = [];
-
-    const register = (v: unknown): void => {
-      if (refId !== undefined) this.refs.set(refId, v);
-      this.open.add(v);
-    };
 
     if (!tag.empty) {
       while (!r.atEndTag()) {
@@ -351,7 +401,7 @@ class Deserializer {
             container = child.name;
             const arr: unknown[] = [];
             target = arr;
-            register(arr);
+            this.register(refId, arr);
             if (!child.empty) {
               while (!r.atEndTag()) arr.push(this.value(r.startTag(), depth + 2));
               r.endTag(child.name);
@@ -363,7 +413,7 @@ class Deserializer {
             container = 'DCT';
             const map = new Map<unknown, unknown>();
             target = map;
-            register(map);
+            this.register(refId, map);
             if (!child.empty) {
               while (!r.atEndTag()) this.entry(r.startTag(), map, depth + 2);
               r.endTag('DCT');
@@ -378,7 +428,7 @@ class Deserializer {
             } else {
               if (target === undefined) {
                 target = {};
-                register(target);
+                this.register(refId, target);
               }
               bag = target;
             }
@@ -399,7 +449,12 @@ class Deserializer {
     }
 
     // An enum: TN includes System.Enum and the base is an integer.
-    if (hasBase && container === undefined && typeof baseValue === 'number' && (typeNames.includes('System.Enum') || typeNames.includes('Deserialized.System.Enum'))) {
+    if (
+      hasBase &&
+      container === undefined &&
+      typeof baseValue === 'number' &&
+      (typeNames.includes('System.Enum') || typeNames.includes('Deserialized.System.Enum'))
+    ) {
       const e = new PSEnumValue(baseValue, toString ?? String(baseValue), typeNames);
       if (refId !== undefined) this.refs.set(refId, e);
       return e;
@@ -414,7 +469,12 @@ class Deserializer {
       if (refId !== undefined) this.refs.set(refId, target);
     }
     let result: unknown = target;
-    if (container === 'DCT' && this.dictAuto && target instanceof Map && !this.referencedWhileOpen.has(target)) {
+    if (
+      container === 'DCT' &&
+      this.dictAuto &&
+      target instanceof Map &&
+      !this.referencedWhileOpen.has(target)
+    ) {
       let allStrings = true;
       for (const k of target.keys()) {
         if (typeof k !== 'string') {
@@ -429,17 +489,23 @@ class Deserializer {
         if (refId !== undefined) this.refs.set(refId, obj);
       }
     }
-    this.open.delete(target);
-    const meta: PSObjectMeta = {
+    this.open.length = openMark;
+    const meta: { -readonly [K in keyof PSObjectMeta]: PSObjectMeta[K] } = {
       typeNames,
       toStringValue: toString,
       adapted,
       extended,
       container,
-      ...(hasBase ? { baseValue } : {}),
-      ...(containerProps ? { properties: containerProps } : {}),
     };
+    if (hasBase) meta.baseValue = baseValue;
+    if (containerProps) meta.properties = containerProps;
     return setMeta(result as object, meta);
+  }
+
+  /** Makes an object being read reachable by RefId (its members may refer back to it). */
+  private register(refId: string | undefined, v: object): void {
+    if (refId !== undefined) this.refs.set(refId, v);
+    this.open.push(v);
   }
 
   private members(tag: StartTag, bag: Record<string, unknown>, names: string[], depth: number): void {
@@ -456,7 +522,13 @@ class Deserializer {
         const inner: Record<string, unknown> = {};
         const innerNames: string[] = [];
         this.members(child, inner, innerNames, depth + 1);
-        v = setMeta(inner, { typeNames: [], toStringValue: undefined, adapted: [], extended: innerNames, container: undefined });
+        v = setMeta(inner, {
+          typeNames: [],
+          toStringValue: undefined,
+          adapted: [],
+          extended: innerNames,
+          container: undefined,
+        });
       } else {
         v = this.value(child, depth + 1);
       }
@@ -508,7 +580,9 @@ export function deserializeClixml(xml: string, options: DeserializeOptions = {})
 export function deserializeObject(xml: string, options: DeserializeOptions = {}): unknown {
   const values = new Deserializer(xml, options).document();
   if (values.length !== 1) {
-    throw new ProtocolError(`Expected one CLIXML value, found ${values.length}`, { code: 'PSRP_CLIXML_INVALID' });
+    throw new ProtocolError(`Expected one CLIXML value, found ${values.length}`, {
+      code: 'PSRP_CLIXML_INVALID',
+    });
   }
   return values[0];
 }

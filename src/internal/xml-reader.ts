@@ -22,6 +22,72 @@ const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;
 
+/**
+ * Element and attribute names CLIXML and WS-Man use all the time, by first character. Reading a
+ * name returns one of these shared strings when it matches, so the hot path neither allocates a new
+ * string per tag nor re-hashes it when it is used as a key.
+ */
+const KNOWN_NAMES: (string[] | undefined)[] = [];
+for (const n of [
+  'Obj',
+  'Objs',
+  'Ref',
+  'TN',
+  'TNRef',
+  'T',
+  'ToString',
+  'Props',
+  'MS',
+  'LST',
+  'IE',
+  'STK',
+  'QUE',
+  'DCT',
+  'En',
+  'S',
+  'C',
+  'B',
+  'DT',
+  'TS',
+  'By',
+  'SB',
+  'U16',
+  'I16',
+  'U32',
+  'I32',
+  'U64',
+  'I64',
+  'Sg',
+  'Db',
+  'D',
+  'BA',
+  'G',
+  'URI',
+  'Nil',
+  'Version',
+  'XD',
+  'SBK',
+  'SS',
+  'PR',
+  'N',
+  'RefId',
+  'Version',
+  'xmlns',
+]) {
+  const list = (KNOWN_NAMES[n.charCodeAt(0)] ??= []);
+  if (!list.includes(n)) list.push(n);
+}
+
+/** `s.slice(start, end)`, as a shared string when it is a known name. */
+function nameAt(s: string, start: number, end: number): string {
+  const list = KNOWN_NAMES[s.charCodeAt(start)];
+  if (list !== undefined) {
+    const len = end - start;
+    for (const n of list) if (n.length === len && s.startsWith(n, start)) return n;
+  }
+  return s.slice(start, end);
+}
+
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
@@ -66,21 +132,25 @@ export class XmlReader {
   /** True when the next markup (after whitespace/comments) is an end tag or the input ends. */
   atEndTag(): boolean {
     this.skipMisc();
-    return this.pos >= this.src.length || (this.src.charCodeAt(this.pos) === LT && this.src.charCodeAt(this.pos + 1) === SLASH);
+    return (
+      this.pos >= this.src.length ||
+      (this.src.charCodeAt(this.pos) === LT && this.src.charCodeAt(this.pos + 1) === SLASH)
+    );
   }
 
   /** Reads a start tag at the current position (after skipMisc). */
   startTag(): StartTag {
     const s = this.src;
     const pos = this.pos;
-    if (s.charCodeAt(pos) !== LT) this.fail(pos >= s.length ? 'Unexpected end of input' : 'Expected an element');
+    if (s.charCodeAt(pos) !== LT)
+      this.fail(pos >= s.length ? 'Unexpected end of input' : 'Expected an element');
     let i = pos + 1;
     while (i < s.length) {
       const c = s.charCodeAt(i);
       if (isSpace(c) || c === GT || c === SLASH) break;
       i++;
     }
-    const name = s.slice(pos + 1, i);
+    const name = nameAt(s, pos + 1, i);
     if (name === '' || name.charCodeAt(0) === SLASH) this.fail('Expected an element name');
     let attrs: Record<string, string> | undefined;
     for (;;) {
@@ -98,7 +168,9 @@ export class XmlReader {
       if (i >= s.length) this.fail(`Unterminated start tag <${name.slice(0, 40)}>`, undefined, pos);
       const eq = s.indexOf('=', i);
       if (eq < 0) this.fail('Malformed attribute', undefined, i);
-      const aname = s.slice(i, eq).trim();
+      let ae = eq;
+      while (ae > i && isSpace(s.charCodeAt(ae - 1))) ae--;
+      const aname = nameAt(s, i, ae);
       let q = eq + 1;
       while (q < s.length && isSpace(s.charCodeAt(q))) q++;
       const quote = s.charCodeAt(q);
@@ -115,6 +187,14 @@ export class XmlReader {
   /** Reads character data up to the next `<` (CDATA sections included), entity-decoded. */
   text(): string {
     const s = this.src;
+    // Common case: plain character data up to a tag (no CDATA section or comment inside).
+    const first = s.indexOf('<', this.pos);
+    if (first >= 0 && s.charCodeAt(first + 1) !== 0x21 /* ! */) {
+      const raw = s.slice(this.pos, first);
+      const at = this.pos;
+      this.pos = first;
+      return raw.indexOf('&') >= 0 ? this.decodeEntities(raw, at) : raw;
+    }
     let out = '';
     for (;;) {
       const lt = s.indexOf('<', this.pos);
@@ -141,8 +221,19 @@ export class XmlReader {
 
   /** Consumes `</name>`. */
   endTag(name: string): void {
-    this.skipMisc();
     const s = this.src;
+    // Common case: `</name>` right here.
+    const p = this.pos;
+    if (
+      s.charCodeAt(p) === LT &&
+      s.charCodeAt(p + 1) === SLASH &&
+      s.charCodeAt(p + 2 + name.length) === GT &&
+      s.startsWith(name, p + 2)
+    ) {
+      this.pos = p + 3 + name.length;
+      return;
+    }
+    this.skipMisc();
     if (s.charCodeAt(this.pos) !== LT || s.charCodeAt(this.pos + 1) !== SLASH) {
       this.fail(this.pos >= s.length ? `Unexpected end of input: missing </${name}>` : `Expected </${name}>`);
     }
@@ -194,7 +285,11 @@ export class XmlReader {
         }
         ch = String.fromCodePoint(cp);
       } else {
-        this.fail(`Undeclared entity &${ent.slice(0, 20)}; (entities are not allowed)`, 'PSRP_XML_FORBIDDEN', at + i);
+        this.fail(
+          `Undeclared entity &${ent.slice(0, 20)}; (entities are not allowed)`,
+          'PSRP_XML_FORBIDDEN',
+          at + i,
+        );
       }
       out += raw.slice(last, i) + ch;
       last = semi + 1;
@@ -202,4 +297,3 @@ export class XmlReader {
     return out + raw.slice(last);
   }
 }
-

@@ -29,6 +29,13 @@ describe('CLIXML primitives (MS-PSRP 2.2.5.1)', () => {
     expect(d('<I64>9223372036854775807</I64>')).toBe(9223372036854775807n);
     expect(d('<I64>-9223372036854775808</I64>')).toBe(-9223372036854775808n);
     expect(d('<U64>18446744073709551615</U64>')).toBe(18446744073709551615n);
+    // Short 64-bit values take a fast path: same results as the exact BigInt path.
+    expect(d('<I64>-0</I64>')).toBe(0);
+    expect(d('<I64> 42 </I64>')).toBe(42);
+    expect(d('<I64>-99999999999999</I64>')).toBe(-99999999999999);
+    expect(d('<I64>9007199254740993</I64>')).toBe(9007199254740993n);
+    expect(d('<U64>7</U64>')).toBe(7);
+    expect(() => d('<U64>-1</U64>')).toThrow(/out of range/);
     expect(d('<Sg>1.5</Sg>')).toBe(1.5);
     expect(d('<Db>1.7976931348623157E+308</Db>')).toBe(Number.MAX_VALUE);
     expect(d('<Db>NaN</Db>')).toBeNaN();
@@ -46,11 +53,29 @@ describe('CLIXML primitives (MS-PSRP 2.2.5.1)', () => {
 
   it('keeps exact types with preserveTypes, and they serialize back to the same tags', () => {
     for (const xml of [
-      '<By>7</By>', '<SB>-7</SB>', '<U16>7</U16>', '<I16>-7</I16>', '<U32>7</U32>', '<I64>7</I64>', '<U64>7</U64>',
-      '<Sg>1.5</Sg>', '<C>97</C>', '<G>0c8b7d3e-1111-2222-3333-444455556666</G>', '<URI>http://x/</URI>',
-      '<Version>2.3</Version>', '<XD>&lt;a /&gt;</XD>', '<SBK>Get-Date</SBK>', '<I32>5</I32>', '<S>x</S>',
-      '<Db>2.5</Db>', '<B>true</B>', '<Nil />', '<D>1.10</D>', '<TS>PT9.0269026S</TS>',
-      '<DT>2021-09-28T09:53:39.1234567-07:00</DT>', '<BA>AQI=</BA>',
+      '<By>7</By>',
+      '<SB>-7</SB>',
+      '<U16>7</U16>',
+      '<I16>-7</I16>',
+      '<U32>7</U32>',
+      '<I64>7</I64>',
+      '<U64>7</U64>',
+      '<Sg>1.5</Sg>',
+      '<C>97</C>',
+      '<G>0c8b7d3e-1111-2222-3333-444455556666</G>',
+      '<URI>http://x/</URI>',
+      '<Version>2.3</Version>',
+      '<XD>&lt;a /&gt;</XD>',
+      '<SBK>Get-Date</SBK>',
+      '<I32>5</I32>',
+      '<S>x</S>',
+      '<Db>2.5</Db>',
+      '<B>true</B>',
+      '<Nil />',
+      '<D>1.10</D>',
+      '<TS>PT9.0269026S</TS>',
+      '<DT>2021-09-28T09:53:39.1234567-07:00</DT>',
+      '<BA>AQI=</BA>',
     ]) {
       expect(serializeObject(d(xml, true)), xml).toBe(xml);
     }
@@ -123,7 +148,10 @@ describe('CLIXML primitives (MS-PSRP 2.2.5.1)', () => {
     expect(`${s}`).not.toContain('P@ss');
     expect(() => serializeObject(s)).toThrow(expect.objectContaining({ code: 'PSRP_SECURE_STRING_NO_KEY' }));
     // A toy cipher (XOR) is enough to prove the hook is used both ways.
-    const cipher = { encrypt: (b: Uint8Array) => b.map((x) => x ^ 0x5a), decrypt: (b: Uint8Array) => b.map((x) => x ^ 0x5a) };
+    const cipher = {
+      encrypt: (b: Uint8Array) => b.map((x) => x ^ 0x5a),
+      decrypt: (b: Uint8Array) => b.map((x) => x ^ 0x5a),
+    };
     const xml = serializeObject(s, { secureStringCipher: cipher });
     expect(xml).toMatch(/^<SS>[A-Za-z0-9+/=]+<\/SS>$/);
     const back = deserializeObject(xml, { secureStringCipher: cipher }) as PSSecureString;
@@ -135,18 +163,37 @@ describe('CLIXML primitives (MS-PSRP 2.2.5.1)', () => {
   });
 
   it('reports invalid primitive text with a typed error', () => {
-    for (const xml of ['<I32>abc</I32>', '<I32>2147483648</I32>', '<B>yes</B>', '<By>-1</By>', '<DT>yesterday</DT>',
-      '<TS>P</TS>', '<BA>@@@</BA>', '<D>1.2.3</D>', '<Db>one</Db>', '<C>70000</C>', '<I64>9223372036854775808</I64>']) {
+    for (const xml of [
+      '<I32>abc</I32>',
+      '<I32>2147483648</I32>',
+      '<B>yes</B>',
+      '<By>-1</By>',
+      '<DT>yesterday</DT>',
+      '<TS>P</TS>',
+      '<BA>@@@</BA>',
+      '<D>1.2.3</D>',
+      '<Db>one</Db>',
+      '<C>70000</C>',
+      '<I64>9223372036854775808</I64>',
+    ]) {
       expect(() => d(xml), xml).toThrow(expect.objectContaining({ code: 'PSRP_CLIXML_INVALID' }));
     }
   });
 
   it('reads a progress record (PR)', () => {
     expect(
-      d('<PR N="Record"><AV>Copying</AV><AI>1</AI><Nil /><PI>-1</PI><PC>50</PC><T>Processing</T><SR>-1</SR><SD>Half</SD></PR>'),
+      d(
+        '<PR N="Record"><AV>Copying</AV><AI>1</AI><Nil /><PI>-1</PI><PC>50</PC><T>Processing</T><SR>-1</SR><SD>Half</SD></PR>',
+      ),
     ).toEqual({
-      Activity: 'Copying', ActivityId: 1, CurrentOperation: null, ParentActivityId: -1, PercentComplete: 50,
-      RecordType: 'Processing', SecondsRemaining: -1, StatusDescription: 'Half',
+      Activity: 'Copying',
+      ActivityId: 1,
+      CurrentOperation: null,
+      ParentActivityId: -1,
+      PercentComplete: 50,
+      RecordType: 'Processing',
+      SecondsRemaining: -1,
+      StatusDescription: 'Half',
     });
   });
 });
