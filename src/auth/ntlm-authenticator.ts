@@ -1,7 +1,8 @@
 // RFC 4559 2 (HTTP `Negotiate` and `NTLM` schemes: `WWW-Authenticate`/`Authorization` carrying a
 // base64 token), MS-WSMV 2.2.9.1 (Negotiate encrypted messages use the context established here)
-// and MS-NLMP 3.1.5.1 (the client side of the three-message exchange). Raw NTLM tokens are sent under `Negotiate` too: Windows' Negotiate
-// acceptor takes an NTLMSSP token without SPNEGO wrapping.
+// and MS-NLMP 3.1.5.1 (the client side of the three-message exchange). Raw NTLM tokens are sent
+// under `Negotiate` too, without SPNEGO wrapping, as other WinRM clients do; that Windows accepts
+// them is not yet checked against a real server here (docs/auth.md).
 import { InvalidArgumentError } from '../errors.js';
 import type { AuthChallenge, AuthRequest, AuthResult, Authenticator } from '../http/authenticator.js';
 import {

@@ -155,6 +155,19 @@ describe('NtlmClientContext with the test acceptor', () => {
     }
   });
 
+  it('signs without sealing (GSS_GetMICEx/VerifyMICEx) on the same sequence as sealing', () => {
+    const { client, server } = handshake();
+    const first = client.seal(Buffer.from('one'));
+    server.unseal(first.sealed, first.signature);
+    const mic = client.security.sign(Buffer.from('two'));
+    expect(mic.readUInt32LE(12)).toBe(1);
+    server.security.verify(Buffer.from('two'), mic);
+    const back = server.security.sign(Buffer.from('three'));
+    expect(() => client.security.verify(Buffer.from('thr3e'), back)).toThrow(
+      expect.objectContaining({ code: 'PSRP_NTLM_SIGNATURE_INVALID' }),
+    );
+  });
+
   it('refuses a challenge without extended session security (PSRP_NTLM_NEGOTIATION_FAILED)', () => {
     const client = new NtlmClientContext({ credentials: { username: 'u', password: 'p' } });
     const server = new TestNtlmAcceptor({

@@ -10,6 +10,7 @@
 //   stored corpus; the values below are the spec's as quoted, identically and with section
 //   numbers, by several independent public test suites (C, Rust and Python NTLM implementations).
 //   They are not derived from our own code.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { NtlmClientContext } from '../../src/auth/ntlm-context.js';
 import {
@@ -24,6 +25,7 @@ import {
   AvId,
   buildChallengeMessage,
   encodeAvPairs,
+  NtlmFlags,
   parseAuthenticateMessage,
 } from '../../src/auth/ntlm-messages.js';
 import { rc4k } from '../../src/auth/rc4.js';
@@ -100,6 +102,15 @@ describe('MS-NLMP 4.2.4 NTLMv2 test vectors', () => {
   it('4.2.4.4 SEALKEY and SIGNKEY (client to server)', () => {
     expect(sealKey(RANDOM_SESSION_KEY, FLAGS, 'client')).toEqual(SEAL_KEY);
     expect(signKey(RANDOM_SESSION_KEY, 'client')).toEqual(SIGN_KEY);
+  });
+
+  it('3.4.5.3 SEALKEY weakens the key to 56 or 40 bits without NEGOTIATE_128', () => {
+    const magic = Buffer.from('session key to client-to-server sealing key magic constant\0', 'latin1');
+    const md5 = (b: Buffer): Buffer => createHash('md5').update(b).update(magic).digest();
+    expect(sealKey(RANDOM_SESSION_KEY, NtlmFlags.NEGOTIATE_56, 'client')).toEqual(
+      md5(RANDOM_SESSION_KEY.subarray(0, 7)),
+    );
+    expect(sealKey(RANDOM_SESSION_KEY, 0, 'client')).toEqual(md5(RANDOM_SESSION_KEY.subarray(0, 5)));
   });
 
   it('4.2.4.4 GSS_WrapEx: sealed "Plaintext" and its signature (seq 0)', () => {
