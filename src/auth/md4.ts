@@ -18,7 +18,7 @@ function rotl(x: number, n: number): number {
 export function md4(data: Uint8Array): Buffer {
   // 3.1 + 3.2: append 0x80, zeros to 56 mod 64, then the bit length as a 64-bit little-endian value.
   const bitLength = BigInt(data.length) * 8n;
-  const padded = Buffer.alloc((((data.length + 8) >> 6) + 1) * 64);
+  const padded = Buffer.alloc((Math.floor((data.length + 8) / 64) + 1) * 64);
   padded.set(data, 0);
   padded[data.length] = 0x80;
   padded.writeBigUInt64LE(bitLength & 0xffffffffffffffffn, padded.length - 8);

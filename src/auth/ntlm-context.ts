@@ -59,20 +59,23 @@ export interface NtlmClientOptions {
   readonly exportedSessionKey?: Uint8Array;
 }
 
-/** The flags the client asks for in NEGOTIATE (MS-NLMP 3.1.5.1.1, 2.2.2.5). */
+/**
+ * The flags the client asks for in NEGOTIATE (MS-NLMP 3.1.5.1.1, 2.2.2.5). NEGOTIATE_TARGET_INFO
+ * is the server's to set (in CHALLENGE); the client echoes it in AUTHENTICATE.
+ */
 export const CLIENT_FLAGS =
-  NtlmFlags.NEGOTIATE_UNICODE |
-  NtlmFlags.REQUEST_TARGET |
-  NtlmFlags.NEGOTIATE_SIGN |
-  NtlmFlags.NEGOTIATE_SEAL |
-  NtlmFlags.NEGOTIATE_NTLM |
-  NtlmFlags.NEGOTIATE_ALWAYS_SIGN |
-  NtlmFlags.NEGOTIATE_EXTENDED_SESSIONSECURITY |
-  NtlmFlags.NEGOTIATE_TARGET_INFO |
-  NtlmFlags.NEGOTIATE_VERSION |
-  NtlmFlags.NEGOTIATE_128 |
-  NtlmFlags.NEGOTIATE_KEY_EXCH |
-  NtlmFlags.NEGOTIATE_56;
+  (NtlmFlags.NEGOTIATE_UNICODE |
+    NtlmFlags.REQUEST_TARGET |
+    NtlmFlags.NEGOTIATE_SIGN |
+    NtlmFlags.NEGOTIATE_SEAL |
+    NtlmFlags.NEGOTIATE_NTLM |
+    NtlmFlags.NEGOTIATE_ALWAYS_SIGN |
+    NtlmFlags.NEGOTIATE_EXTENDED_SESSIONSECURITY |
+    NtlmFlags.NEGOTIATE_VERSION |
+    NtlmFlags.NEGOTIATE_128 |
+    NtlmFlags.NEGOTIATE_KEY_EXCH |
+    NtlmFlags.NEGOTIATE_56) >>>
+  0;
 
 /** Flags without which this client refuses the server's CHALLENGE. */
 const REQUIRED_FLAGS =
@@ -169,7 +172,7 @@ export class NtlmClientContext {
         { mechanism: 'ntlm', code: 'PSRP_NTLM_NEGOTIATION_FAILED' },
       );
     }
-    const flags = (CLIENT_FLAGS & challenge.flags) >>> 0;
+    const flags = ((CLIENT_FLAGS | NtlmFlags.NEGOTIATE_TARGET_INFO) & challenge.flags) >>> 0;
     const o = this.#options;
 
     // 3.1.5.1.2: the server's AV pairs, plus MsvAvFlags (MIC present) when it sent a timestamp,

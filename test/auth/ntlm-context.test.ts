@@ -14,8 +14,13 @@ import {
   gssChannelBindings,
   tlsServerEndPoint,
 } from '../../src/auth/channel-bindings.js';
-import { NtlmClientContext, ntlmTargetName, splitUsername } from '../../src/auth/ntlm-context.js';
-import { AvFlags, AvId, findAvPair, NtlmFlags } from '../../src/auth/ntlm-messages.js';
+import {
+  CLIENT_FLAGS,
+  NtlmClientContext,
+  ntlmTargetName,
+  splitUsername,
+} from '../../src/auth/ntlm-context.js';
+import { AvFlags, AvId, findAvPair, NtlmFlags, parseNegotiateMessage } from '../../src/auth/ntlm-messages.js';
 import { AuthenticationError, InvalidStateError, ProtocolError } from '../../src/errors.js';
 import { TestNtlmAcceptor, type TestAcceptorOptions } from '../helpers/ntlm-acceptor.js';
 
@@ -62,6 +67,22 @@ describe('NtlmClientContext with the test acceptor', () => {
       NtlmFlags.NEGOTIATE_128,
       NtlmFlags.NEGOTIATE_SEAL,
       NtlmFlags.NEGOTIATE_EXTENDED_SESSIONSECURITY,
+      NtlmFlags.NEGOTIATE_TARGET_INFO,
+    ]) {
+      expect(f & flag).toBe(flag);
+    }
+  });
+
+  it('asks for NTLMv2 session security in NEGOTIATE (and leaves TARGET_INFO to the server)', () => {
+    const client = new NtlmClientContext({ credentials: { username: 'u', password: 'p' } });
+    const f = parseNegotiateMessage(client.negotiate()).flags;
+    expect(f).toBe(CLIENT_FLAGS);
+    expect(f & NtlmFlags.NEGOTIATE_TARGET_INFO).toBe(0);
+    for (const flag of [
+      NtlmFlags.NEGOTIATE_KEY_EXCH,
+      NtlmFlags.NEGOTIATE_128,
+      NtlmFlags.NEGOTIATE_SEAL,
+      NtlmFlags.NEGOTIATE_SIGN,
     ]) {
       expect(f & flag).toBe(flag);
     }

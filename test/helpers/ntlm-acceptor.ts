@@ -70,7 +70,8 @@ export class TestNtlmAcceptor {
         NtlmFlags.NEGOTIATE_128 |
         NtlmFlags.NEGOTIATE_KEY_EXCH |
         NtlmFlags.NEGOTIATE_56;
-    this.#flags = (offered & (clientFlags | NtlmFlags.TARGET_TYPE_SERVER)) >>> 0;
+    this.#flags =
+      (offered & (clientFlags | NtlmFlags.TARGET_TYPE_SERVER | NtlmFlags.NEGOTIATE_TARGET_INFO)) >>> 0;
     const pairs: AvPair[] = [
       { id: AvId.NbDomainName, value: Buffer.from('DOMAIN', 'utf16le') },
       { id: AvId.NbComputerName, value: Buffer.from('SERVER', 'utf16le') },
