@@ -30,6 +30,14 @@ export default tseslint.config(
     },
   },
   {
+    // NTLM and the other authentication codecs are sans-IO too (bytes in, bytes out; node:crypto is allowed).
+    files: ['src/auth/**'],
+    rules: {
+      ...forbid(io, [{ group: ['../client/*', '../exchange/*', '../lab/*', '../wsman/*', '../psrp/*', '../clixml/*'], message: 'sans-IO core: see docs/architecture.md' }]),
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate'],
+    },
+  },
+  {
     files: ['src/internal/**'],
     rules: forbid(io, [{ group: ['../*/*'], message: 'internal/ is a leaf' }]),
   },

@@ -1,0 +1,139 @@
+// RFC 4559 2 (HTTP `Negotiate` and `NTLM` schemes: `WWW-Authenticate`/`Authorization` carrying a
+// base64 token), MS-WSMV 2.2.9.1 (Negotiate encrypted messages use the context established here)
+// and MS-NLMP 3.1.5.1 (the client side of the three-message exchange). Raw NTLM tokens are sent
+// under `Negotiate` too, without SPNEGO wrapping, as other WinRM clients do; that Windows accepts
+// them is not yet checked against a real server here (docs/auth.md).
+import { InvalidArgumentError } from '../errors.js';
+import type { AuthChallenge, AuthRequest, AuthResult, Authenticator } from '../http/authenticator.js';
+import {
+  NtlmClientContext,
+  ntlmTargetName,
+  type NtlmClientOptions,
+  type NtlmCredentials,
+} from './ntlm-context.js';
+
+export interface NtlmAuthenticatorOptions {
+  readonly credentials: NtlmCredentials;
+  /**
+   * Which scheme to answer when the server offers both (default `Negotiate`, which WinRM and
+   * Exchange enable by default). A server offering only one gets that one.
+   */
+  readonly scheme?: 'Negotiate' | 'NTLM';
+  /** Send the NEGOTIATE token with the first request instead of waiting for a 401 (saves a round trip). */
+  readonly preemptive?: boolean;
+  /** RFC 5929 channel binding data for https (see `tlsServerEndPoint`). */
+  readonly channelBindings?: Uint8Array;
+  /** MsvAvTargetName; default `HTTP/<host of the request URL>`. */
+  readonly targetName?: string;
+  /** Extra context options (test hooks: client challenge, timestamp, session key). */
+  readonly context?: Pick<
+    NtlmClientOptions,
+    'workstation' | 'clientChallenge' | 'timestamp' | 'exportedSessionKey'
+  >;
+}
+
+type Phase = 'idle' | 'negotiate-sent' | 'authenticate-sent' | 'established' | 'failed';
+
+const TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** The `Negotiate`/`NTLM` challenges in `WWW-Authenticate` values: scheme → token ('' when bare). */
+export function parseNegotiateChallenges(wwwAuthenticate: readonly string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const value of wwwAuthenticate) {
+    for (const part of value.split(',')) {
+      const m = /^\s*(Negotiate|NTLM)(?:\s+(\S+))?\s*$/i.exec(part);
+      if (!m?.[1]) continue;
+      const scheme = m[1].toLowerCase() === 'ntlm' ? 'NTLM' : 'Negotiate';
+      const token = m[2] ?? '';
+      if (token === '' || TOKEN.test(token)) if (!found.has(scheme) || token !== '') found.set(scheme, token);
+    }
+  }
+  return found;
+}
+
+/**
+ * NTLM over HTTP for one authenticated connection: answers `Negotiate` or `NTLM` 401s with raw
+ * NTLM tokens and keeps the established `NtlmClientContext` for WinRM message encryption.
+ * `requiresEncryption` is false: NTLM never sends a reusable password. A malformed CHALLENGE makes
+ * `respond` throw `ProtocolError` `PSRP_NTLM_MESSAGE_INVALID`.
+ *
+ * NTLM authenticates a TCP connection, not a request: this authenticator holds one context, so the
+ * transport must use it for one connection (wiring into HttpTransport is still to do).
+ */
+export class NtlmAuthenticator implements Authenticator {
+  readonly requiresEncryption = false;
+  readonly #options: NtlmAuthenticatorOptions;
+  #scheme: 'Negotiate' | 'NTLM';
+  #phase: Phase = 'idle';
+  #context: NtlmClientContext | undefined;
+
+  constructor(options: NtlmAuthenticatorOptions) {
+    const { username, password } = options.credentials;
+    if (typeof username !== 'string' || username.length === 0)
+      throw new InvalidArgumentError('NTLM needs a user name');
+    if (typeof password !== 'string') throw new InvalidArgumentError('NTLM needs a password string');
+    this.#options = options;
+    this.#scheme = options.scheme ?? 'Negotiate';
+  }
+
+  /** `negotiate` or `ntlm`, after the scheme answered (for errors and diagnostics). */
+  get mechanism(): string {
+    return this.#scheme.toLowerCase();
+  }
+
+  /** The established context (for `seal`/`unseal`), or undefined before authentication completes. */
+  get context(): NtlmClientContext | undefined {
+    return this.#phase === 'established' ? this.#context : undefined;
+  }
+
+  authorize(request: AuthRequest): string | undefined {
+    if (!this.#options.preemptive || this.#phase === 'established') return undefined;
+    return this.#start(request);
+  }
+
+  respond(challenge: AuthChallenge): string | undefined {
+    const offered = parseNegotiateChallenges(challenge.wwwAuthenticate);
+    const token = offered.get(this.#scheme);
+    if (this.#phase === 'negotiate-sent' && token) {
+      const context = this.#context;
+      if (!context) return undefined;
+      this.#phase = 'failed';
+      const authenticate = context.authenticate(Buffer.from(token, 'base64'));
+      this.#phase = 'authenticate-sent';
+      return `${this.#scheme} ${authenticate.toString('base64')}`;
+    }
+    // A bare challenge starts (or restarts, e.g. on a new connection) the exchange, unless we just
+    // sent AUTHENTICATE: then the server refused the credentials.
+    if (this.#phase === 'authenticate-sent' || this.#phase === 'negotiate-sent') {
+      this.#phase = 'failed';
+      this.#context = undefined;
+      return undefined;
+    }
+    if (!offered.has(this.#scheme)) {
+      const other = this.#scheme === 'Negotiate' ? 'NTLM' : 'Negotiate';
+      if (!offered.has(other)) return undefined;
+      this.#scheme = other;
+    }
+    return this.#start(challenge);
+  }
+
+  complete(_result: AuthResult): void {
+    if (this.#phase === 'authenticate-sent') this.#phase = 'established';
+  }
+
+  #start(request: AuthRequest): string {
+    const o = this.#options;
+    this.#context = new NtlmClientContext({
+      ...o.context,
+      credentials: o.credentials,
+      targetName: o.targetName ?? ntlmTargetName(request.url.hostname),
+      ...(o.channelBindings === undefined ? {} : { channelBindings: o.channelBindings }),
+    });
+    this.#phase = 'negotiate-sent';
+    return `${this.#scheme} ${this.#context.negotiate().toString('base64')}`;
+  }
+
+  toJSON(): { mechanism: string; username: string; phase: Phase } {
+    return { mechanism: this.mechanism, username: this.#options.credentials.username, phase: this.#phase };
+  }
+}
