@@ -70,7 +70,7 @@ export async function runDiagnose(argv: readonly string[], io: CliIo): Promise<n
       onCheck: json
         ? undefined
         : (ch) => {
-            const line = `${mark(ch)} ${ch.title.padEnd(28)} ${ch.status === 'skip' ? c.dim(ch.detail) : ch.detail}\n`;
+            const line = `${mark(ch)} ${ch.title.padEnd(30)} ${ch.status === 'skip' ? c.dim(ch.detail) : ch.detail}\n`;
             io.stdout.write(line);
             if (ch.fix && (ch.status === 'fail' || ch.status === 'warn'))
               io.stdout.write(`  ${c.bold('fix:')} ${ch.fix}\n`);

@@ -13,7 +13,7 @@ const USAGE = `usage: psrp <command>
 
 commands:
   exec <uri|server> [options] -- <command line>   run a command line (Exchange: a bare server name)
-  diagnose <uri|server> [options]                   walk DNS, TLS, HTTP, auth, shell and roles; say what to fix
+  diagnose <uri|server> [options]                  walk DNS, TLS, HTTP, auth, shell and roles; say what to fix
   shell <uri|server> [options]                     interactive prompt with history and tab completion
   import <uri|server> --out FILE.ts                typed TypeScript functions for the commands your roles grant
   lab [--port N] [--users users.json]             start the loopback WinRM lab (real PowerShell behind WS-Man)
