@@ -57,11 +57,13 @@ export function parseNegotiateChallenges(wwwAuthenticate: readonly string[]): Ma
  * `requiresEncryption` is false: NTLM never sends a reusable password. A malformed CHALLENGE makes
  * `respond` throw `ProtocolError` `PSRP_NTLM_MESSAGE_INVALID`.
  *
- * NTLM authenticates a TCP connection, not a request: this authenticator holds one context, so the
- * transport must use it for one connection (wiring into HttpTransport is still to do).
+ * NTLM authenticates a TCP connection, not a request: this authenticator holds one context, and
+ * HttpTransport (seeing `connectionBound`) keeps one per connection through `forConnection()`.
  */
 export class NtlmAuthenticator implements Authenticator {
   readonly requiresEncryption = false;
+  /** NTLM authenticates the connection: HttpTransport keeps one authenticator per connection. */
+  readonly connectionBound = true;
   readonly #options: NtlmAuthenticatorOptions;
   #scheme: 'Negotiate' | 'NTLM';
   #phase: Phase = 'idle';
@@ -74,6 +76,11 @@ export class NtlmAuthenticator implements Authenticator {
     if (typeof password !== 'string') throw new InvalidArgumentError('NTLM needs a password string');
     this.#options = options;
     this.#scheme = options.scheme ?? 'Negotiate';
+  }
+
+  /** The same settings for another connection (each TCP connection has its own NTLM context). */
+  forConnection(): NtlmAuthenticator {
+    return new NtlmAuthenticator(this.#options);
   }
 
   /** `negotiate` or `ntlm`, after the scheme answered (for errors and diagnostics). */

@@ -47,6 +47,14 @@ export interface Authenticator {
   respond(challenge: AuthChallenge): string | undefined;
   /** Optional: sees the final non-401 response (for schemes that authenticate the server). */
   complete?(result: AuthResult): void;
+  /**
+   * True for schemes that authenticate a TCP connection rather than a request (NTLM, Negotiate):
+   * the transport then keeps the connection for every leg of the handshake and uses one
+   * authenticator per connection, made with `forConnection()`.
+   */
+  readonly connectionBound?: boolean;
+  /** A fresh authenticator with the same settings, for another connection. */
+  forConnection?(): Authenticator;
 }
 
 /** Scheme names offered by `WWW-Authenticate` values (`Negotiate`, `Basic`, ...), for messages. */

@@ -14,7 +14,7 @@ import { offeredSchemes } from './authenticator.js';
 import type { Authenticator } from './authenticator.js';
 import { BasicAuthenticator } from './basic-authenticator.js';
 import type { BasicCredentials } from './basic-authenticator.js';
-import { ConnectionPool } from './connection-pool.js';
+import { ConnectionPool, type Lease } from './connection-pool.js';
 import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, excerpt, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody, readBounded } from './response-body.js';
@@ -41,6 +41,9 @@ export class HttpTransport implements WsmanTransport {
   readonly #pools = new Map<string, ConnectionPool>();
   readonly #jar = new CookieJar();
   readonly #auth: Authenticator | undefined;
+  /** Per-connection authenticators of a connection-bound scheme (see #authFor). */
+  readonly #connectionAuth = new WeakMap<Lease['client'], Authenticator>();
+  #authClaimed = false;
   readonly #inflight = new Set<AbortController>();
   readonly #headers: Record<string, string>;
   readonly #tls: Readonly<Record<string, unknown>>;
@@ -60,20 +63,36 @@ export class HttpTransport implements WsmanTransport {
     const url = parseUrl(options.url);
     const auth = options.auth;
     this.#auth =
-      auth === undefined ? undefined : typeof (auth as Authenticator).authorize === 'function' ? (auth as Authenticator) : new BasicAuthenticator(auth as BasicCredentials);
+      auth === undefined
+        ? undefined
+        : typeof (auth as Authenticator).authorize === 'function'
+          ? (auth as Authenticator)
+          : new BasicAuthenticator(auth as BasicCredentials);
     this.#o = {
       allowRedirection: options.allowRedirection === true,
       allowUnencrypted: options.allowUnencrypted === true,
       maxRedirects: positive('maxRedirects', options.maxRedirects, DEFAULTS.maxRedirects, 20),
-      requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 2_147_483_647) || DEFAULTS.requestTimeoutMs,
-      connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 2_147_483_647) || DEFAULTS.connectTimeoutMs,
-      maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, DEFAULTS.maxResponseBytes, 2 ** 31 - 1) || DEFAULTS.maxResponseBytes,
+      requestTimeoutMs:
+        positive('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 2_147_483_647) ||
+        DEFAULTS.requestTimeoutMs,
+      connectTimeoutMs:
+        positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 2_147_483_647) ||
+        DEFAULTS.connectTimeoutMs,
+      maxResponseBytes:
+        positive('maxResponseBytes', options.maxResponseBytes, DEFAULTS.maxResponseBytes, 2 ** 31 - 1) ||
+        DEFAULTS.maxResponseBytes,
       connections: positive('connections', options.connections, DEFAULTS.connections, 256) || 1,
-      keepAliveTimeoutMs: positive('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 600_000) || 1,
+      keepAliveTimeoutMs:
+        positive('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 600_000) || 1,
     };
     this.#checkEncryption(url);
     this.#headers = extraHeaders(options.headers);
-    const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? (options.ca as readonly Pem[]) : [options.ca as Pem];
+    const extraCa =
+      options.ca === undefined
+        ? []
+        : Array.isArray(options.ca)
+          ? (options.ca as readonly Pem[])
+          : [options.ca as Pem];
     this.#tls = {
       rejectUnauthorized: options.skipCertificateCheck !== true,
       ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
@@ -83,7 +102,8 @@ export class HttpTransport implements WsmanTransport {
       ...(options.pfx !== undefined ? { pfx: options.pfx } : {}),
       ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
     };
-    if (options.skipCertificateCheck === true) log('TLS certificate verification is OFF for %s (skipCertificateCheck)', url.origin);
+    if (options.skipCertificateCheck === true)
+      log('TLS certificate verification is OFF for %s (skipCertificateCheck)', url.origin);
     this.#url = url;
   }
 
@@ -116,10 +136,13 @@ export class HttpTransport implements WsmanTransport {
     outer?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
       controller.abort(
-        new TransportError(`No complete response from ${where(this.#url)} within ${this.#o.requestTimeoutMs} ms`, {
-          code: 'PSRP_TIMEOUT',
-          hint: 'Raise `requestTimeoutMs` above the WS-Man OperationTimeout (plus a margin), or check the proxy between.',
-        }),
+        new TransportError(
+          `No complete response from ${where(this.#url)} within ${this.#o.requestTimeoutMs} ms`,
+          {
+            code: 'PSRP_TIMEOUT',
+            hint: 'Raise `requestTimeoutMs` above the WS-Man OperationTimeout (plus a margin), or check the proxy between.',
+          },
+        ),
       );
     }, this.#o.requestTimeoutMs);
     this.#inflight.add(controller);
@@ -139,118 +162,185 @@ export class HttpTransport implements WsmanTransport {
     let url = this.#url;
     let redirects = 0;
     let attempt = 0;
-    let authorization = this.#auth?.authorize({ method: 'POST', url });
+    /** The header for the next attempt; undefined means "ask the connection's authenticator". */
+    let pending: string | undefined;
+    /** A connection kept for the next leg of a connection-bound handshake (NTLM). */
+    let held: { readonly pool: ConnectionPool; readonly lease: Lease } | undefined;
     for (;;) {
-      const headers: Record<string, string> = {
-        'content-type': 'application/soap+xml;charset=UTF-8',
-        'accept-encoding': 'identity',
-        'user-agent': USER_AGENT,
-        ...this.#headers,
-        'content-length': String(body.length),
-      };
-      if (authorization !== undefined) headers['authorization'] = authorization;
-      const cookie = this.#jar.header(url);
-      if (cookie !== undefined) headers['cookie'] = cookie;
-      const secrets = [authorization, cookie].filter((s): s is string => s !== undefined);
-      const started = performance.now();
-      const report = (status: number | undefined, bytes: number, error?: string): void => {
-        const durationMs = Math.round(performance.now() - started);
-        if (channels.httpExchange.hasSubscribers) {
-          const event: HttpExchangeEvent = {
-            method: 'POST', origin: url.origin, path: url.pathname, status, requestBytes: body.length, bytes, durationMs,
-            requestHeaders: redactHeaders(headers), ...(error !== undefined ? { error } : {}),
-          };
-          channels.httpExchange.publish(event);
+      let pool: ConnectionPool;
+      let lease: Lease;
+      if (held) {
+        ({ pool, lease } = held);
+        held = undefined;
+      } else {
+        pool = this.#pool(url);
+        try {
+          lease = await pool.acquire(signal);
+        } catch (err) {
+          throw signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
         }
-        log('POST %s -> %s (%d bytes, %d ms)', where(url), status ?? error ?? '?', bytes, durationMs);
-      };
-
-      let res: RoundTrip;
+      }
+      let keep = false;
       try {
-        res = await this.#roundTrip(url, headers, body, signal);
-      } catch (err) {
-        const failure: unknown = signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
-        report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
-        throw failure;
-      }
-      const status = res.status;
-      const setCookie = headerList(res.headers['set-cookie']);
-      if (setCookie.length > 0) this.#jar.store(url, setCookie);
-      report(status, res.bytes.length);
+        const auth = this.#authFor(lease);
+        const authorization = attempt === 0 ? auth?.authorize({ method: 'POST', url }) : pending;
+        const headers: Record<string, string> = {
+          'content-type': 'application/soap+xml;charset=UTF-8',
+          'accept-encoding': 'identity',
+          'user-agent': USER_AGENT,
+          ...this.#headers,
+          'content-length': String(body.length),
+        };
+        if (authorization !== undefined) headers['authorization'] = authorization;
+        const cookie = this.#jar.header(url);
+        if (cookie !== undefined) headers['cookie'] = cookie;
+        const secrets = [authorization, cookie].filter((s): s is string => s !== undefined);
+        const started = performance.now();
+        const report = (status: number | undefined, bytes: number, error?: string): void => {
+          const durationMs = Math.round(performance.now() - started);
+          if (channels.httpExchange.hasSubscribers) {
+            const event: HttpExchangeEvent = {
+              method: 'POST',
+              origin: url.origin,
+              path: url.pathname,
+              status,
+              requestBytes: body.length,
+              bytes,
+              durationMs,
+              requestHeaders: redactHeaders(headers),
+              ...(error !== undefined ? { error } : {}),
+            };
+            channels.httpExchange.publish(event);
+          }
+          log('POST %s -> %s (%d bytes, %d ms)', where(url), status ?? error ?? '?', bytes, durationMs);
+        };
 
-      if (REDIRECTS.has(status)) {
-        url = this.#redirectTarget(url, status, headerList(res.headers['location'])[0], redirects);
-        redirects++;
-        // Credentials follow the redirect only because the caller allowed it (checked above).
-        authorization = this.#auth?.authorize({ method: 'POST', url });
-        attempt = 0;
-        continue;
-      }
+        let res: RoundTrip;
+        try {
+          res = await this.#roundTrip(lease, url, headers, body, signal);
+        } catch (err) {
+          const failure: unknown = signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
+          report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
+          throw failure;
+        }
+        const status = res.status;
+        const setCookie = headerList(res.headers['set-cookie']);
+        if (setCookie.length > 0) this.#jar.store(url, setCookie);
+        report(status, res.bytes.length);
 
-      const text = decodeBody(res.bytes, headerList(res.headers['content-type'])[0]);
-      const wwwAuthenticate = headerList(res.headers['www-authenticate']);
-
-      if (status === 401) {
-        const next = this.#auth?.respond({ method: 'POST', url, wwwAuthenticate, attempt });
-        if (next !== undefined && attempt < 5) {
-          authorization = next;
-          attempt++;
+        if (REDIRECTS.has(status)) {
+          url = this.#redirectTarget(url, status, headerList(res.headers['location'])[0], redirects);
+          redirects++;
+          // Credentials follow the redirect only because the caller allowed it (checked above).
+          attempt = 0;
           continue;
         }
-        throw authError(this.#auth?.mechanism, offeredSchemes(wwwAuthenticate), url);
+
+        const text = decodeBody(res.bytes, headerList(res.headers['content-type'])[0]);
+        const wwwAuthenticate = headerList(res.headers['www-authenticate']);
+
+        if (status === 401) {
+          const next = auth?.respond({ method: 'POST', url, wwwAuthenticate, attempt });
+          if (next !== undefined && attempt < 5) {
+            pending = next;
+            attempt++;
+            // The next leg of a connection-bound handshake must use this same connection.
+            keep = auth?.connectionBound === true;
+            continue;
+          }
+          throw authError(auth?.mechanism ?? this.#auth?.mechanism, offeredSchemes(wwwAuthenticate), url);
+        }
+        if ((status >= 200 && status < 300) || (status === 500 && isSoapEnvelope(text))) {
+          auth?.complete?.({ method: 'POST', url, status, wwwAuthenticate });
+          if (url !== this.#url) this.#remember(url);
+          return text;
+        }
+        throw statusError(status, text, url, secrets);
+      } finally {
+        if (keep) held = { pool, lease };
+        else pool.release(lease);
       }
-      if ((status >= 200 && status < 300) || (status === 500 && isSoapEnvelope(text))) {
-        this.#auth?.complete?.({ method: 'POST', url, status, wwwAuthenticate });
-        if (url !== this.#url) this.#remember(url);
-        return text;
-      }
-      throw statusError(status, text, url, secrets);
     }
+  }
+
+  /**
+   * The authenticator of a connection: the transport's own, or for a connection-bound scheme
+   * (NTLM authenticates a TCP connection, not a request) one per connection, the first connection
+   * using the given instance and each further one a `forConnection()` copy.
+   */
+  #authFor(lease: Lease): Authenticator | undefined {
+    const auth = this.#auth;
+    if (!auth?.connectionBound) return auth;
+    let own = this.#connectionAuth.get(lease.client);
+    if (own === undefined) {
+      own = this.#authClaimed ? (auth.forConnection?.() ?? auth) : auth;
+      this.#authClaimed = true;
+      this.#connectionAuth.set(lease.client, own);
+    }
+    return own;
   }
 
   /**
    * One request on a pooled connection, its body read (bounded) or, for a redirect, drained. The
    * connection goes back to the pool only once the body is consumed or destroyed.
    */
-  async #roundTrip(url: URL, headers: Record<string, string>, body: Buffer, signal: AbortSignal): Promise<RoundTrip> {
-    const pool = this.#pool(url);
-    const lease = await pool.acquire(signal);
-    try {
-      const res = await lease.client.request({ path: url.pathname + url.search, method: 'POST', headers, body, signal });
-      if (REDIRECTS.has(res.statusCode)) {
-        await res.body.dump({ limit: 65_536 });
-        return { status: res.statusCode, headers: res.headers, bytes: Buffer.alloc(0) };
-      }
-      const bytes = await readBounded(res, this.#o.maxResponseBytes, signal);
-      return { status: res.statusCode, headers: res.headers, bytes };
-    } finally {
-      pool.release(lease);
+  async #roundTrip(
+    lease: Lease,
+    url: URL,
+    headers: Record<string, string>,
+    body: Buffer,
+    signal: AbortSignal,
+  ): Promise<RoundTrip> {
+    const res = await lease.client.request({
+      path: url.pathname + url.search,
+      method: 'POST',
+      headers,
+      body,
+      signal,
+    });
+    if (REDIRECTS.has(res.statusCode)) {
+      await res.body.dump({ limit: 65_536 });
+      return { status: res.statusCode, headers: res.headers, bytes: Buffer.alloc(0) };
     }
+    const bytes = await readBounded(res, this.#o.maxResponseBytes, signal);
+    return { status: res.statusCode, headers: res.headers, bytes };
   }
 
   /** Checks a redirect and returns where to go, or throws the reason not to. */
   #redirectTarget(from: URL, status: number, location: string | undefined, followed: number): URL {
     if (location === undefined || location === '') {
-      throw new TransportError(`HTTP ${status} from ${where(from)} without a Location header`, { code: 'PSRP_REDIRECT_INVALID', statusCode: status });
+      throw new TransportError(`HTTP ${status} from ${where(from)} without a Location header`, {
+        code: 'PSRP_REDIRECT_INVALID',
+        statusCode: status,
+      });
     }
     let next: URL;
     try {
       next = new URL(location, from);
     } catch (cause) {
       throw new TransportError(`HTTP ${status} from ${where(from)} with an invalid Location`, {
-        code: 'PSRP_REDIRECT_INVALID', statusCode: status, cause, responseExcerpt: excerpt(location),
+        code: 'PSRP_REDIRECT_INVALID',
+        statusCode: status,
+        cause,
+        responseExcerpt: excerpt(location),
       });
     }
     if ((next.protocol !== 'https:' && next.protocol !== 'http:') || next.username || next.password) {
-      throw new TransportError(`HTTP ${status} from ${where(from)} redirects to an unusable location (${next.protocol})`, { code: 'PSRP_REDIRECT_INVALID', statusCode: status });
+      throw new TransportError(
+        `HTTP ${status} from ${where(from)} redirects to an unusable location (${next.protocol})`,
+        { code: 'PSRP_REDIRECT_INVALID', statusCode: status },
+      );
     }
     next.hash = '';
     if (!this.#o.allowRedirection) {
-      throw new TransportError(`The server redirected (HTTP ${status}) to ${where(next)}; set allowRedirection: true to follow it`, {
-        code: 'PSRP_REDIRECT_NOT_ALLOWED',
-        statusCode: status,
-        hint: `Following a redirect re-sends the credentials to ${next.origin}; allow it only if you trust that server (PowerShell's -AllowRedirection). Or connect to ${where(next)} directly.`,
-      });
+      throw new TransportError(
+        `The server redirected (HTTP ${status}) to ${where(next)}; set allowRedirection: true to follow it`,
+        {
+          code: 'PSRP_REDIRECT_NOT_ALLOWED',
+          statusCode: status,
+          hint: `Following a redirect re-sends the credentials to ${next.origin}; allow it only if you trust that server (PowerShell's -AllowRedirection). Or connect to ${where(next)} directly.`,
+        },
+      );
     }
     if (from.protocol === 'https:' && next.protocol !== 'https:') {
       throw new TransportError(`Refusing to follow a redirect from https:// to ${where(next)}`, {
@@ -295,14 +385,18 @@ export class HttpTransport implements WsmanTransport {
     let pool = this.#pools.get(url.origin);
     if (pool === undefined) {
       const safety = this.#o.requestTimeoutMs + 1_000;
-      pool = new ConnectionPool(url.origin, {
-        pipelining: 1,
-        keepAliveTimeout: this.#o.keepAliveTimeoutMs,
-        keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
-        headersTimeout: safety,
-        bodyTimeout: safety,
-        connect: { timeout: this.#o.connectTimeoutMs, ...this.#tls },
-      }, this.#o.connections);
+      pool = new ConnectionPool(
+        url.origin,
+        {
+          pipelining: 1,
+          keepAliveTimeout: this.#o.keepAliveTimeoutMs,
+          keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
+          headersTimeout: safety,
+          bodyTimeout: safety,
+          connect: { timeout: this.#o.connectTimeoutMs, ...this.#tls },
+        },
+        this.#o.connections,
+      );
       this.#pools.set(url.origin, pool);
     }
     return pool;
@@ -313,7 +407,11 @@ export class HttpTransport implements WsmanTransport {
     if (this.#closed) return;
     this.#closed = true;
     for (const controller of this.#inflight) {
-      controller.abort(new TransportError('The transport was closed while a request was pending', { code: 'PSRP_TRANSPORT_CLOSED' }));
+      controller.abort(
+        new TransportError('The transport was closed while a request was pending', {
+          code: 'PSRP_TRANSPORT_CLOSED',
+        }),
+      );
     }
     const pools = [...this.#pools.values()];
     this.#pools.clear();
