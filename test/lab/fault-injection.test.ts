@@ -8,6 +8,7 @@ import { noFaults, startLab, type Lab } from '../../src/lab/lab-server.js';
 import {
   HttpTransport,
   RunspacePool,
+  TransportError,
   type PsrpError,
   type RunspacePoolOptions,
   type WsmanTransport,
@@ -143,6 +144,35 @@ describe('fault injection against the lab (public client, HTTPS)', () => {
     const e = await failure(RunspacePool.open(opts({ requestTimeoutMs: 1500 })));
     expect(e.code).toBe('PSRP_TIMEOUT');
     await new Promise((r) => setTimeout(r, 2000)); // past the stall: the lab dropped the request
+    expect(lab.liveShells()).toBe(0);
+  }, 60_000);
+
+  it('a Create whose answer is lost after the shell was made: the client deletes the shell it asked for', async () => {
+    const real = new HttpTransport({
+      url: lab.url,
+      auth: { username: 'admin', password: lab.users['admin']! },
+      ca: lab.ca,
+    });
+    const transport: WsmanTransport = {
+      async send(envelope, options) {
+        const body = await real.send(envelope, options);
+        if (/transfer\/Create</.test(envelope))
+          throw new TransportError('answer lost', { code: 'PSRP_CONNECTION_FAILED' });
+        return body;
+      },
+      get url() {
+        return real.url;
+      },
+      close: () => real.close(),
+    };
+    const deletes = lab.requestCounts.get('Delete') ?? 0;
+    try {
+      const e = await failure(RunspacePool.open({ transport }));
+      expect(e.code).toBe('PSRP_CONNECTION_FAILED');
+      expect(lab.requestCounts.get('Delete')).toBe(deletes + 1);
+    } finally {
+      await transport.close();
+    }
     expect(lab.liveShells()).toBe(0);
   }, 60_000);
 

@@ -1,13 +1,13 @@
 /**
  * Soak test (`npm run soak`, not part of `npm test`): short commands against the lab from
  * SOAK_CONCURRENCY pools (default 8) for SOAK_SECONDS (default 180), while a random one-shot fault
- * (docs/lab.md) is armed every SOAK_FAULT_MS (default 700). Fails (exit code 1) unless at the end:
+ * (docs/lab.md) is armed every SOAK_FAULT_MS (default 2000). Fails (exit code 1) unless at the end:
  * no shell is left in the lab, no promise rejection went unhandled, every failure was a typed
  * PsrpError (or the documented TimeoutError of openTimeoutMs/timeoutMs), every answer was right,
  * and memory is flat (RSS and heap after warm-up vs at the end, at most 50 % growth).
  */
 import { noFaults, startLab, type Lab, type LabAction } from '../../src/lab/lab-server.js';
-import { PsrpError, RunspacePool, type RunspacePoolOptions } from '../../src/index.js';
+import { HttpTransport, PsrpError, RunspacePool, type WsmanTransport } from '../../src/index.js';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -15,9 +15,13 @@ const env = (name: string, fallback: number): number => {
 };
 const SECONDS = env('SOAK_SECONDS', 180);
 const CONCURRENCY = env('SOAK_CONCURRENCY', 8);
-const FAULT_MS = env('SOAK_FAULT_MS', 700);
-/** Generous: on a busy 2-core machine a pwsh process can take many seconds to start. */
-const REQUEST_TIMEOUT_MS = 60_000;
+const FAULT_MS = env('SOAK_FAULT_MS', 2000);
+/**
+ * Opening (Create starts a pwsh process, many seconds on a busy 2-core machine) goes over a patient
+ * transport; commands over one with a short requestTimeoutMs, which the stall fault exceeds.
+ */
+const OPEN_TIMEOUT_MS = 60_000;
+const REQUEST_TIMEOUT_MS = 5_000;
 /** Pools opened at once: each open starts a pwsh process, which costs seconds of CPU. */
 const OPENS_AT_ONCE = 2;
 const MAX_GROWTH = 0.5;
@@ -64,10 +68,10 @@ function gate(n: number): <T>(work: () => Promise<T>) => Promise<T> {
 const opening = gate(OPENS_AT_ONCE);
 const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
-function memory(): { rss: number; heap: number } {
+function memory(): { rss: number; heap: number; external: number } {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed };
+  return { rss: m.rss, heap: m.heapUsed, external: m.external };
 }
 
 function recordFailure(e: unknown): string {
@@ -86,32 +90,57 @@ function recordFailure(e: unknown): string {
 }
 
 async function worker(lab: Lab, id: number, deadline: number): Promise<void> {
-  const options: RunspacePoolOptions = {
-    uri: lab.url,
-    auth: { username: 'admin', password: lab.users['admin']! },
-    ca: lab.ca,
-    operationTimeoutSeconds: 1,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
-  };
+  const http = { url: lab.url, auth: { username: 'admin', password: lab.users['admin']! }, ca: lab.ca };
   let pool: RunspacePool | undefined;
+  let transports: { patient: HttpTransport; short: HttpTransport; current: HttpTransport } | undefined;
   let used = 0;
   const close = async (): Promise<void> => {
     const p = pool;
+    const t = transports;
     pool = undefined;
-    if (!p) return;
+    transports = undefined;
+    if (!p || !t) return;
     try {
+      t.current = t.patient;
       await p.close();
       stats.closed++;
     } catch (e) {
       stats.closeFailed++;
       recordFailure(e);
+    } finally {
+      await Promise.all([t.patient.close(), t.short.close()]);
+    }
+  };
+  const open = async (): Promise<RunspacePool> => {
+    const t = {
+      patient: new HttpTransport({ ...http, requestTimeoutMs: OPEN_TIMEOUT_MS }),
+      short: new HttpTransport({ ...http, requestTimeoutMs: REQUEST_TIMEOUT_MS }),
+      current: undefined as unknown as HttpTransport,
+    };
+    t.current = t.patient;
+    const transport: WsmanTransport = {
+      send: (envelope, o) => t.current.send(envelope, o),
+      get url() {
+        return t.current.url;
+      },
+      // The worker closes both transports itself once the pool is closed.
+      close: () => Promise.resolve(),
+    };
+    try {
+      const p = await RunspacePool.open({ transport, operationTimeoutSeconds: 1 });
+      t.current = t.short;
+      transports = t;
+      return p;
+    } catch (e) {
+      await Promise.all([t.patient.close(), t.short.close()]);
+      throw e;
     }
   };
   let n = id * 1_000_000;
   while (Date.now() < deadline) {
     if (!pool) {
       try {
-        pool = await opening(() => RunspacePool.open(options));
+        pool = await opening(open);
         stats.opened++;
         used = 0;
       } catch (e) {
@@ -180,8 +209,9 @@ async function main(): Promise<void> {
   watchdog.unref();
   const lab = await startLab({ mailboxCount: 10 });
   const deadline = started + SECONDS * 1000;
-  const warmUpAt = started + Math.min(30_000, SECONDS * 200);
-  let warm: { rss: number; heap: number } | undefined;
+  // Warm-up: allocator arenas, TLS sessions and the JIT settle during the first third of the run.
+  const warmUpAt = started + Math.max(Math.min(30_000, SECONDS * 200), (SECONDS * 1000) / 3);
+  let warm: { rss: number; heap: number; external: number } | undefined;
   const sampler = setInterval(() => {
     if (!warm && Date.now() >= warmUpAt) warm = memory();
   }, 250);
@@ -236,6 +266,7 @@ async function main(): Promise<void> {
       'heap after warm-up → end',
       `${mb(start.heap)} → ${mb(end.heap)} (${(((end.heap - start.heap) / start.heap) * 100).toFixed(0)} %)`,
     ],
+    ['external (buffers) after warm-up → end', `${mb(start.external)} → ${mb(end.external)}`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   console.log(`\n| ${'measure'.padEnd(w)} | value |\n|${'-'.repeat(w + 2)}|-------|`);
