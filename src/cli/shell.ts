@@ -4,7 +4,7 @@
  * server-side pipeline; output prints as a table (`:format json` switches). Tab completes command
  * and parameter names from the session's command metadata (what the user's roles grant). History
  * is kept across runs in ~/.psrp_history (or --history FILE / PSRP_HISTORY; `--history ''` keeps
- * none). `exit` or end of input closes the session (the shell on the server is deleted).
+ * none), except lines that mention a password, token or secret. `exit` or end of input closes the session (the shell on the server is deleted).
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -29,6 +29,8 @@ const USAGE = `usage: psrp shell <uri|server> [--user U] [--password P] [--ca FI
   An interactive prompt: Tab completes cmdlets and parameters; 'help' lists commands; 'exit' leaves.`;
 
 const HISTORY_SIZE = 1000;
+/** Lines kept out of the history file (PSReadLine's default rule). */
+const SENSITIVE = /password|asplaintext|token|apikey|secret/i;
 
 function loadHistory(file: string | undefined): string[] {
   if (!file) return [];
@@ -93,7 +95,8 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
         rl.prompt();
         continue;
       }
-      if (historyFile) {
+      // Like PSReadLine, lines that look like they carry a secret are not written to the file.
+      if (historyFile && !SENSITIVE.test(line)) {
         try {
           appendFileSync(historyFile, `${line.replace(/[\r\n]/g, ' ')}\n`, { mode: 0o600 });
         } catch {

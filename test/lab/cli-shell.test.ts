@@ -46,7 +46,7 @@ describe('psrp shell against the lab', () => {
       env,
     });
     s.stdin.write(
-      'Get-Mailbox -ResultSize 2\n\n:format json\nGet-Mailbox -Identity bob.smith\nSet-Mailbox -Identity bob.smith -Office x\nGet-Mailbox | Where-Object { $_ }\nexit\nGet-Mailbox\n',
+      'Get-Mailbox -ResultSize 2\n\n:format json\nGet-Mailbox -Identity bob.smith\nSet-Mailbox -Identity bob.smith -Office x\nNew-Mailbox -Name x -Password hunter2\nGet-Mailbox | Where-Object { $_ }\nexit\nGet-Mailbox\n',
     );
     expect(await done).toBe(0);
     expect(s.out()).toMatch(/Connected to .* as helpdesk: 5 commands/);
@@ -62,6 +62,7 @@ describe('psrp shell against the lab', () => {
       'Get-Mailbox | Where-Object { $_ }',
       'exit',
     ]);
+    expect(readFileSync(history, 'utf8')).not.toContain('hunter2');
     expect(lab.liveShells()).toBe(0);
   }, 90_000);
 
