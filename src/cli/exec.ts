@@ -53,7 +53,8 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write(`${credential}\n`);
     return 2;
   }
-  const errColour = paint(useColour(io.stderr, io, args));
+  const errColourOn = useColour(io.stderr, io, args);
+  const errColour = paint(errColourOn);
   const outColour = paint(useColour(io.stdout, io, args));
   const live = io.stderr.isTTY === true && args.flags.get('quiet') !== true;
   let status: ProgressDisplay | undefined;
@@ -65,9 +66,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     });
     const output: unknown[] = [];
     const errors: ErrorRecord[] = [];
-    status = live
-      ? new ProgressDisplay({ stream: io.stderr, colour: useColour(io.stderr, io, args) })
-      : undefined;
+    status = live ? new ProgressDisplay({ stream: io.stderr, colour: errColourOn }) : undefined;
     try {
       for await (const r of ex.runRecords(command)) {
         if (r.stream === 'output') {

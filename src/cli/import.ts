@@ -5,7 +5,12 @@
  * command descriptions instead.
  */
 import { writeFile } from 'node:fs/promises';
-import { connectExchange, generateCommandModule, getCommandInfo } from '../exchange/index.js';
+import {
+  connectExchange,
+  generateCommandModule,
+  getCommandInfo,
+  grantedCommands,
+} from '../exchange/index.js';
 import {
   connectionOptions,
   describeError,
@@ -47,10 +52,9 @@ export async function runImport(argv: readonly string[], io: CliIo): Promise<num
         ? `${JSON.stringify(commands, null, 2)}\n`
         : generateCommandModule(commands, { source });
     await writeFile(out, text, 'utf8');
-    const runnable = commands.filter(
-      (c) => c.commandType === 'Cmdlet' || c.commandType === 'Function',
-    ).length;
-    io.stderr.write(`psrp import: ${runnable} commands written to ${out}\n`);
+    // The count of what the file holds: descriptions of everything, or functions for the granted commands.
+    const written = args.flags.get('json') === true ? commands.length : grantedCommands(commands).length;
+    io.stderr.write(`psrp import: ${written} commands written to ${out}\n`);
     return 0;
   } catch (e) {
     io.stderr.write(`psrp import: ${describeError(e)}\n`);

@@ -10,7 +10,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { connectExchange, getCommandInfo, SESSION_COMMANDS, type CommandInfo } from '../exchange/index.js';
+import { connectExchange, getCommandInfo, grantedCommands, type CommandInfo } from '../exchange/index.js';
 import { completeLine } from './completion.js';
 import {
   connectionOptions,
@@ -73,7 +73,7 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
     } catch (e) {
       io.stderr.write(`${err.yellow(`(no tab completion: ${describeError(e)})`)}\n`);
     }
-    const runnable = commands.filter((c) => (c.commandType === 'Cmdlet' || c.commandType === 'Function') && !SESSION_COMMANDS.has(c.name));
+    const runnable = grantedCommands(commands);
     io.stdout.write(
       `Connected to ${args.target} as ${credential.username}: ${runnable.length} commands. Tab completes; 'help' lists them; 'exit' leaves.\n`,
     );

@@ -29,9 +29,10 @@ import {
   type IdentifyResult,
 } from '../index.js';
 import { IDENTIFY_UNAUTHENTICATED_HEADER, identifyEnvelope } from '../wsman/identify.js';
+import { offeredSchemes } from '../http/authenticator.js';
 import { getCommandInfo } from './command-info.js';
 import { connectExchange, exchangeUri } from './exchange-session.js';
-import { SESSION_COMMANDS } from './generate-commands.js';
+import { grantedCommands } from './generate-commands.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 export type CheckId = 'dns' | 'tcp' | 'tls' | 'http' | 'kerberos' | 'auth' | 'shell' | 'roles';
@@ -167,14 +168,6 @@ function probeTcp(address: string, port: number, timeoutMs: number): Promise<num
     });
     socket.once('error', reject);
   });
-}
-
-/** The auth scheme names of WWW-Authenticate values (`Basic realm="x"` → `Basic`). */
-function schemes(values: readonly string[]): string[] {
-  return values
-    .flatMap((v) => v.split(/,(?=\s*[A-Za-z][\w-]*(?:\s|$))/))
-    .map((v) => v.trim().split(/\s+/)[0] ?? '')
-    .filter(Boolean);
 }
 
 export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
@@ -374,7 +367,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
     );
     const body = (await res.body.text()).slice(0, 2000);
     const www = res.headers['www-authenticate'];
-    offered = schemes(www === undefined ? [] : Array.isArray(www) ? www : [www]);
+    offered = offeredSchemes(www === undefined ? [] : Array.isArray(www) ? www : [www]);
     const status = res.statusCode;
     const path = url.pathname;
     if (status === 401) {
@@ -564,9 +557,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
       `runspace pool opened (PSRP ${ex.pool.serverProtocolVersion ?? '?'}) and closed again`,
     );
     try {
-      const commands = (await getCommandInfo(ex)).filter(
-        (c) => (c.commandType === 'Cmdlet' || c.commandType === 'Function') && !SESSION_COMMANDS.has(c.name),
-      );
+      const commands = grantedCommands(await getCommandInfo(ex));
       const names = new Set(commands.map((c) => c.name));
       const writes = EXCHANGE_WRITE_CMDLETS.filter((n) => names.has(n));
       if (commands.length === 0) {

@@ -36,7 +36,13 @@ export type {
   ParameterSetEntry,
   ParameterSetInfo,
 } from './command-info.js';
-export { camelName, generateCommandModule, SESSION_COMMANDS, tsType } from './generate-commands.js';
+export {
+  camelName,
+  generateCommandModule,
+  grantedCommands,
+  SESSION_COMMANDS,
+  tsType,
+} from './generate-commands.js';
 export type { GenerateCommandsOptions } from './generate-commands.js';
 export { diagnose } from './diagnose.js';
 export type { CheckId, CheckStatus, DiagnoseOptions, Diagnosis, DiagnosisCheck } from './diagnose.js';

@@ -7,20 +7,9 @@ import {
   tsType,
   type CommandInfo,
 } from '../../src/exchange/index.js';
+import { parameterInfo } from '../helpers/command-info.js';
 
-const p = (
-  name: string,
-  type: string,
-  extra: Partial<CommandInfo['parameters'][number]> = {},
-): CommandInfo['parameters'][number] => ({
-  name,
-  type,
-  aliases: [],
-  isSwitch: type.endsWith('SwitchParameter'),
-  isCommon: false,
-  isArray: type.endsWith('[]'),
-  ...extra,
-});
+const p = parameterInfo;
 
 describe('generateCommandModule', () => {
   it('makes one union member per parameter set with that set mandatory parameters required', () => {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { completeLine } from '../../src/cli/completion.js';
 import type { CommandInfo } from '../../src/exchange/index.js';
+import { parameterInfo } from '../helpers/command-info.js';
 
-const param = (
-  name: string,
-  type = 'System.String',
-  extra: object = {},
-): CommandInfo['parameters'][number] => ({
-  name,
-  type,
-  aliases: [],
-  isSwitch: type.endsWith('SwitchParameter'),
-  isCommon: false,
-  isArray: false,
-  ...extra,
-});
+const param = parameterInfo;
 const commands: CommandInfo[] = [
   {
     name: 'Get-Mailbox',
