@@ -11,6 +11,7 @@ import {
   type NtlmClientOptions,
   type NtlmCredentials,
 } from './ntlm-context.js';
+import { ntlmSealingContext, type NtlmSealingContext } from './ntlm-sealing.js';
 
 export interface NtlmAuthenticatorOptions {
   readonly credentials: NtlmCredentials;
@@ -21,7 +22,10 @@ export interface NtlmAuthenticatorOptions {
   readonly scheme?: 'Negotiate' | 'NTLM';
   /** Send the NEGOTIATE token with the first request instead of waiting for a 401 (saves a round trip). */
   readonly preemptive?: boolean;
-  /** RFC 5929 channel binding data for https (see `tlsServerEndPoint`). */
+  /**
+   * RFC 5929 channel binding data for https (see `tlsServerEndPoint`). Default: what the transport
+   * reads off the connection's server certificate (`AuthRequest.channelBindings`).
+   */
   readonly channelBindings?: Uint8Array;
   /** MsvAvTargetName; default `HTTP/<host of the request URL>`. */
   readonly targetName?: string;
@@ -64,6 +68,9 @@ export class NtlmAuthenticator implements Authenticator {
   readonly requiresEncryption = false;
   /** NTLM authenticates the connection: HttpTransport keeps one authenticator per connection. */
   readonly connectionBound = true;
+  /** Over http:// every message is sealed with the established context (MS-WSMV 2.2.9.1). */
+  readonly sealsMessages = true;
+  #sealer: NtlmSealingContext | undefined;
   readonly #options: NtlmAuthenticatorOptions;
   #scheme: 'Negotiate' | 'NTLM';
   #phase: Phase = 'idle';
@@ -93,6 +100,14 @@ export class NtlmAuthenticator implements Authenticator {
     return this.#phase === 'established' ? this.#context : undefined;
   }
 
+  /** The established context as a WinRM message sealer, or undefined before authentication completes. */
+  sealer(): NtlmSealingContext | undefined {
+    const context = this.context;
+    if (context === undefined) return undefined;
+    this.#sealer ??= ntlmSealingContext(context);
+    return this.#sealer;
+  }
+
   authorize(request: AuthRequest): string | undefined {
     if (!this.#options.preemptive || this.#phase === 'established') return undefined;
     return this.#start(request);
@@ -105,7 +120,10 @@ export class NtlmAuthenticator implements Authenticator {
       const context = this.#context;
       if (!context) return undefined;
       this.#phase = 'failed';
-      const authenticate = context.authenticate(Buffer.from(token, 'base64'));
+      const authenticate = context.authenticate(
+        Buffer.from(token, 'base64'),
+        this.#options.channelBindings ?? challenge.channelBindings,
+      );
       this.#phase = 'authenticate-sent';
       return `${this.#scheme} ${authenticate.toString('base64')}`;
     }
@@ -130,11 +148,11 @@ export class NtlmAuthenticator implements Authenticator {
 
   #start(request: AuthRequest): string {
     const o = this.#options;
+    this.#sealer = undefined;
     this.#context = new NtlmClientContext({
       ...o.context,
       credentials: o.credentials,
       targetName: o.targetName ?? ntlmTargetName(request.url.hostname),
-      ...(o.channelBindings === undefined ? {} : { channelBindings: o.channelBindings }),
     });
     this.#phase = 'negotiate-sent';
     return `${this.#scheme} ${this.#context.negotiate().toString('base64')}`;

@@ -159,7 +159,7 @@ export class NtlmClientContext {
    * (Unicode, extended session security, target info) throws `AuthenticationError`
    * `PSRP_NTLM_NEGOTIATION_FAILED`.
    */
-  authenticate(challengeToken: Uint8Array): Buffer {
+  authenticate(challengeToken: Uint8Array, channelBindings?: Uint8Array): Buffer {
     if (this.#state !== 'negotiated' || !this.#negotiate) {
       throw new InvalidStateError('answer an NTLM CHALLENGE', this.#state, ['negotiated']);
     }
@@ -174,6 +174,8 @@ export class NtlmClientContext {
     }
     const flags = ((CLIENT_FLAGS | NtlmFlags.NEGOTIATE_TARGET_INFO) & challenge.flags) >>> 0;
     const o = this.#options;
+    // The binding data may only be known now: the TLS connection opens with the first request.
+    const bindings = channelBindings ?? o.channelBindings;
 
     // 3.1.5.1.2: the server's AV pairs, plus MsvAvFlags (MIC present) when it sent a timestamp,
     // MsvAvChannelBindings and MsvAvTargetName.
@@ -188,7 +190,7 @@ export class NtlmClientContext {
     if (avFlags !== 0) pairs.push({ id: AvId.Flags, value: u32(avFlags) });
     pairs.push({
       id: AvId.ChannelBindings,
-      value: o.channelBindings ? channelBindingsHash(o.channelBindings) : Buffer.alloc(16),
+      value: bindings ? channelBindingsHash(bindings) : Buffer.alloc(16),
     });
     if (o.targetName !== undefined)
       pairs.push({ id: AvId.TargetName, value: Buffer.from(o.targetName, 'utf16le') });

@@ -11,6 +11,11 @@
 export interface AuthRequest {
   readonly method: string;
   readonly url: URL;
+  /**
+   * RFC 5929 `tls-server-end-point` channel binding data of the connection the request goes on
+   * (https only; see `tlsServerEndPoint`), for schemes that bind to TLS (Extended Protection).
+   */
+  readonly channelBindings?: Uint8Array | undefined;
 }
 
 /** A 401 answer: its `WWW-Authenticate` values (one entry per header line). */
@@ -26,6 +31,19 @@ export interface AuthResult extends AuthRequest {
   readonly wwwAuthenticate: readonly string[];
 }
 
+/** A value, or a promise of it: native GSSAPI steps run on a worker thread. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A context that wraps and unwraps WinRM messages (structurally the `SealingContext` of
+ * src/wsman/message-encryption.ts).
+ */
+export interface MessageSealer {
+  readonly protocol: string;
+  seal(plaintext: Uint8Array): MaybePromise<{ readonly header: Uint8Array; readonly data: Uint8Array }>;
+  unseal(header: Uint8Array, data: Uint8Array): MaybePromise<Uint8Array>;
+}
+
 /**
  * One authentication scheme for one transport. Implementations must keep secrets out of every
  * property that `util.inspect` or `JSON.stringify` would show (use `#private` fields).
@@ -39,14 +57,17 @@ export interface Authenticator {
    */
   readonly requiresEncryption: boolean;
   /** The header to send with a request before any challenge (pre-emptive), or undefined for none. */
-  authorize(request: AuthRequest): string | undefined;
+  authorize(request: AuthRequest): MaybePromise<string | undefined>;
   /**
    * The server answered 401. Returns the header to retry the same request with, or undefined to
    * give up (the transport then rejects with `AuthenticationError` `PSRP_AUTH_FAILED`).
    */
-  respond(challenge: AuthChallenge): string | undefined;
-  /** Optional: sees the final non-401 response (for schemes that authenticate the server). */
-  complete?(result: AuthResult): void;
+  respond(challenge: AuthChallenge): MaybePromise<string | undefined>;
+  /**
+   * Optional: sees the final non-401 response (for schemes that authenticate the server: a
+   * Kerberos mutual-authentication token). Throwing here fails the request.
+   */
+  complete?(result: AuthResult): MaybePromise<void>;
   /**
    * True for schemes that authenticate a TCP connection rather than a request (NTLM, Negotiate):
    * the transport then keeps the connection for every leg of the handshake and uses one
@@ -55,6 +76,14 @@ export interface Authenticator {
   readonly connectionBound?: boolean;
   /** A fresh authenticator with the same settings, for another connection. */
   forConnection?(): Authenticator;
+  /**
+   * True for schemes whose context can seal messages (NTLM, Kerberos, Negotiate). Over `http://`
+   * the transport then authenticates with an empty body first and sends every message sealed
+   * (MS-WSMV 2.2.9.1), as WinRM requires when AllowUnencrypted is false.
+   */
+  readonly sealsMessages?: boolean;
+  /** The established context for message encryption, or undefined before the handshake completes. */
+  sealer?(): MessageSealer | undefined;
 }
 
 /** Scheme names offered by `WWW-Authenticate` values (`Negotiate`, `Basic`, ...), for messages. */

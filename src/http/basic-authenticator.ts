@@ -24,8 +24,10 @@ export class BasicAuthenticator implements Authenticator {
 
   constructor(credentials: BasicCredentials) {
     const { username, password } = credentials;
-    if (typeof username !== 'string' || username.length === 0) throw new InvalidArgumentError('Basic authentication needs a user name');
-    if (typeof password !== 'string') throw new InvalidArgumentError('Basic authentication needs a password string');
+    if (typeof username !== 'string' || username.length === 0)
+      throw new InvalidArgumentError('Basic authentication needs a user name');
+    if (typeof password !== 'string')
+      throw new InvalidArgumentError('Basic authentication needs a password string');
     // RFC 7617 2: the user-id cannot contain a colon (the password may).
     if (username.includes(':')) throw new InvalidArgumentError('A Basic user name cannot contain ":"');
     this.username = username;

@@ -7,12 +7,15 @@
  * connection is busy (long-poll Receives) and the cap is reached, requests wait in FIFO order for
  * the next free one; an abort takes a waiter out of the queue.
  */
-import { Client } from 'undici';
+import type { TLSSocket } from 'node:tls';
+import { buildConnector, Client } from 'undici';
 import { TransportError } from '../errors.js';
 
 interface Slot {
   readonly client: Client;
   busy: boolean;
+  /** DER of the server certificate of the slot's current TLS connection. */
+  peer: Buffer | undefined;
 }
 
 /** A connection held for one request; give it back with {@link ConnectionPool.release}. */
@@ -20,6 +23,11 @@ export interface Lease {
   readonly client: Client;
   /** 1-based index of the connection in the pool (for diagnostics). */
   readonly index: number;
+  /**
+   * The DER server certificate of the TLS connection (after the first request on it opened it),
+   * for channel bindings; undefined over plain http.
+   */
+  peerCertificate(): Buffer | undefined;
 }
 
 interface Waiter {
@@ -56,7 +64,7 @@ export class ConnectionPool {
     const idle = this.#slots.findIndex((s) => !s.busy);
     if (idle >= 0) return Promise.resolve(this.#lease(idle));
     if (this.#slots.length < this.#max) {
-      this.#slots.push({ client: new Client(this.#origin, this.#options), busy: false });
+      this.#slots.push(this.#open());
       return Promise.resolve(this.#lease(this.#slots.length - 1));
     }
     return new Promise<Lease>((resolve, reject) => {
@@ -96,11 +104,40 @@ export class ConnectionPool {
     else slot.busy = false;
   }
 
+  /**
+   * A new connection whose connector notes the server certificate of every TLS socket it opens
+   * (undici reconnects a Client transparently, so the note follows the current socket).
+   */
+  #open(): Slot {
+    const connect = this.#options.connect;
+    if (connect === undefined || typeof connect === 'function' || !this.#origin.startsWith('https:')) {
+      return { client: new Client(this.#origin, this.#options), busy: false, peer: undefined };
+    }
+    const base = buildConnector(connect);
+    const slot: { client?: Client; busy: boolean; peer: Buffer | undefined } = {
+      busy: false,
+      peer: undefined,
+    };
+    const connector: buildConnector.connector = (options, callback) => {
+      slot.peer = undefined;
+      base(options, (...args) => {
+        const socket = args[1];
+        if (socket && typeof (socket as TLSSocket).getPeerCertificate === 'function') {
+          const raw = (socket as TLSSocket).getPeerCertificate().raw as Buffer | undefined;
+          slot.peer = raw && raw.length > 0 ? raw : undefined;
+        }
+        callback(...args);
+      });
+    };
+    slot.client = new Client(this.#origin, { ...this.#options, connect: connector });
+    return slot as Slot;
+  }
+
   #lease(i: number): Lease {
     const slot = this.#slots[i];
     if (slot === undefined) throw new RangeError('no such connection');
     slot.busy = true;
-    return { client: slot.client, index: i + 1 };
+    return { client: slot.client, index: i + 1, peerCertificate: () => slot.peer };
   }
 
   /**

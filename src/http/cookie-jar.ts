@@ -111,7 +111,16 @@ export class CookieJar {
     const old = this.#cookies.get(key);
     this.#cookies.delete(key);
     if (expiresAt !== undefined && expiresAt <= now) return; // a deletion
-    this.#cookies.set(key, { name, value, domain, hostOnly, path, secure, expiresAt, created: old?.created ?? now });
+    this.#cookies.set(key, {
+      name,
+      value,
+      domain,
+      hostOnly,
+      path,
+      secure,
+      expiresAt,
+      created: old?.created ?? now,
+    });
     while (this.#cookies.size > MAX_COOKIES) {
       const oldest = this.#cookies.keys().next().value;
       if (oldest === undefined) break;
@@ -147,7 +156,8 @@ export class CookieJar {
   }
 
   #evictExpired(now: number): void {
-    for (const [key, c] of this.#cookies) if (c.expiresAt !== undefined && c.expiresAt <= now) this.#cookies.delete(key);
+    for (const [key, c] of this.#cookies)
+      if (c.expiresAt !== undefined && c.expiresAt <= now) this.#cookies.delete(key);
   }
 
   /** Shows cookie names only (never values) when inspected or serialised. */

@@ -13,7 +13,9 @@ export const EXCERPT_CHARS = 300;
 
 /** True when `body` is (or starts like) a SOAP envelope: the WS-Man layer can parse it. */
 export function isSoapEnvelope(body: string): boolean {
-  return /^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<([A-Za-z_][\w.-]*:)?Envelope[\s>/]/.test(body.slice(0, 4096));
+  return /^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<([A-Za-z_][\w.-]*:)?Envelope[\s>/]/.test(
+    body.slice(0, 4096),
+  );
 }
 
 /** `origin + path` of a URL, the only part of it put in messages. */
@@ -39,7 +41,9 @@ export function excerpt(body: string, secrets: readonly string[] = []): string {
 
 /** The text of a SOAP fault reason, if `body` carries one (for messages of non-500 faults). */
 function faultReason(body: string): string | undefined {
-  const m = /<(?:[\w.-]+:)?Text[^>]*>([^<]{1,300})</.exec(body) ?? /<(?:[\w.-]+:)?Message[^>]*>([^<]{1,300})</.exec(body);
+  const m =
+    /<(?:[\w.-]+:)?Text[^>]*>([^<]{1,300})</.exec(body) ??
+    /<(?:[\w.-]+:)?Message[^>]*>([^<]{1,300})</.exec(body);
   return m?.[1]?.trim();
 }
 
@@ -53,7 +57,10 @@ export function statusInfo(status: number, soap: boolean): StatusInfo {
   switch (status) {
     case 400:
       return soap
-        ? { code: 'PSRP_HTTP_BAD_REQUEST', hint: 'The WS-Management service rejected the request (see the fault text).' }
+        ? {
+            code: 'PSRP_HTTP_BAD_REQUEST',
+            hint: 'The WS-Management service rejected the request (see the fault text).',
+          }
         : {
             code: 'PSRP_HTTP_BAD_REQUEST',
             hint: 'Exchange front ends turn 401 and 404 into 400 with a plain-text body: check the user name and password, that the authentication method (Basic) is enabled on the /PowerShell virtual directory, and the path (https://<server>/PowerShell/).',
@@ -64,41 +71,74 @@ export function statusInfo(status: number, soap: boolean): StatusInfo {
         hint: '"Require SSL" is set on the virtual directory while connecting over http://, or the virtual directory requires a client certificate: use https://, or set SSL settings to not require one.',
       };
     case 404:
-      return { code: 'PSRP_HTTP_NOT_FOUND', hint: 'No WS-Management endpoint at this path: Exchange uses https://<server>/PowerShell/, a Windows WinRM listener uses /wsman.' };
+      return {
+        code: 'PSRP_HTTP_NOT_FOUND',
+        hint: 'No WS-Management endpoint at this path: Exchange uses https://<server>/PowerShell/, a Windows WinRM listener uses /wsman.',
+      };
     case 405:
     case 415:
-      return { code: 'PSRP_HTTP_STATUS', hint: 'This URL is not a WS-Management endpoint (it refused a SOAP POST): check the path.' };
+      return {
+        code: 'PSRP_HTTP_STATUS',
+        hint: 'This URL is not a WS-Management endpoint (it refused a SOAP POST): check the path.',
+      };
     case 413:
-      return { code: 'PSRP_HTTP_STATUS', hint: 'The request is larger than the server accepts: lower the maximum envelope size.' };
+      return {
+        code: 'PSRP_HTTP_STATUS',
+        hint: 'The request is larger than the server accepts: lower the maximum envelope size.',
+      };
     case 502:
-      return { code: 'PSRP_HTTP_BAD_GATEWAY', hint: 'The reverse proxy (IIS ARR, load balancer) cannot reach the Exchange server, or does not trust its certificate.' };
+      return {
+        code: 'PSRP_HTTP_BAD_GATEWAY',
+        hint: 'The reverse proxy (IIS ARR, load balancer) cannot reach the Exchange server, or does not trust its certificate.',
+      };
     case 503:
-      return { code: 'PSRP_HTTP_UNAVAILABLE', hint: 'The server, its application pool (MSExchangePowerShellAppPool) or the WinRM service is not available, or it is throttling: retry later.' };
+      return {
+        code: 'PSRP_HTTP_UNAVAILABLE',
+        hint: 'The server, its application pool (MSExchangePowerShellAppPool) or the WinRM service is not available, or it is throttling: retry later.',
+      };
     case 504:
-      return { code: 'PSRP_HTTP_GATEWAY_TIMEOUT', hint: "The reverse proxy timed out: its timeout must exceed the WS-Man OperationTimeout of the Receive long polls; raise the proxy timeout or lower operationTimeoutSeconds." };
+      return {
+        code: 'PSRP_HTTP_GATEWAY_TIMEOUT',
+        hint: 'The reverse proxy timed out: its timeout must exceed the WS-Man OperationTimeout of the Receive long polls; raise the proxy timeout or lower operationTimeoutSeconds.',
+      };
     default:
       if (status >= 500) {
-        return { code: 'PSRP_HTTP_SERVER_ERROR', hint: 'The server failed without a WS-Management fault (Exchange also rewrites 503 to 500): check the server event log and IIS logs.' };
+        return {
+          code: 'PSRP_HTTP_SERVER_ERROR',
+          hint: 'The server failed without a WS-Management fault (Exchange also rewrites 503 to 500): check the server event log and IIS logs.',
+        };
       }
       return { code: 'PSRP_HTTP_STATUS', hint: '' };
   }
 }
 
 /** The typed error for an unexpected HTTP status with its (already read) body. */
-export function statusError(status: number, body: string, url: URL, secrets: readonly string[]): TransportError {
+export function statusError(
+  status: number,
+  body: string,
+  url: URL,
+  secrets: readonly string[],
+): TransportError {
   const soap = isSoapEnvelope(body);
   const { code, hint } = statusInfo(status, soap);
   const reason = soap ? faultReason(body) : undefined;
-  return new TransportError(`HTTP ${status} from ${where(url)}${reason ? `: ${reason}` : ''}${hint ? `. ${hint}` : ''}`, {
-    code,
-    statusCode: status,
-    responseExcerpt: excerpt(body, secrets),
-    hint,
-  });
+  return new TransportError(
+    `HTTP ${status} from ${where(url)}${reason ? `: ${reason}` : ''}${hint ? `. ${hint}` : ''}`,
+    {
+      code,
+      statusCode: status,
+      responseExcerpt: excerpt(body, secrets),
+      hint,
+    },
+  );
 }
 
 /** The error for a 401 the authenticator could not answer. */
-export function authError(mechanism: string | undefined, offered: readonly string[], url: URL): AuthenticationError {
+export function authError(
+  mechanism: string | undefined,
+  offered: readonly string[],
+  url: URL,
+): AuthenticationError {
   const offers = offered.length > 0 ? `; the server offers: ${offered.join(', ')}` : '';
   const hint = mechanism
     ? `The server refused the ${mechanism} credentials: check the user name (DOMAIN\\user or user@domain) and password, and that ${mechanism === 'basic' ? 'Basic' : mechanism} authentication is enabled on the virtual directory (Exchange: Set-PowerShellVirtualDirectory -BasicAuthentication $true).`
@@ -123,7 +163,9 @@ function codesOf(err: unknown, depth = 0): string[] {
 }
 
 function messageOf(err: unknown): string {
-  return typeof err === 'object' && err !== null && typeof (err as ErrorLike).message === 'string' ? ((err as ErrorLike).message as string) : String(err);
+  return typeof err === 'object' && err !== null && typeof (err as ErrorLike).message === 'string'
+    ? ((err as ErrorLike).message as string)
+    : String(err);
 }
 
 const UNTRUSTED = new Set([
@@ -146,11 +188,14 @@ export function tlsError(err: unknown, url: URL): TransportError | undefined {
   const has = (...c: string[]): string | undefined => codes.find((x) => c.includes(x));
   let code: string | undefined;
   if ((code = has('CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'))) {
-    return new TransportError(`The TLS certificate of ${at} ${code === 'CERT_HAS_EXPIRED' ? 'has expired' : 'is not valid yet'} (${code})`, {
-      code: 'PSRP_TLS_EXPIRED',
-      cause: err,
-      hint: 'Renew the server certificate (Exchange: Get-ExchangeCertificate / IIS binding), or check the clocks of both machines.',
-    });
+    return new TransportError(
+      `The TLS certificate of ${at} ${code === 'CERT_HAS_EXPIRED' ? 'has expired' : 'is not valid yet'} (${code})`,
+      {
+        code: 'PSRP_TLS_EXPIRED',
+        cause: err,
+        hint: 'Renew the server certificate (Exchange: Get-ExchangeCertificate / IIS binding), or check the clocks of both machines.',
+      },
+    );
   }
   if ((code = has('ERR_TLS_CERT_ALTNAME_INVALID'))) {
     return new TransportError(`The TLS certificate of ${at} is not issued to the name used (${code})`, {
@@ -166,7 +211,11 @@ export function tlsError(err: unknown, url: URL): TransportError | undefined {
       hint: 'Pass the issuing CA certificate (PEM) with `ca`, or install it as NODE_EXTRA_CA_CERTS; `skipCertificateCheck: true` turns verification off (labs only, like -SkipCACheck -SkipCNCheck).',
     });
   }
-  if ((code = codes.find((c) => /CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|HANDSHAKE_FAILURE/.test(c)))) {
+  if (
+    (code = codes.find((c) =>
+      /CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|HANDSHAKE_FAILURE/.test(c),
+    ))
+  ) {
     return new TransportError(`The TLS handshake with ${at} failed (${code})`, {
       code: 'PSRP_TLS_HANDSHAKE_FAILED',
       cause: err,
@@ -187,10 +236,12 @@ export function tlsError(err: unknown, url: URL): TransportError | undefined {
 }
 
 const CONNECTION_HINTS: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'Nothing listens on that port: check the port (Exchange 443, WinRM 5985/5986), the firewall, and that the WinRM or IIS service runs.',
+  ECONNREFUSED:
+    'Nothing listens on that port: check the port (Exchange 443, WinRM 5985/5986), the firewall, and that the WinRM or IIS service runs.',
   ENOTFOUND: 'The host name is not in DNS: check the spelling and the DNS suffix (use the FQDN).',
   EAI_AGAIN: 'DNS did not answer: check the DNS server and the network.',
-  ECONNRESET: 'The server or a proxy closed the connection: a TLS-inspecting proxy, an idle timeout, or a server that does not speak this protocol.',
+  ECONNRESET:
+    'The server or a proxy closed the connection: a TLS-inspecting proxy, an idle timeout, or a server that does not speak this protocol.',
   UND_ERR_SOCKET: 'The server or a proxy closed the connection before answering.',
   EHOSTUNREACH: 'The host is unreachable: check routing, VPN and firewalls.',
   ENETUNREACH: 'The network is unreachable: check routing, VPN and firewalls.',
@@ -204,24 +255,32 @@ export function connectionError(err: unknown, url: URL): TransportError {
   const tls = tlsError(err, url);
   if (tls) return tls;
   const codes = codesOf(err);
-  const timeout = codes.find((c) => c === 'UND_ERR_CONNECT_TIMEOUT' || c === 'UND_ERR_HEADERS_TIMEOUT' || c === 'UND_ERR_BODY_TIMEOUT');
+  const timeout = codes.find(
+    (c) => c === 'UND_ERR_CONNECT_TIMEOUT' || c === 'UND_ERR_HEADERS_TIMEOUT' || c === 'UND_ERR_BODY_TIMEOUT',
+  );
   if (timeout) {
     const what = timeout === 'UND_ERR_CONNECT_TIMEOUT' ? 'connecting to' : 'waiting for a response from';
     return new TransportError(`Timed out ${what} ${where(url)} (${timeout})`, {
       code: 'PSRP_TIMEOUT',
       cause: err,
-      hint: timeout === 'UND_ERR_CONNECT_TIMEOUT' ? 'The host did not accept a connection in time: check the firewall and the port.' : 'Raise `requestTimeoutMs` above the WS-Man OperationTimeout (plus a margin), or check the proxy between.',
+      hint:
+        timeout === 'UND_ERR_CONNECT_TIMEOUT'
+          ? 'The host did not accept a connection in time: check the firewall and the port.'
+          : 'Raise `requestTimeoutMs` above the WS-Man OperationTimeout (plus a margin), or check the proxy between.',
     });
   }
   const known = codes.find((c) => c in CONNECTION_HINTS);
   const code = known ?? codes[0];
-  return new TransportError(`Connection to ${url.origin} failed${code ? ` (${code})` : ''}: ${messageOf(err).slice(0, 200)}`, {
-    code: 'PSRP_CONNECTION_FAILED',
-    cause: err,
-    hint: `${(known && CONNECTION_HINTS[known]) ?? 'Check the URL, the network and the server.'}${
-      url.protocol === 'https:' && (known === 'UND_ERR_SOCKET' || known === 'ECONNRESET')
-        ? ' Over https:// this is also how a server that requires a client certificate answers a client without one (`cert`/`key` or `pfx`).'
-        : ''
-    }`,
-  });
+  return new TransportError(
+    `Connection to ${url.origin} failed${code ? ` (${code})` : ''}: ${messageOf(err).slice(0, 200)}`,
+    {
+      code: 'PSRP_CONNECTION_FAILED',
+      cause: err,
+      hint: `${(known && CONNECTION_HINTS[known]) ?? 'Check the URL, the network and the server.'}${
+        url.protocol === 'https:' && (known === 'UND_ERR_SOCKET' || known === 'ECONNRESET')
+          ? ' Over https:// this is also how a server that requires a client certificate answers a client without one (`cert`/`key` or `pfx`).'
+          : ''
+      }`,
+    },
+  );
 }

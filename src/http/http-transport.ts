@@ -8,7 +8,8 @@
  */
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { InvalidArgumentError, TransportError } from '../errors.js';
+import { tlsServerEndPoint } from '../auth/channel-bindings.js';
+import { AuthenticationError, InvalidArgumentError, ProtocolError, TransportError } from '../errors.js';
 import { channels, log, redactHeaders } from '../internal/debug.js';
 import { offeredSchemes } from './authenticator.js';
 import type { Authenticator } from './authenticator.js';
@@ -21,6 +22,7 @@ import { decodeBody, readBounded } from './response-body.js';
 import { DEFAULTS, extraHeaders, parseUrl, positive } from './transport-options.js';
 import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
 import { USER_AGENT } from './user-agent.js';
+import { decryptMessage, encryptedBoundary, encryptMessage } from '../wsman/message-encryption.js';
 import type { WsmanSendOptions, WsmanTransport } from './wsman-transport.js';
 
 /** A response whose body has been read (or drained, for a redirect). */
@@ -31,6 +33,13 @@ interface RoundTrip {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const EMPTY = Buffer.alloc(0);
+
+/** RFC 5929 tls-server-end-point data of a leased TLS connection, once it is open. */
+function channelBindingsOf(lease: Lease): Buffer | undefined {
+  const der = lease.peerCertificate();
+  return der === undefined ? undefined : tlsServerEndPoint(der);
+}
 function headerList(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
@@ -183,13 +192,27 @@ export class HttpTransport implements WsmanTransport {
       let keep = false;
       try {
         const auth = this.#authFor(lease);
-        const authorization = attempt === 0 ? auth?.authorize({ method: 'POST', url }) : pending;
+        // Over http://, a scheme that seals (NTLM, Kerberos) authenticates the connection with an
+        // empty body first, then sends every message sealed (MS-WSMV 2.2.9.1).
+        const sealing = url.protocol === 'http:' && auth?.sealsMessages === true;
+        const sealer = sealing ? auth?.sealer?.() : undefined;
+        const handshake = sealing && sealer === undefined;
+        const request = {
+          method: 'POST',
+          url,
+          channelBindings: auth?.connectionBound ? channelBindingsOf(lease) : undefined,
+        };
+        const authorization = attempt === 0 ? await auth?.authorize(request) : pending;
+        let payload = body;
+        let contentType = 'application/soap+xml;charset=UTF-8';
+        if (handshake) payload = EMPTY;
+        else if (sealer) ({ body: payload, contentType } = await encryptMessage(sealer, body));
         const headers: Record<string, string> = {
-          'content-type': 'application/soap+xml;charset=UTF-8',
+          'content-type': contentType,
           'accept-encoding': 'identity',
           'user-agent': USER_AGENT,
           ...this.#headers,
-          'content-length': String(body.length),
+          'content-length': String(payload.length),
         };
         if (authorization !== undefined) headers['authorization'] = authorization;
         const cookie = this.#jar.header(url);
@@ -204,7 +227,7 @@ export class HttpTransport implements WsmanTransport {
               origin: url.origin,
               path: url.pathname,
               status,
-              requestBytes: body.length,
+              requestBytes: payload.length,
               bytes,
               durationMs,
               requestHeaders: redactHeaders(headers),
@@ -217,7 +240,7 @@ export class HttpTransport implements WsmanTransport {
 
         let res: RoundTrip;
         try {
-          res = await this.#roundTrip(lease, url, headers, body, signal);
+          res = await this.#roundTrip(lease, url, headers, payload, signal);
         } catch (err) {
           const failure: unknown = signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
           report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
@@ -236,11 +259,11 @@ export class HttpTransport implements WsmanTransport {
           continue;
         }
 
-        const text = decodeBody(res.bytes, headerList(res.headers['content-type'])[0]);
+        const responseType = headerList(res.headers['content-type'])[0];
         const wwwAuthenticate = headerList(res.headers['www-authenticate']);
 
         if (status === 401) {
-          const next = auth?.respond({ method: 'POST', url, wwwAuthenticate, attempt });
+          const next = await auth?.respond({ ...request, wwwAuthenticate, attempt });
           if (next !== undefined && attempt < 5) {
             pending = next;
             attempt++;
@@ -250,8 +273,34 @@ export class HttpTransport implements WsmanTransport {
           }
           throw authError(auth?.mechanism ?? this.#auth?.mechanism, offeredSchemes(wwwAuthenticate), url);
         }
-        if ((status >= 200 && status < 300) || (status === 500 && isSoapEnvelope(text))) {
-          auth?.complete?.({ method: 'POST', url, status, wwwAuthenticate });
+        const ok = status >= 200 && status < 300;
+        if (handshake) {
+          if (!ok) throw statusError(status, decodeBody(res.bytes, responseType), url, secrets);
+          // The context is complete: send the message itself, sealed, on this same connection.
+          await auth?.complete?.({ ...request, status, wwwAuthenticate });
+          if (auth?.sealer?.() === undefined) {
+            throw new AuthenticationError(
+              `The ${auth?.mechanism ?? ''} handshake with ${where(url)} ended without a context that can encrypt messages`,
+              { code: 'PSRP_AUTH_FAILED', mechanism: auth?.mechanism },
+            );
+          }
+          attempt = 0;
+          pending = undefined;
+          keep = true;
+          continue;
+        }
+        const encrypted = encryptedBoundary(responseType) !== undefined;
+        let text: string;
+        if (sealer && encrypted) text = await decryptMessage(sealer, res.bytes, responseType ?? '');
+        else text = decodeBody(res.bytes, responseType);
+        if (ok || (status === 500 && isSoapEnvelope(text))) {
+          if (sealer && !encrypted) {
+            throw new ProtocolError(
+              `${where(url)} answered an encrypted request in clear text (HTTP ${status}); over http:// WinRM seals every message, so something between rewrote it: use https:// or check the path to the server`,
+              { code: 'PSRP_ENCRYPTION_INVALID' },
+            );
+          }
+          await auth?.complete?.({ ...request, status, wwwAuthenticate });
           if (url !== this.#url) this.#remember(url);
           return text;
         }

@@ -15,7 +15,11 @@ function tooLarge(message: string, status: number): TransportError {
  * refused before any byte is read, a body that grows past it is cut off. Either way the body stream
  * is destroyed, so undici drops that connection instead of draining it.
  */
-export async function readBounded(res: Dispatcher.ResponseData, max: number, signal: AbortSignal): Promise<Buffer> {
+export async function readBounded(
+  res: Dispatcher.ResponseData,
+  max: number,
+  signal: AbortSignal,
+): Promise<Buffer> {
   const declared = res.headers['content-length'];
   const length = typeof declared === 'string' && /^\d+$/.test(declared) ? Number(declared) : undefined;
   if (length !== undefined && length > max) {
@@ -42,9 +46,12 @@ export async function readBounded(res: Dispatcher.ResponseData, max: number, sig
  * `charset` of `Content-Type` says so. A UTF-8 byte-order mark is dropped.
  */
 export function decodeBody(bytes: Buffer, contentType: string | undefined): string {
-  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
-  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return swap16(bytes.subarray(2)).toString('utf16le');
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return bytes.subarray(3).toString('utf8');
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe)
+    return bytes.subarray(2).toString('utf16le');
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff)
+    return swap16(bytes.subarray(2)).toString('utf16le');
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+    return bytes.subarray(3).toString('utf8');
   const charset = /;\s*charset\s*=\s*"?([\w-]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
   if (charset === 'utf-16' || charset === 'utf-16le') return bytes.toString('utf16le');
   if (charset === 'utf-16be') return swap16(bytes).toString('utf16le');

@@ -76,17 +76,34 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 30_000,
 } as const;
 
-
 /** Headers the transport owns; `headers` cannot set them. */
 const RESERVED = new Set([
-  'authorization', 'proxy-authorization', 'cookie', 'content-length', 'content-type', 'host', 'transfer-encoding',
-  'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'accept-encoding',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'content-length',
+  'content-type',
+  'host',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'accept-encoding',
 ]);
 
 /** An integer option within [0, max], or the fallback when absent. */
-export function positive(name: string, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+export function positive(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0 || value > max) throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}`);
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}`);
   return value;
 }
 
@@ -96,10 +113,19 @@ export function parseUrl(input: string | URL): URL {
   try {
     url = new URL(input);
   } catch (cause) {
-    throw new InvalidArgumentError(`Invalid URL: ${JSON.stringify(String(input).replace(/\/\/[^@/]*@/, '//').slice(0, 100))}`, { cause });
+    throw new InvalidArgumentError(
+      `Invalid URL: ${JSON.stringify(
+        String(input)
+          .replace(/\/\/[^@/]*@/, '//')
+          .slice(0, 100),
+      )}`,
+      { cause },
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidArgumentError(`Unsupported URL scheme ${url.protocol} (use https:// or http://)`);
-  if (url.username || url.password) throw new InvalidArgumentError('Put credentials in `auth`, not in the URL');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new InvalidArgumentError(`Unsupported URL scheme ${url.protocol} (use https:// or http://)`);
+  if (url.username || url.password)
+    throw new InvalidArgumentError('Put credentials in `auth`, not in the URL');
   url.hash = '';
   return url;
 }
@@ -109,11 +135,13 @@ export function extraHeaders(headers: Readonly<Record<string, string>> | undefin
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     const lower = name.toLowerCase();
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new InvalidArgumentError(`Invalid header name ${JSON.stringify(name.slice(0, 60))}`);
-    if (RESERVED.has(lower)) throw new InvalidArgumentError(`The ${name} header is set by the transport and cannot be overridden`);
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new InvalidArgumentError(`Invalid value for header ${name}`);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      throw new InvalidArgumentError(`Invalid header name ${JSON.stringify(name.slice(0, 60))}`);
+    if (RESERVED.has(lower))
+      throw new InvalidArgumentError(`The ${name} header is set by the transport and cannot be overridden`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value))
+      throw new InvalidArgumentError(`Invalid value for header ${name}`);
     out[lower] = value;
   }
   return out;
 }
-

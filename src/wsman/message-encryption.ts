@@ -21,12 +21,22 @@
  */
 import { ProtocolError } from '../errors.js';
 
-/** A security context that can wrap and unwrap messages (NTLM sealing, Kerberos GSS wrap). */
+/** One wrapped message: the signature or token header, and the encrypted bytes. */
+export interface SealedMessage {
+  readonly header: Uint8Array;
+  readonly data: Uint8Array;
+}
+
+/**
+ * A security context that can wrap and unwrap messages (NTLM sealing, Kerberos GSS wrap). The
+ * methods may be asynchronous (a native GSSAPI binding runs them on a worker thread); calls are
+ * made one at a time per context, in message order, because both sides count sequence numbers.
+ */
 export interface SealingContext {
   /** `application/HTTP-SPNEGO-session-encrypted`, `application/HTTP-Kerberos-session-encrypted`, ... */
   readonly protocol: string;
-  seal(plaintext: Uint8Array): { readonly header: Uint8Array; readonly data: Uint8Array };
-  unseal(header: Uint8Array, data: Uint8Array): Uint8Array;
+  seal(plaintext: Uint8Array): SealedMessage | Promise<SealedMessage>;
+  unseal(header: Uint8Array, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
 }
 
 export const SPNEGO_ENCRYPTED = 'application/HTTP-SPNEGO-session-encrypted';
@@ -40,12 +50,15 @@ export interface EncryptedBody {
 }
 
 /** Wraps one SOAP envelope into a `multipart/encrypted` body. */
-export function encryptMessage(context: SealingContext, envelope: string | Uint8Array): EncryptedBody {
+export async function encryptMessage(
+  context: SealingContext,
+  envelope: string | Uint8Array,
+): Promise<EncryptedBody> {
   const plain =
     typeof envelope === 'string'
       ? Buffer.from(envelope, 'utf8')
       : Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
-  const { header, data } = context.seal(plain);
+  const { header, data } = await context.seal(plain);
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length, 0);
   const head =
@@ -78,7 +91,11 @@ export function encryptedBoundary(contentType: string | undefined): string | und
  * Malformed framing, a length that does not match, or a failing unseal throw ProtocolError
  * `PSRP_ENCRYPTION_INVALID` (the unseal's own error is the cause).
  */
-export function decryptMessage(context: SealingContext, body: Uint8Array, contentType: string): string {
+export async function decryptMessage(
+  context: SealingContext,
+  body: Uint8Array,
+  contentType: string,
+): Promise<string> {
   const boundary = encryptedBoundary(contentType);
   if (boundary === undefined)
     throw bad(`expected multipart/encrypted, got ${JSON.stringify(contentType.slice(0, 80))}`);
@@ -119,7 +136,7 @@ export function decryptMessage(context: SealingContext, body: Uint8Array, conten
     const sealed = buf.subarray(p + headerLength, end);
     let plain: Uint8Array;
     try {
-      plain = context.unseal(header, sealed);
+      plain = await context.unseal(header, sealed);
     } catch (cause) {
       throw new ProtocolError(
         'Encrypted WinRM message: the message could not be unsealed (wrong key, tampered or out of sequence)',

@@ -8,7 +8,6 @@ import {
   type NtlmAuthenticatorOptions,
 } from '../../src/auth/ntlm-authenticator.js';
 import { AvId, findAvPair } from '../../src/auth/ntlm-messages.js';
-import type { Authenticator } from '../../src/http/authenticator.js';
 import { TestNtlmAcceptor, type TestAcceptorOptions } from '../helpers/ntlm-acceptor.js';
 
 const URL_ = new URL('https://mail.contoso.test/PowerShell/');
@@ -55,7 +54,7 @@ class FakeServer {
 }
 
 /** The request loop of HttpTransport#exchange, reduced to authentication. Returns the final status. */
-function send(auth: Authenticator, server: FakeServer): number {
+function send(auth: NtlmAuthenticator, server: FakeServer): number {
   let attempt = 0;
   let authorization = auth.authorize({ method: 'POST', url: URL_ });
   for (;;) {
