@@ -56,12 +56,41 @@ export { WSManConnection } from './client/wsman-connection.js';
 export { OutOfProcConnection, findPwsh } from './client/outofproc-connection.js';
 export type { OutOfProcOptions } from './client/outofproc-connection.js';
 export type { WSManConnectionOptions } from './client/wsman-connection.js';
-export type { PsrpConnection, PsrpStream, ReceivedChunk, ConnectionOperationOptions } from './client/psrp-connection.js';
+export type {
+  PsrpConnection,
+  PsrpStream,
+  ReceivedChunk,
+  ConnectionOperationOptions,
+} from './client/psrp-connection.js';
 export { HttpTransport } from './http/http-transport.js';
 export type { HttpTransportOptions, BasicCredentials } from './http/http-transport.js';
 export type { WsmanTransport } from './http/wsman-transport.js';
+
+// Authentication (docs/auth.md)
+export type { AuthOption, KerberosTarget } from './http/auth-options.js';
+export type {
+  Authenticator,
+  AuthChallenge,
+  AuthRequest,
+  AuthResult,
+  MaybePromise,
+  MessageSealer,
+} from './http/authenticator.js';
+export { BasicAuthenticator } from './http/basic-authenticator.js';
+export { NtlmAuthenticator } from './auth/ntlm-authenticator.js';
+export type { NtlmAuthenticatorOptions } from './auth/ntlm-authenticator.js';
+export { KerberosAuthenticator } from './http/kerberos-authenticator.js';
+export type { KerberosAuthenticatorOptions, GssClient, GssModule } from './http/kerberos-authenticator.js';
+export { NegotiateAuthenticator } from './http/negotiate-authenticator.js';
+export type { NegotiateAuthenticatorOptions } from './http/negotiate-authenticator.js';
+export { tlsServerEndPoint } from './auth/channel-bindings.js';
 export { ErrorRecord } from './psrp/records.js';
-export type { ErrorCategoryInfo, InformationalRecord, InformationRecord, ProgressRecord } from './psrp/records.js';
+export type {
+  ErrorCategoryInfo,
+  InformationalRecord,
+  InformationRecord,
+  ProgressRecord,
+} from './psrp/records.js';
 export type { RunspacePoolState, PipelineState } from './psrp/runspace-pool-core.js';
 export { randomIds, sequentialIds } from './internal/ids.js';
 export type { IdSource } from './internal/ids.js';

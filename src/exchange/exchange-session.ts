@@ -14,6 +14,7 @@ import {
   type PowerShell,
   type RunOptions,
   type RunspacePoolOptions,
+  type AuthOption,
 } from '../index.js';
 import { parseCommandLine, type ParsedCommand, type ParseCommandLineOptions } from './command-line.js';
 import { toExchangeValues } from './exchange-values.js';
@@ -26,8 +27,14 @@ export interface ConnectExchangeOptions extends Omit<
   readonly server?: string | undefined;
   /** Or the full URI (e.g. a lab, or http:// with Kerberos later). */
   readonly uri?: string | URL | undefined;
-  /** Basic credentials (`DOMAIN\\user` or UPN). */
-  readonly credential: { readonly username: string; readonly password: string };
+  /** Basic credentials (`DOMAIN\\user` or UPN): Exchange's /PowerShell over https. Or give `auth`. */
+  readonly credential?: { readonly username: string; readonly password: string } | undefined;
+  /**
+   * Any other authentication (`{ method: 'negotiate' | 'kerberos' | 'ntlm', ... }`, an
+   * Authenticator), for example Kerberos to `http://<server>/PowerShell/` inside the network, where
+   * every message is then encrypted (docs/auth.md). Overrides `credential`.
+   */
+  readonly auth?: AuthOption | undefined;
   /** `Partial` (Exchange's default), `None` or `Full`. Leave unset unless you need it. */
   readonly serializationLevel?: 'Partial' | 'None' | 'Full' | undefined;
   /** Route to a back end of this version (`15.2.1544.4`). */
@@ -174,13 +181,16 @@ export async function connectExchange(options: ConnectExchangeOptions): Promise<
     email: _e,
     targetServer: _t,
     convertValues,
+    auth,
     ...rest
   } = options;
+  if (auth === undefined && credential === undefined)
+    throw new InvalidArgumentError('connectExchange needs `credential` (Basic) or `auth`');
   const pool = await RunspacePool.open({
     ...rest,
     uri: exchangeUri(options),
     configurationName: 'Microsoft.Exchange',
-    auth: { username: credential.username, password: credential.password },
+    auth: auth ?? credential,
   });
   return new ExchangeSession(pool, convertValues ?? true);
 }

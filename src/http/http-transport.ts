@@ -13,7 +13,7 @@ import { AuthenticationError, InvalidArgumentError, ProtocolError, TransportErro
 import { channels, log, redactHeaders } from '../internal/debug.js';
 import { offeredSchemes } from './authenticator.js';
 import type { Authenticator } from './authenticator.js';
-import { BasicAuthenticator } from './basic-authenticator.js';
+import { resolveAuth } from './auth-options.js';
 import type { BasicCredentials } from './basic-authenticator.js';
 import { ConnectionPool, type Lease } from './connection-pool.js';
 import { CookieJar } from './cookie-jar.js';
@@ -70,13 +70,7 @@ export class HttpTransport implements WsmanTransport {
 
   constructor(options: HttpTransportOptions) {
     const url = parseUrl(options.url);
-    const auth = options.auth;
-    this.#auth =
-      auth === undefined
-        ? undefined
-        : typeof (auth as Authenticator).authorize === 'function'
-          ? (auth as Authenticator)
-          : new BasicAuthenticator(auth as BasicCredentials);
+    this.#auth = resolveAuth(options.auth);
     this.#o = {
       allowRedirection: options.allowRedirection === true,
       allowUnencrypted: options.allowUnencrypted === true,

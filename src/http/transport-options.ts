@@ -1,6 +1,5 @@
 // MS-WSMV 2.2.9 HTTP/HTTPS transport: the options of HttpTransport and their validation.
-import type { Authenticator } from './authenticator.js';
-import type { BasicCredentials } from './basic-authenticator.js';
+import type { AuthOption } from './auth-options.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /** TLS material: PEM strings or buffers. */
@@ -10,8 +9,11 @@ export type Pem = string | Buffer;
 export interface HttpTransportOptions {
   /** Endpoint URL, e.g. `https://cas.contoso.com/PowerShell/` or `https://host:5986/wsman`. */
   readonly url: string | URL;
-  /** Basic credentials (sent pre-emptively) or any other {@link Authenticator}. Default: none. */
-  readonly auth?: BasicCredentials | Authenticator | undefined;
+  /**
+   * Credentials: `{ username, password }` for Basic (sent pre-emptively), `{ method: 'ntlm' |
+   * 'negotiate' | 'kerberos', ... }` (docs/auth.md), or any Authenticator. Default: none.
+   */
+  readonly auth?: AuthOption | undefined;
   /** Allow credentials that need TLS (Basic) over plain `http://`. Default false. */
   readonly allowUnencrypted?: boolean | undefined;
   /** Follow 301/302/303/307/308 and re-send credentials there (PowerShell's -AllowRedirection). Default false. */

@@ -1,0 +1,203 @@
+// KerberosAuthenticator and NegotiateAuthenticator logic with a scripted GSSAPI module (the real
+// MIT KDC and acceptor are exercised in test/auth/gss-lab tests); the WinRM wrap layout.
+import { describe, expect, it } from 'vitest';
+import { gssTokenFromWinrm, winrmWrapLayout } from '../../src/auth/kerberos-wrap.js';
+import { AuthenticationError } from '../../src/errors.js';
+import {
+  gssServiceName,
+  KerberosAuthenticator,
+  kerberosError,
+  type GssClient,
+  type GssModule,
+} from '../../src/http/kerberos-authenticator.js';
+import { NegotiateAuthenticator } from '../../src/http/negotiate-authenticator.js';
+
+const URL_ = new URL('http://cas01.contoso.test:5985/wsman');
+
+function fakeGss(script: { fail?: string; tokens?: string[] } = {}): GssModule & { services: string[] } {
+  const services: string[] = [];
+  return {
+    services,
+    GSS_C_MUTUAL_FLAG: 2,
+    GSS_C_SEQUENCE_FLAG: 8,
+    GSS_C_CONF_FLAG: 16,
+    GSS_C_INTEG_FLAG: 32,
+    GSS_C_DELEG_FLAG: 1,
+    GSS_MECH_OID_KRB5: 9,
+    GSS_MECH_OID_SPNEGO: 6,
+    initializeClient(service) {
+      services.push(service);
+      const tokens = [...(script.tokens ?? ['dG9rZW4x'])];
+      const client: GssClient & { contextComplete: boolean } = {
+        contextComplete: false,
+        step(challenge) {
+          if (script.fail) return Promise.reject(new Error(script.fail));
+          if (challenge !== '') client.contextComplete = true;
+          return Promise.resolve(challenge === '' ? (tokens.shift() ?? '') : '');
+        },
+        wrap: (c) => Promise.resolve(c),
+        unwrap: (c) => Promise.resolve(c),
+      };
+      return Promise.resolve(client);
+    },
+  };
+}
+
+describe('Kerberos service names and errors', () => {
+  it('builds HTTP@host from the URL host, hostname or SPN', () => {
+    expect(gssServiceName('CAS01.Contoso.test')).toBe('HTTP@cas01.contoso.test');
+    expect(gssServiceName('ignored', 'HTTP/cas02.contoso.test')).toBe('HTTP@cas02.contoso.test');
+    expect(gssServiceName('ignored', 'HTTP/cas02.contoso.test@CONTOSO.TEST')).toBe('HTTP@cas02.contoso.test');
+    expect(gssServiceName('ignored', 'WSMAN@x')).toBe('WSMAN@x');
+  });
+
+  it('maps GSSAPI failures to stable codes with hints that name the SPN', () => {
+    const cases: [string, string][] = [
+      [
+        'Unspecified GSS failure.  Minor code may provide more information: Server not found in Kerberos database',
+        'PSRP_KERBEROS_SPN_NOT_FOUND',
+      ],
+      ['Minor: Clock skew too great', 'PSRP_KERBEROS_CLOCK_SKEW'],
+      [
+        'No Kerberos credentials available (default cache: FILE:/tmp/krb5cc_0)',
+        'PSRP_KERBEROS_NO_CREDENTIALS',
+      ],
+      ["Cannot contact any KDC for realm 'CONTOSO.TEST'", 'PSRP_KERBEROS_KDC_UNREACHABLE'],
+      ["Client 'bob@CONTOSO.TEST' not found in Kerberos database", 'PSRP_KERBEROS_UNKNOWN_USER'],
+      ['something else', 'PSRP_KERBEROS_FAILED'],
+    ];
+    for (const [text, code] of cases) {
+      const e = kerberosError(new Error(text), 'HTTP@vip.contoso.test');
+      expect(e).toBeInstanceOf(AuthenticationError);
+      expect(e.code, text).toBe(code);
+    }
+    expect(
+      kerberosError(new Error('Server not found in Kerberos database'), 'HTTP@vip.contoso.test').hint,
+    ).toContain('HTTP/vip.contoso.test');
+  });
+});
+
+describe('KerberosAuthenticator', () => {
+  it('sends the first token pre-emptively, steps the mutual-auth token, then seals', async () => {
+    const gss = fakeGss();
+    const auth = new KerberosAuthenticator({ gssapi: gss, hostname: 'cas01.contoso.test' });
+    expect(await auth.authorize({ method: 'POST', url: new URL('http://vip.contoso.test/wsman') })).toBe(
+      'Negotiate dG9rZW4x',
+    );
+    expect(gss.services).toEqual(['HTTP@cas01.contoso.test']);
+    expect(auth.sealer()).toBeUndefined();
+    await auth.complete({ method: 'POST', url: URL_, status: 200, wwwAuthenticate: ['Negotiate bXV0dWFs'] });
+    expect(auth.sealer()?.protocol).toBe('application/HTTP-SPNEGO-session-encrypted');
+  });
+
+  it('refuses a 200 without mutual authentication', async () => {
+    const auth = new KerberosAuthenticator({ gssapi: fakeGss(), scheme: 'Kerberos' });
+    await auth.authorize({ method: 'POST', url: URL_ });
+    const err = await auth
+      .complete({ method: 'POST', url: URL_, status: 200, wwwAuthenticate: [] })
+      .catch((e: unknown) => e);
+    expect((err as AuthenticationError).code).toBe('PSRP_KERBEROS_MUTUAL_AUTH_FAILED');
+  });
+
+  it('gives up on a bare challenge after its token (the server refused it)', async () => {
+    const auth = new KerberosAuthenticator({ gssapi: fakeGss() });
+    await auth.authorize({ method: 'POST', url: URL_ });
+    expect(
+      await auth.respond({ method: 'POST', url: URL_, wwwAuthenticate: ['Negotiate'], attempt: 1 }),
+    ).toBeUndefined();
+  });
+
+  it('says how to install the optional package when it is missing', async () => {
+    const auth = new KerberosAuthenticator({
+      gssapi: () =>
+        Promise.reject(
+          new AuthenticationError('missing', { mechanism: 'kerberos', code: 'PSRP_KERBEROS_UNAVAILABLE' }),
+        ),
+    });
+    const err = await auth.authorize({ method: 'POST', url: URL_ }).catch((e: unknown) => e);
+    expect((err as AuthenticationError).code).toBe('PSRP_KERBEROS_UNAVAILABLE');
+  });
+});
+
+describe('NegotiateAuthenticator', () => {
+  it('falls back to NTLM when Kerberos has no ticket, and remembers it for other connections', async () => {
+    const gss = fakeGss({ fail: 'No Kerberos credentials available' });
+    const auth = new NegotiateAuthenticator({
+      gssapi: gss,
+      credentials: { username: 'CONTOSO\\bob', password: 'pw' },
+    });
+    const header = await auth.authorize({ method: 'POST', url: URL_ });
+    expect(Buffer.from(header!.replace('Negotiate ', ''), 'base64').subarray(0, 8).toString('latin1')).toBe(
+      'NTLMSSP\0',
+    );
+    expect(auth.mechanism).toBe('ntlm');
+    const second = auth.forConnection();
+    await second.authorize({ method: 'POST', url: URL_ });
+    expect(gss.services).toHaveLength(1);
+  });
+
+  it('does not fall back without credentials, or with kerberosOnly, or on other failures', async () => {
+    for (const o of [
+      { gssapi: fakeGss({ fail: 'No Kerberos credentials available' }) },
+      {
+        gssapi: fakeGss({ fail: 'No Kerberos credentials available' }),
+        credentials: { username: 'bob', password: 'pw' },
+        kerberosOnly: true,
+      },
+      { gssapi: fakeGss({ fail: 'Clock skew too great' }), credentials: { username: 'bob', password: 'pw' } },
+    ]) {
+      const err = await new NegotiateAuthenticator(o)
+        .authorize({ method: 'POST', url: URL_ })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+    }
+  });
+});
+
+describe('WinRM layout of Kerberos wrap tokens (RFC 4121 4.2.5 rotation)', () => {
+  /** A synthetic RFC 4121 sealed token: header, then "ciphertext" c(onfounder) p(lain) h(eader) m(ac). */
+  const token = (n: number, ec = 0, rrc = 0): Buffer => {
+    const header = Buffer.from([0x05, 0x04, 0x02, 0xff, 0, ec, 0, rrc, 0, 0, 0, 0, 0, 0, 0, 7]);
+    const body = Buffer.concat([
+      Buffer.alloc(16, 'c'),
+      Buffer.alloc(n, 'p'),
+      Buffer.alloc(ec, 'f'),
+      Buffer.alloc(16, 'h'),
+      Buffer.alloc(12, 'm'),
+    ]);
+    const rotated =
+      rrc === 0
+        ? body
+        : Buffer.concat([body.subarray(body.length - rrc), body.subarray(0, body.length - rrc)]);
+    return Buffer.concat([header, rotated]);
+  };
+
+  it('rotates the trailer into the header: 60 header bytes for AES, data as long as the plaintext', () => {
+    const { header, data } = winrmWrapLayout(token(100), 100);
+    expect(header).toHaveLength(60);
+    expect(header.readUInt16BE(6)).toBe(28);
+    expect(header.subarray(16).toString('latin1')).toBe('h'.repeat(16) + 'm'.repeat(12) + 'c'.repeat(16));
+    expect(data.toString('latin1')).toBe('p'.repeat(100));
+    // The other way is a plain concatenation, a valid token with RRC 28.
+    expect(gssTokenFromWinrm(header, data).equals(Buffer.concat([header, data]))).toBe(true);
+  });
+
+  it('handles a filler (EC) and a token that is already rotated', () => {
+    const a = winrmWrapLayout(token(10, 4), 10);
+    expect(a.header).toHaveLength(16 + 4 + 28 + 16);
+    expect(a.data.toString('latin1')).toBe('p'.repeat(10));
+    const b = winrmWrapLayout(token(10, 0, 28), 10);
+    expect(b.data.toString('latin1')).toBe('p'.repeat(10));
+  });
+
+  it('splits an NTLM (gss-ntlmssp) token after its 16-byte signature and refuses others', () => {
+    const ntlm = Buffer.concat([Buffer.from([1, 0, 0, 0]), Buffer.alloc(12), Buffer.alloc(5, 's')]);
+    expect(winrmWrapLayout(ntlm, 5).data.toString()).toBe('sssss');
+    for (const bad of [Buffer.from([0x60, 0x30, 1, 2]), token(10).subarray(0, 40)]) {
+      expect(() => winrmWrapLayout(bad, 10)).toThrow(AuthenticationError);
+    }
+    const unsealed = token(10);
+    unsealed[2] = 0;
+    expect(() => winrmWrapLayout(unsealed, 10)).toThrow(/not sealed/);
+  });
+});
