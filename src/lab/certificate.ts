@@ -11,6 +11,10 @@
  *   case: trusted only when the client passes `ca`);
  * - `expired: true`: validity ended in the past (with either of the shapes above), for diagnostics.
  *
+ * For client-certificate authentication, `createTestCertificateAuthority` makes a CA once and
+ * `createClientCertificate` issues certificates for users from it (EKU clientAuth, the UPN in the
+ * subjectAltName), or self-signed ones.
+ *
  * Not for production: the keys are unencrypted and live only in memory of the test process.
  */
 import { execFile } from 'node:child_process';
