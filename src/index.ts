@@ -64,19 +64,23 @@ export type {
 } from './client/psrp-connection.js';
 export { HttpTransport } from './http/http-transport.js';
 export type { HttpTransportOptions, BasicCredentials } from './http/http-transport.js';
+export { BasicAuthenticator } from './http/basic-authenticator.js';
+export { CertificateAuthenticator, WSMAN_HTTPS_MUTUAL } from './http/certificate-authenticator.js';
+export type { CertificateCredentials } from './http/certificate-authenticator.js';
+export { TokenAuthenticator, BASIC_AUTH_TO_OAUTH } from './http/token-authenticator.js';
+export type { TokenCredentials } from './http/token-authenticator.js';
+export type {
+  Authenticator,
+  AuthRequest,
+  AuthChallenge,
+  AuthResult,
+  ClientTlsCredentials,
+} from './http/authenticator.js';
 export type { WsmanTransport } from './http/wsman-transport.js';
 
 // Authentication (docs/auth.md)
 export type { AuthOption, KerberosTarget } from './http/auth-options.js';
-export type {
-  Authenticator,
-  AuthChallenge,
-  AuthRequest,
-  AuthResult,
-  MaybePromise,
-  MessageSealer,
-} from './http/authenticator.js';
-export { BasicAuthenticator } from './http/basic-authenticator.js';
+export type { MaybePromise, MessageSealer } from './http/authenticator.js';
 export { NtlmAuthenticator } from './auth/ntlm-authenticator.js';
 export type { NtlmAuthenticatorOptions } from './auth/ntlm-authenticator.js';
 export { KerberosAuthenticator } from './http/kerberos-authenticator.js';

@@ -9,6 +9,8 @@ import { NtlmAuthenticator } from '../auth/ntlm-authenticator.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Authenticator } from './authenticator.js';
 import { BasicAuthenticator, type BasicCredentials } from './basic-authenticator.js';
+import { CertificateAuthenticator, type CertificateCredentials } from './certificate-authenticator.js';
+import { TokenAuthenticator, type TokenCredentials } from './token-authenticator.js';
 import { KerberosAuthenticator } from './kerberos-authenticator.js';
 import { NegotiateAuthenticator } from './negotiate-authenticator.js';
 
@@ -42,6 +44,8 @@ export type AuthOption =
       readonly kerberosOnly?: boolean | undefined;
     } & KerberosTarget)
   | ({ readonly method: 'kerberos' } & KerberosTarget)
+  | ({ readonly method: 'certificate' } & CertificateCredentials)
+  | ({ readonly method: 'token' } & TokenCredentials)
   | Authenticator;
 
 const isAuthenticator = (a: object): a is Authenticator =>
@@ -87,9 +91,17 @@ export function resolveAuth(auth: AuthOption | undefined): Authenticator | undef
         ...(a.kerberosOnly !== undefined ? { kerberosOnly: a.kerberosOnly } : {}),
       });
     }
+    case 'certificate': {
+      const { method: _m, ...credentials } = auth as { method: string } & CertificateCredentials;
+      return new CertificateAuthenticator(credentials);
+    }
+    case 'token': {
+      const a = auth as TokenCredentials;
+      return new TokenAuthenticator({ username: a.username, token: a.token });
+    }
     default:
       throw new InvalidArgumentError(
-        `Unknown auth method ${JSON.stringify(String(method)).slice(0, 40)} (use basic, ntlm, negotiate or kerberos)`,
+        `Unknown auth method ${JSON.stringify(String(method)).slice(0, 40)} (use basic, ntlm, negotiate, kerberos, certificate or token)`,
       );
   }
 }

@@ -45,6 +45,17 @@ export interface MessageSealer {
 }
 
 /**
+ * TLS client-certificate material an authenticator brings (PEM strings or buffers, or PKCS#12).
+ * The transport passes it to the TLS handshake of every connection.
+ */
+export interface ClientTlsCredentials {
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly pfx?: Buffer;
+  readonly passphrase?: string;
+}
+
+/**
  * One authentication scheme for one transport. Implementations must keep secrets out of every
  * property that `util.inspect` or `JSON.stringify` would show (use `#private` fields).
  */
@@ -84,6 +95,18 @@ export interface Authenticator {
   readonly sealsMessages?: boolean;
   /** The established context for message encryption, or undefined before the handshake completes. */
   sealer?(): MessageSealer | undefined;
+  /**
+   * Optional: the endpoint URL as this scheme needs it (a query parameter added, say). The
+   * transport calls it once, on the configured URL, when it is constructed. It may throw
+   * `InvalidArgumentError` to refuse a URL the scheme cannot work over (a client certificate over
+   * `http://`). Not applied to redirect targets.
+   */
+  prepareUrl?(url: URL): URL;
+  /**
+   * Optional: TLS client-certificate material for the handshake (certificate authentication). A
+   * method rather than a property, so that inspecting the authenticator never shows a key.
+   */
+  clientCertificate?(): ClientTlsCredentials;
 }
 
 /** Scheme names offered by `WWW-Authenticate` values (`Negotiate`, `Basic`, ...), for messages. */

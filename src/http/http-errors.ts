@@ -140,9 +140,14 @@ export function authError(
   url: URL,
 ): AuthenticationError {
   const offers = offered.length > 0 ? `; the server offers: ${offered.join(', ')}` : '';
-  const hint = mechanism
-    ? `The server refused the ${mechanism} credentials: check the user name (DOMAIN\\user or user@domain) and password, and that ${mechanism === 'basic' ? 'Basic' : mechanism} authentication is enabled on the virtual directory (Exchange: Set-PowerShellVirtualDirectory -BasicAuthentication $true).`
-    : 'The server requires authentication: pass credentials (`auth`).';
+  const hint =
+    mechanism === 'certificate'
+      ? 'The server did not accept the client certificate: it was missing, not trusted by the server (its issuing CA must be in the Trusted Root store), or mapped to no account (WSMan:\\localhost\\ClientCertificate), or Certificate authentication is off (winrm set winrm/config/service/auth @{Certificate="true"}). Exchange\'s /PowerShell endpoint does not do certificate authentication.'
+      : mechanism === 'token'
+        ? 'The server refused the token: it is wrong or expired, was issued for another resource or user, or the endpoint does not convert Basic to OAuth (the URL needs BasicAuthToOAuthConversion=true). Get a new token and connect again.'
+        : mechanism
+          ? `The server refused the ${mechanism} credentials: check the user name (DOMAIN\\user or user@domain) and password, and that ${mechanism === 'basic' ? 'Basic' : mechanism} authentication is enabled on the virtual directory (Exchange: Set-PowerShellVirtualDirectory -BasicAuthentication $true).`
+          : 'The server requires authentication: pass credentials (`auth`).';
   return new AuthenticationError(`Authentication failed (HTTP 401) at ${where(url)}${offers}. ${hint}`, {
     mechanism: mechanism ?? 'none',
     statusCode: 401,

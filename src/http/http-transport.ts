@@ -69,8 +69,10 @@ export class HttpTransport implements WsmanTransport {
   #closed = false;
 
   constructor(options: HttpTransportOptions) {
-    const url = parseUrl(options.url);
+    let url = parseUrl(options.url);
     this.#auth = resolveAuth(options.auth);
+    // The scheme may need the URL changed (a query parameter) or refuse it (no TLS): once, here.
+    if (this.#auth?.prepareUrl) url = parseUrl(this.#auth.prepareUrl(new URL(url.href)));
     this.#o = {
       allowRedirection: options.allowRedirection === true,
       allowUnencrypted: options.allowUnencrypted === true,
@@ -96,6 +98,14 @@ export class HttpTransport implements WsmanTransport {
         : Array.isArray(options.ca)
           ? (options.ca as readonly Pem[])
           : [options.ca as Pem];
+    const clientCertificate = this.#auth?.clientCertificate?.();
+    if (
+      clientCertificate &&
+      [options.cert, options.key, options.pfx, options.passphrase].some((v) => v !== undefined)
+    )
+      throw new InvalidArgumentError(
+        'Give the client certificate once: in the authenticator or as cert/key/pfx, not both',
+      );
     this.#tls = {
       rejectUnauthorized: options.skipCertificateCheck !== true,
       ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
@@ -104,6 +114,7 @@ export class HttpTransport implements WsmanTransport {
       ...(options.key !== undefined ? { key: options.key } : {}),
       ...(options.pfx !== undefined ? { pfx: options.pfx } : {}),
       ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+      ...clientCertificate,
     };
     if (options.skipCertificateCheck === true)
       log('TLS certificate verification is OFF for %s (skipCertificateCheck)', url.origin);

@@ -26,7 +26,11 @@ export interface HttpTransportOptions {
   readonly ca?: Pem | readonly Pem[] | undefined;
   /** Name to verify the server certificate against (and send as SNI) when connecting by another name or address. */
   readonly servername?: string | undefined;
-  /** Client certificate (PEM), with `key`; or use `pfx`. */
+  /**
+   * Client certificate (PEM), with `key`; or use `pfx`. These only present a certificate in the TLS
+   * handshake; for WinRM certificate authentication use `auth: new CertificateAuthenticator(...)`,
+   * which carries the certificate itself and sends the header WinRM needs.
+   */
   readonly cert?: Pem | undefined;
   readonly key?: Pem | undefined;
   /** Client certificate and key as PKCS#12. */

@@ -11,6 +11,10 @@
  *   case: trusted only when the client passes `ca`);
  * - `expired: true`: validity ended in the past (with either of the shapes above), for diagnostics.
  *
+ * For client-certificate authentication, `createTestCertificateAuthority` makes a CA once and
+ * `createClientCertificate` issues certificates for users from it (EKU clientAuth, the UPN in the
+ * subjectAltName), or self-signed ones.
+ *
  * Not for production: the keys are unencrypted and live only in memory of the test process.
  */
 import { execFile } from 'node:child_process';
@@ -229,6 +233,156 @@ export async function createTestCertificate(options: TestCertificateOptions = {}
     const cert = await readFile(join(dir, 'leaf.pem'), 'utf8');
     const key = await readFile(join(dir, 'leaf.key'), 'utf8');
     return { cert, key, ca: caCert ?? cert, subjectAltNames: sans.map((s) => s.replace(/^(DNS|IP):/, '')) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A throw-away certificate authority: its certificate and unencrypted key (PEM). */
+export interface TestCertificateAuthority {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * Creates a throw-away CA (P-256, `CA:TRUE`, keyCertSign) to issue client certificates with
+ * {@link createClientCertificate}. Rejects like {@link createTestCertificate}.
+ */
+export async function createTestCertificateAuthority(
+  options: { readonly commonName?: string | undefined; readonly days?: number | undefined } = {},
+): Promise<TestCertificateAuthority> {
+  const commonName = options.commonName ?? 'psrp throw-away client CA';
+  if (!/^[A-Za-z0-9 .*_-]{1,64}$/.test(commonName))
+    throw new InvalidArgumentError(
+      'commonName must be 1-64 letters, digits, spaces, dots, dashes or underscores',
+    );
+  const days = options.days ?? 2;
+  if (!Number.isInteger(days) || days < 1 || days > 3650)
+    throw new InvalidArgumentError('days must be an integer from 1 to 3650');
+  const dir = await mkdtemp(join(tmpdir(), 'psrp-cert-'));
+  try {
+    await run(
+      [
+        'req',
+        '-x509',
+        ...EC_KEY,
+        '-days',
+        String(days),
+        '-subj',
+        `/CN=${commonName}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+      ],
+      dir,
+    );
+    return {
+      cert: await readFile(join(dir, 'ca.pem'), 'utf8'),
+      key: await readFile(join(dir, 'ca.key'), 'utf8'),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** What {@link createClientCertificate} should make. */
+export interface ClientCertificateOptions {
+  /** The user: subject CN, and the local part of the default UPN. Letters, digits, `.`, `_`, `-`. */
+  readonly user: string;
+  /** User principal name in the subjectAltName (MS UPN otherName, as WinRM's mapping wants). Default `<user>@localhost`; `false` for none. */
+  readonly upn?: string | false | undefined;
+  /** The CA that signs it. Default: none (self-signed). */
+  readonly issuer?: TestCertificateAuthority | undefined;
+  /** Days of validity from now. Default 2. */
+  readonly days?: number | undefined;
+}
+
+/** The UPN otherName OID (szOID_NT_PRINCIPAL_NAME) WinRM maps client certificates by. */
+const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
+
+/**
+ * Creates a throw-away TLS client certificate for a user, as WinRM certificate authentication wants
+ * one (RFC 5280 4.2.1.12 extendedKeyUsage clientAuth; the UPN in the subjectAltName): signed by
+ * `issuer`, or self-signed. `ca` of the result is the issuer's certificate (or the certificate
+ * itself). Rejects like {@link createTestCertificate}.
+ */
+export async function createClientCertificate(options: ClientCertificateOptions): Promise<TestCertificate> {
+  const user = options.user;
+  if (typeof user !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(user))
+    throw new InvalidArgumentError('user must be 1-64 letters, digits, dots, dashes or underscores');
+  const upn = options.upn === undefined ? `${user}@localhost` : options.upn;
+  if (upn !== false && !/^[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,190}$/.test(upn))
+    throw new InvalidArgumentError(`Not a user principal name: ${JSON.stringify(String(upn).slice(0, 80))}`);
+  const days = options.days ?? 2;
+  if (!Number.isInteger(days) || days < 1 || days > 3650)
+    throw new InvalidArgumentError('days must be an integer from 1 to 3650');
+  const extensions = [
+    'basicConstraints = critical, CA:FALSE',
+    'keyUsage = critical, digitalSignature, keyEncipherment',
+    'extendedKeyUsage = clientAuth',
+    ...(upn === false ? [] : [`subjectAltName = otherName:${UPN_OID};UTF8:${upn}`]),
+  ];
+  const dir = await mkdtemp(join(tmpdir(), 'psrp-cert-'));
+  try {
+    await writeFile(join(dir, 'client.cnf'), `[ client ]\n${extensions.join('\n')}\n`);
+    if (options.issuer) {
+      await writeFile(join(dir, 'ca.pem'), options.issuer.cert);
+      await writeFile(join(dir, 'ca.key'), options.issuer.key, { mode: 0o600 });
+      await run(
+        ['req', '-new', ...EC_KEY, '-subj', `/CN=${user}`, '-keyout', 'leaf.key', '-out', 'leaf.csr'],
+        dir,
+      );
+      await run(
+        [
+          'x509',
+          '-req',
+          '-in',
+          'leaf.csr',
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca.key',
+          '-set_serial',
+          `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
+          '-days',
+          String(days),
+          '-sha256',
+          '-extfile',
+          'client.cnf',
+          '-extensions',
+          'client',
+          '-out',
+          'leaf.pem',
+        ],
+        dir,
+      );
+    } else {
+      await run(
+        [
+          'req',
+          '-x509',
+          ...EC_KEY,
+          '-days',
+          String(days),
+          '-subj',
+          `/CN=${user}`,
+          ...extensions.flatMap((e) => ['-addext', e.replace(/ = /, '=')]),
+          '-keyout',
+          'leaf.key',
+          '-out',
+          'leaf.pem',
+        ],
+        dir,
+      );
+    }
+    const cert = await readFile(join(dir, 'leaf.pem'), 'utf8');
+    const key = await readFile(join(dir, 'leaf.key'), 'utf8');
+    return { cert, key, ca: options.issuer?.cert ?? cert, subjectAltNames: upn === false ? [] : [upn] };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,5 +3,14 @@ export { noFaults, startLab } from './lab-server.js';
 export type { Lab, LabAction, LabBehaviours, LabFaults, LabOptions } from './lab-server.js';
 export { LAB_USERS, ROLE_CMDLETS } from './exchange-runspace.js';
 export type { LabRole } from './exchange-runspace.js';
-export { createTestCertificate } from './certificate.js';
-export type { TestCertificate, TestCertificateOptions } from './certificate.js';
+export {
+  createClientCertificate,
+  createTestCertificate,
+  createTestCertificateAuthority,
+} from './certificate.js';
+export type {
+  ClientCertificateOptions,
+  TestCertificate,
+  TestCertificateAuthority,
+  TestCertificateOptions,
+} from './certificate.js';

@@ -14,7 +14,16 @@ import { Defragmenter } from '../psrp/fragment.js';
 import { decodeMessage } from '../psrp/message.js';
 import { attr, child, descendants } from '../internal/xml-tree.js';
 import { Action, Signal } from '../wsman/namespaces.js';
-import { createTestCertificate, type TestCertificateOptions } from './certificate.js';
+import {
+  createClientCertificate,
+  createTestCertificate,
+  createTestCertificateAuthority,
+  type TestCertificate,
+  type TestCertificateOptions,
+} from './certificate.js';
+import { mapClientCertificate } from './certificate-mapping.js';
+import { basicTokenUser } from './basic-token.js';
+import { WSMAN_HTTPS_MUTUAL } from '../http/certificate-authenticator.js';
 import { exchangeRunspaceLaunch, LAB_USERS, type LabRole } from './exchange-runspace.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -46,6 +55,15 @@ export interface LabOptions {
   readonly behaviours?: Partial<LabBehaviours>;
   /** The TLS certificate to make (e.g. `{ expired: true }`, `{ commonName: 'cas.contoso.com', dnsNames: [...] }`). Default: self-signed for localhost. */
   readonly certificate?: TestCertificateOptions;
+  /**
+   * WinRM certificate authentication on `/wsman` (HTTPS only): the listener asks every client for a
+   * certificate, and a request with `Authorization: <https/mutual profile URI>` authenticates as the
+   * lab user its certificate names, if a lab client CA issued it (`lab.issueClientCertificate`).
+   * Default false.
+   */
+  readonly clientCertificates?: boolean;
+  /** Bearer tokens accepted through Basic when the URL has `BasicAuthToOAuthConversion=true`: token → lab user. */
+  readonly tokens?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -134,6 +152,12 @@ export interface Lab {
   readonly ca: string;
   /** user → password. */
   readonly users: Readonly<Record<string, string>>;
+  /** The lab client CA (PEM) with `clientCertificates`, else undefined. */
+  readonly clientCa: string | undefined;
+  /** A client certificate (and key) for a user, issued by the lab client CA (needs `clientCertificates`). */
+  issueClientCertificate(user: string, options?: { upn?: string | false }): Promise<TestCertificate>;
+  /** Accepted bearer tokens (token → user); delete one to make it "expire". */
+  readonly tokens: Map<string, string>;
   /** Shells currently open (each one a pwsh process). */
   liveShells(): number;
   /** Requests handled, by WS-Man action name. */
@@ -180,8 +204,16 @@ const TERMINAL = new Set([3, 4, 5]);
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const accounts = options.usersFile ? readUsersFile(options.usersFile) : (options.users ?? LAB_USERS);
   const users = Object.fromEntries(Object.entries(accounts).map(([u, a]) => [u, a.password]));
+  const tokens = new Map(Object.entries(options.tokens ?? {}));
+  for (const user of tokens.values()) {
+    if (!Object.prototype.hasOwnProperty.call(users, user))
+      throw new InvalidArgumentError(`Lab token for unknown user ${JSON.stringify(user)}`);
+  }
   const stateDir = await mkdtemp(join(tmpdir(), 'psrp-lab-'));
   const cert = await createTestCertificate(options.certificate ?? { days: 365 });
+  const clientCa = options.clientCertificates
+    ? await createTestCertificateAuthority({ days: 365 })
+    : undefined;
   const shells = new Map<string, Shell>();
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
@@ -219,7 +251,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   /** The authenticated user name, or undefined. */
   const authorized = (req: IncomingMessage): string | undefined => {
     const h = req.headers['authorization'] ?? '';
+    if (h === WSMAN_HTTPS_MUTUAL) {
+      // WinRM certificate authentication: /wsman only (Exchange's /PowerShell vdir does not do it).
+      return clientCa && !/^\/powershell/i.test(req.url ?? '')
+        ? mapClientCertificate(req, Object.keys(users))
+        : undefined;
+    }
     if (!h.startsWith('Basic ') || !behaviours.authSchemes.includes('Basic')) return undefined;
+    const byToken = basicTokenUser(req, tokens);
+    if (byToken !== undefined) return byToken;
     const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
     const i = decoded.indexOf(':');
     const user = decoded.slice(0, i);
@@ -561,7 +601,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         })();
       });
     };
-  const server: Server = createHttpsServer({ cert: cert.cert, key: cert.key }, listener(true));
+  const server: Server = createHttpsServer(
+    {
+      cert: cert.cert,
+      key: cert.key,
+      // Ask for a client certificate but let the request decide (401 when it is missing or bad).
+      ...(clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.cert } : {}),
+    },
+    listener(true),
+  );
   const plain = createHttpServer(listener(false));
   plain.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -591,6 +639,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     firedFaults,
     ca: cert.ca,
     users,
+    clientCa: clientCa?.cert,
+    async issueClientCertificate(user: string, o: { upn?: string | false } = {}): Promise<TestCertificate> {
+      if (!clientCa)
+        throw new InvalidArgumentError(
+          'Start the lab with clientCertificates: true to issue client certificates',
+        );
+      return createClientCertificate({ user, issuer: clientCa, upn: o.upn, days: 2 });
+    },
+    tokens,
     requestCounts,
     liveShells: () => shells.size,
     async close(): Promise<void> {

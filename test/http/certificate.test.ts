@@ -1,11 +1,11 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { createTestCertificate } from '../../src/lab/certificate.js';
+import { createClientCertificate, createTestCertificate, createTestCertificateAuthority } from '../../src/lab/certificate.js';
 import type { TestCertificate } from '../../src/lab/certificate.js';
 
 const servers: Server[] = [];
@@ -76,5 +76,33 @@ describe('createTestCertificate', () => {
     await expect(createTestCertificate({ dnsNames: ['bad,DNS:evil'] })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(createTestCertificate({ ipAddresses: ['300.1.1.1'] })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(createTestCertificate({ commonName: 'a/CN=b' })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
+describe('createClientCertificate', () => {
+  it('makes a client certificate for a user: CN, UPN otherName, EKU clientAuth, signed by the given CA', async () => {
+    const ca = await createTestCertificateAuthority();
+    const caX = new X509Certificate(ca.cert);
+    expect(caX.ca).toBe(true);
+    const c = await createClientCertificate({ user: 'alice', issuer: ca });
+    const x = new X509Certificate(c.cert);
+    expect(x.subject).toBe('CN=alice');
+    expect(x.subjectAltName).toBe('othername:UPN:alice@localhost');
+    expect(x.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
+    expect(x.ca).toBe(false);
+    expect(x.checkIssued(caX) && x.verify(caX.publicKey)).toBe(true);
+    expect(x.checkPrivateKey(createPrivateKey(c.key))).toBe(true);
+    expect(c.ca).toBe(ca.cert);
+    expect(c.subjectAltNames).toEqual(['alice@localhost']);
+  });
+
+  it('self-signs without an issuer, takes another UPN or none, refuses odd names', async () => {
+    const c = await createClientCertificate({ user: 'bob', upn: 'bob@contoso.com' });
+    const x = new X509Certificate(c.cert);
+    expect(x.issuer).toBe('CN=bob');
+    expect(x.subjectAltName).toBe('othername:UPN:bob@contoso.com');
+    expect(new X509Certificate((await createClientCertificate({ user: 'carol', upn: false })).cert).subjectAltName).toBeUndefined();
+    await expect(createClientCertificate({ user: 'a/CN=b' })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(createClientCertificate({ user: 'a', upn: 'x,DNS:evil@y' })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });
