@@ -1,12 +1,13 @@
 // NTLM over HTTP through HttpTransport: a loopback server keeps one test acceptor per TCP
-// connection (NTLM authenticates connections, RFC 4559 / MS-NLMP), as IIS does.
+// connection (NTLM authenticates connections, RFC 4559 / MS-NLMP), as IIS does. The acceptor takes
+// SPNEGO-wrapped NTLM (the authenticator's default under Negotiate) and raw NTLM alike.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NtlmAuthenticator } from '../../src/auth/ntlm-authenticator.js';
 import { HttpTransport } from '../../src/http/http-transport.js';
 import { AuthenticationError } from '../../src/errors.js';
-import { TestNtlmAcceptor } from '../helpers/ntlm-acceptor.js';
+import { TestSpnegoAcceptor, type TestSpnegoOptions } from '../helpers/spnego-acceptor.js';
 
 const SOAP = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>ok</s:Body></s:Envelope>';
 
@@ -25,8 +26,12 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function ntlmServer(password = 'S3cret!', delayMs = 0): Promise<NtlmServer> {
-  const state = new WeakMap<Socket, { acceptor: TestNtlmAcceptor; established: boolean }>();
+async function ntlmServer(
+  password = 'S3cret!',
+  delayMs = 0,
+  spnego: Partial<TestSpnegoOptions> = {},
+): Promise<NtlmServer> {
+  const state = new WeakMap<Socket, { acceptor: TestSpnegoAcceptor; established: boolean }>();
   const sockets = new Set<Socket>();
   let handshakes = 0;
   let answered = 0;
@@ -48,24 +53,24 @@ async function ntlmServer(password = 'S3cret!', delayMs = 0): Promise<NtlmServer
       }
       const token = Buffer.from(m[1]!, 'base64');
       try {
-        if (!s || token.readUInt32LE(8) === 1) {
+        const first = token[0] === 0x60 || (token[0] === 0x4e && token.readUInt32LE(8) === 1);
+        if (!s || first) {
           s = {
-            acceptor: new TestNtlmAcceptor({ user: 'bob', domain: 'CONTOSO', password }),
+            acceptor: new TestSpnegoAcceptor({ ...spnego, user: 'bob', domain: 'CONTOSO', password }),
             established: false,
           };
           state.set(socket, s);
-          res
-            .writeHead(401, {
-              'www-authenticate': `Negotiate ${s.acceptor.challenge(token).toString('base64')}`,
-            })
-            .end();
+        }
+        const out = s.acceptor.accept(token);
+        const www = out.token ? { 'www-authenticate': `Negotiate ${out.token.toString('base64')}` } : {};
+        if (!out.complete) {
+          res.writeHead(401, www).end();
           return;
         }
-        s.acceptor.accept(token);
         s.established = true;
         handshakes++;
         answered++;
-        res.writeHead(200, { 'content-type': 'application/soap+xml' }).end(SOAP);
+        res.writeHead(200, { 'content-type': 'application/soap+xml', ...www }).end(SOAP);
       } catch {
         state.delete(socket);
         res.writeHead(401, { 'www-authenticate': 'Negotiate' }).end();
@@ -101,10 +106,10 @@ async function ntlmServer(password = 'S3cret!', delayMs = 0): Promise<NtlmServer
   return ntlm;
 }
 
-const transport = (url: string, password = 'S3cret!', connections = 4): HttpTransport =>
+const transport = (url: string, password = 'S3cret!', connections = 4, spnego = true): HttpTransport =>
   new HttpTransport({
     url,
-    auth: new NtlmAuthenticator({ credentials: { username: 'CONTOSO\\bob', password } }),
+    auth: new NtlmAuthenticator({ credentials: { username: 'CONTOSO\\bob', password }, spnego }),
     connections,
   });
 
@@ -150,5 +155,24 @@ describe('HttpTransport with NTLM (connection-bound authentication)', () => {
     expect((err as AuthenticationError).code).toBe('PSRP_AUTH_FAILED');
     expect(JSON.stringify(err) + String(err) + JSON.stringify(t)).not.toContain('wrong-password!');
     await t.close();
+  });
+
+  it('raw NTLM under Negotiate (spnego: false) works the same way', async () => {
+    const server = await ntlmServer();
+    const t = transport(server.url, 'S3cret!', 4, false);
+    for (let i = 0; i < 3; i++) expect(await t.send(SOAP)).toContain('ok');
+    expect(server.handshakes).toBe(1);
+    await t.close();
+  });
+
+  it('a 200 whose SPNEGO mechListMIC does not verify fails with PSRP_SPNEGO_MIC_INVALID', async () => {
+    for (const options of [{ corruptMechListMic: true }, { omitMechListMic: true }]) {
+      const server = await ntlmServer('S3cret!', 0, options);
+      const t = transport(server.url);
+      const err = await t.send(SOAP).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect((err as AuthenticationError).code).toBe('PSRP_SPNEGO_MIC_INVALID');
+      await t.close();
+    }
   });
 });
