@@ -221,6 +221,17 @@ describe('SPNEGO + NTLM against MIT krb5 SPNEGO and gss-ntlmssp', () => {
   });
 });
 
+describe('prerequisites', () => {
+  it('fail loudly, naming the Debian packages, when python3-gssapi or gss-ntlmssp is missing', () => {
+    expect(() => requireGssNtlmssp('/nonexistent/python3')).toThrow(/python3-gssapi and gss-ntlmssp/);
+    // /bin/false exits 1, as a python without the gssapi module does.
+    expect(() => requireGssNtlmssp('/bin/false')).toThrow(/cannot import gssapi: install .*python3-gssapi/);
+    expect(() => requireGssNtlmssp(undefined, '/nonexistent/mech.d')).toThrow(
+      /gss-ntlmssp is not registered .*apt-get install python3-gssapi gss-ntlmssp/,
+    );
+  });
+});
+
 describe('NtlmAuthenticator (HTTP Negotiate headers) against MIT', () => {
   const url = new URL('http://server.test:5985/wsman');
 

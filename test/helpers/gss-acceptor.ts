@@ -14,12 +14,14 @@ const SCRIPT = fileURLToPath(new URL('./gss-acceptor.py', import.meta.url));
 const INSTALL =
   'install the Debian packages python3-gssapi and gss-ntlmssp (apt-get install python3-gssapi gss-ntlmssp)';
 
-/** Throws (with what to install) unless /usr/bin/python3 has gssapi and gss-ntlmssp is registered. */
-export function requireGssNtlmssp(): void {
-  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: install python3, then ${INSTALL}`);
-  const probe = spawnSync(PYTHON, ['-c', 'import gssapi'], { encoding: 'utf8' });
-  if (probe.status !== 0) throw new Error(`${PYTHON} cannot import gssapi: ${INSTALL}\n${probe.stderr}`);
-  const mechd = '/etc/gss/mech.d';
+/**
+ * Throws (with what to install) unless `python` (/usr/bin/python3) has gssapi and gss-ntlmssp is
+ * registered in `mechd`. The parameters exist so a test can check the failure message.
+ */
+export function requireGssNtlmssp(python = PYTHON, mechd = '/etc/gss/mech.d'): void {
+  if (!existsSync(python)) throw new Error(`${python} is missing: install python3, then ${INSTALL}`);
+  const probe = spawnSync(python, ['-c', 'import gssapi'], { encoding: 'utf8' });
+  if (probe.status !== 0) throw new Error(`${python} cannot import gssapi: ${INSTALL}\n${probe.stderr}`);
   const registered =
     existsSync(mechd) && readdirSync(mechd).some((f) => f.includes('ntlmssp') && f.endsWith('.conf'));
   if (!registered) throw new Error(`gss-ntlmssp is not registered in ${mechd}: ${INSTALL}`);
