@@ -24,13 +24,13 @@ import { ProtocolError } from '../errors.js';
 
 /** Mechanism OIDs (dotted) that SPNEGO lists. */
 export const MechOid = {
-  /** SPNEGO itself (RFC 4178 3). */
+  /** SPNEGO itself (RFC 4178), the `thisMech` of the initial token. */
   SPNEGO: '1.3.6.1.5.5.2',
-  /** NTLMSSP (MS-NLMP 1.9, MS-SPNG 1.9). */
+  /** NTLMSSP, as SPNEGO lists the NTLM mechanism (MS-NLMP, MS-SPNG). */
   NTLMSSP: '1.3.6.1.4.1.311.2.2.10',
   /** Kerberos V5 (RFC 4121 / RFC 1964). */
   KRB5: '1.2.840.113554.1.2.2',
-  /** The Kerberos OID with the historical Windows 2000 typo (MS-SPNG 3.1.5.2). */
+  /** The Kerberos OID as early Windows encoded it (113554 truncated to 16 bits: 48018); Windows still lists it. */
   MS_KRB5: '1.2.840.48018.1.2.2',
 } as const;
 
