@@ -1,8 +1,9 @@
 // RFC 4559 2 (HTTP `Negotiate` and `NTLM` schemes: `WWW-Authenticate`/`Authorization` carrying a
-// base64 token), MS-WSMV 2.2.9.1 (Negotiate encrypted messages use the context established here)
-// and MS-NLMP 3.1.5.1 (the client side of the three-message exchange). Raw NTLM tokens are sent
-// under `Negotiate` too, without SPNEGO wrapping, as other WinRM clients do; that Windows accepts
-// them is not yet checked against a real server here (docs/auth.md).
+// base64 token; 5: the final `WWW-Authenticate: Negotiate` of the 200 completes the context),
+// MS-WSMV 2.2.9.1 (Negotiate encrypted messages use the context established here), MS-NLMP
+// 3.1.5.1 (the client side of the three-message exchange) and RFC 4178 / MS-SPNG (under
+// `Negotiate` the NTLM messages are wrapped in SPNEGO by default, see spnego-ntlm-context.ts).
+// Under `NTLM` the tokens are always raw NTLMSSP.
 import { InvalidArgumentError } from '../errors.js';
 import type { AuthChallenge, AuthRequest, AuthResult, Authenticator } from '../http/authenticator.js';
 import {
@@ -12,6 +13,7 @@ import {
   type NtlmCredentials,
 } from './ntlm-context.js';
 import { ntlmSealingContext, type NtlmSealingContext } from './ntlm-sealing.js';
+import { SpnegoNtlmClientContext } from './spnego-ntlm-context.js';
 
 export interface NtlmAuthenticatorOptions {
   readonly credentials: NtlmCredentials;
@@ -20,6 +22,14 @@ export interface NtlmAuthenticatorOptions {
    * Exchange enable by default). A server offering only one gets that one.
    */
   readonly scheme?: 'Negotiate' | 'NTLM';
+  /**
+   * Under `Negotiate`, wrap the NTLM messages in SPNEGO (RFC 4178) with a mechListMIC (default
+   * true). Windows accepts both forms; MIT's SPNEGO acceptor (Linux servers) accepts raw NTLM only
+   * when its credential is not limited to SPNEGO, so SPNEGO is the form that works with both.
+   * `false` sends raw NTLMSSP tokens under `Negotiate`, as pywinrm and older clients do. Tokens
+   * under `NTLM` are always raw.
+   */
+  readonly spnego?: boolean;
   /** Send the NEGOTIATE token with the first request instead of waiting for a 401 (saves a round trip). */
   readonly preemptive?: boolean;
   /**
@@ -56,10 +66,13 @@ export function parseNegotiateChallenges(wwwAuthenticate: readonly string[]): Ma
 }
 
 /**
- * NTLM over HTTP for one authenticated connection: answers `Negotiate` or `NTLM` 401s with raw
- * NTLM tokens and keeps the established `NtlmClientContext` for WinRM message encryption.
- * `requiresEncryption` is false: NTLM never sends a reusable password. A malformed CHALLENGE makes
- * `respond` throw `ProtocolError` `PSRP_NTLM_MESSAGE_INVALID`.
+ * NTLM over HTTP for one authenticated connection: answers `Negotiate` 401s with SPNEGO-wrapped
+ * NTLM (or raw NTLM with `spnego: false`) and `NTLM` 401s with raw NTLM, and keeps the established
+ * context for WinRM message encryption. `requiresEncryption` is false: NTLM never sends a reusable
+ * password. A malformed CHALLENGE makes `respond` throw `ProtocolError` `PSRP_NTLM_MESSAGE_INVALID`
+ * (`PSRP_SPNEGO_INVALID` for a malformed SPNEGO token); with SPNEGO, `complete` checks the server's
+ * mechListMIC in the final `WWW-Authenticate` and throws `AuthenticationError`
+ * `PSRP_SPNEGO_MIC_INVALID` when it is missing or wrong.
  *
  * NTLM authenticates a TCP connection, not a request: this authenticator holds one context, and
  * HttpTransport (seeing `connectionBound`) keeps one per connection through `forConnection()`.
@@ -74,7 +87,7 @@ export class NtlmAuthenticator implements Authenticator {
   readonly #options: NtlmAuthenticatorOptions;
   #scheme: 'Negotiate' | 'NTLM';
   #phase: Phase = 'idle';
-  #context: NtlmClientContext | undefined;
+  #context: NtlmClientContext | SpnegoNtlmClientContext | undefined;
 
   constructor(options: NtlmAuthenticatorOptions) {
     const { username, password } = options.credentials;
@@ -95,8 +108,11 @@ export class NtlmAuthenticator implements Authenticator {
     return this.#scheme.toLowerCase();
   }
 
-  /** The established context (for `seal`/`unseal`), or undefined before authentication completes. */
-  get context(): NtlmClientContext | undefined {
+  /**
+   * The established context (for `seal`/`unseal`: an `NtlmClientContext`, or a
+   * `SpnegoNtlmClientContext` when SPNEGO was used), or undefined before authentication completes.
+   */
+  get context(): NtlmClientContext | SpnegoNtlmClientContext | undefined {
     return this.#phase === 'established' ? this.#context : undefined;
   }
 
@@ -120,12 +136,16 @@ export class NtlmAuthenticator implements Authenticator {
       const context = this.#context;
       if (!context) return undefined;
       this.#phase = 'failed';
-      const authenticate = context.authenticate(
-        Buffer.from(token, 'base64'),
-        this.#options.channelBindings ?? challenge.channelBindings,
-      );
+      const input = Buffer.from(token, 'base64');
+      // The TLS connection exists by now: its certificate is the channel binding (https only).
+      const bindings = this.#options.channelBindings ?? challenge.channelBindings;
+      const next =
+        context instanceof SpnegoNtlmClientContext
+          ? context.step(input, bindings)
+          : context.authenticate(input, bindings);
+      if (next === undefined) return undefined;
       this.#phase = 'authenticate-sent';
-      return `${this.#scheme} ${authenticate.toString('base64')}`;
+      return `${this.#scheme} ${next.toString('base64')}`;
     }
     // A bare challenge starts (or restarts, e.g. on a new connection) the exchange, unless we just
     // sent AUTHENTICATE: then the server refused the credentials.
@@ -142,20 +162,42 @@ export class NtlmAuthenticator implements Authenticator {
     return this.#start(challenge);
   }
 
-  complete(_result: AuthResult): void {
-    if (this.#phase === 'authenticate-sent') this.#phase = 'established';
+  /**
+   * The request after AUTHENTICATE succeeded. With SPNEGO the response's `WWW-Authenticate:
+   * Negotiate <token>` carries the accept-completed NegTokenResp and the server's mechListMIC,
+   * which must verify before the context is used (RFC 4559 5, RFC 4178 5).
+   */
+  complete(result: AuthResult): void {
+    if (this.#phase !== 'authenticate-sent') return;
+    const context = this.#context;
+    if (context instanceof SpnegoNtlmClientContext) {
+      this.#phase = 'failed';
+      const token = parseNegotiateChallenges(result.wwwAuthenticate).get('Negotiate');
+      context.step(token ? Buffer.from(token, 'base64') : undefined);
+    }
+    this.#phase = 'established';
   }
 
   #start(request: AuthRequest): string {
     const o = this.#options;
     this.#sealer = undefined;
-    this.#context = new NtlmClientContext({
+    const options: NtlmClientOptions = {
       ...o.context,
       credentials: o.credentials,
       targetName: o.targetName ?? ntlmTargetName(request.url.hostname),
-    });
+    };
+    let first: Buffer;
+    if (this.#scheme === 'Negotiate' && o.spnego !== false) {
+      const context = new SpnegoNtlmClientContext(options);
+      first = context.initialToken();
+      this.#context = context;
+    } else {
+      const context = new NtlmClientContext(options);
+      first = context.negotiate();
+      this.#context = context;
+    }
     this.#phase = 'negotiate-sent';
-    return `${this.#scheme} ${this.#context.negotiate().toString('base64')}`;
+    return `${this.#scheme} ${first.toString('base64')}`;
   }
 
   toJSON(): { mechanism: string; username: string; phase: Phase } {

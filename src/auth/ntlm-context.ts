@@ -14,6 +14,7 @@ import {
   hmacMd5,
   ntowfv1,
   NtlmSessionSecurity,
+  type KeyStateOptions,
   type SealedMessage,
 } from './ntlm-crypto.js';
 import {
@@ -259,6 +260,19 @@ export class NtlmClientContext {
   /** Decrypts one server-to-client message and checks its signature (MS-NLMP 3.4.7 GSS_UnwrapEx). */
   unseal(sealed: Uint8Array, signature: Uint8Array): Buffer {
     return this.security.unseal(sealed, signature);
+  }
+
+  /** Signs one client-to-server message without encrypting it (MS-NLMP 3.4.8 GSS_GetMICEx). */
+  sign(message: Uint8Array, options?: KeyStateOptions): Buffer {
+    return this.security.sign(message, options);
+  }
+
+  /**
+   * Checks a server-to-client signature (MS-NLMP 3.4.9 GSS_VerifyMICEx); a mismatch throws
+   * `ProtocolError` `PSRP_NTLM_SIGNATURE_INVALID`.
+   */
+  verify(message: Uint8Array, signature: Uint8Array, options?: KeyStateOptions): void {
+    this.security.verify(message, signature, options);
   }
 
   toJSON(): { mechanism: string; user: string; domain: string; state: NtlmContextState } {

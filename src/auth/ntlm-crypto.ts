@@ -135,6 +135,12 @@ export interface SealedMessage {
   readonly sealed: Buffer;
 }
 
+/** Options of `NtlmSessionSecurity.sign`/`verify`. */
+export interface KeyStateOptions {
+  /** Restore the RC4 handle after signing/verifying (MS-SPNG 3.3.5.1, the SPNEGO mechListMIC). */
+  readonly restoreKeyState?: boolean;
+}
+
 /**
  * NTLM session security after authentication (MS-NLMP 3.4): signing and sealing with extended
  * session security, one RC4 handle and sequence number per direction. `mode` is the side this
@@ -144,8 +150,8 @@ export interface SealedMessage {
 export class NtlmSessionSecurity {
   readonly #sendSignKey: Buffer;
   readonly #recvSignKey: Buffer;
-  readonly #sendHandle: Rc4;
-  readonly #recvHandle: Rc4;
+  #sendHandle: Rc4;
+  #recvHandle: Rc4;
   readonly #keyExch: boolean;
   #sendSeq = 0;
   #recvSeq = 0;
@@ -190,18 +196,32 @@ export class NtlmSessionSecurity {
     return plaintext;
   }
 
-  /** MS-NLMP 3.4.8 GSS_GetMICEx: sign without encrypting. */
-  sign(message: Uint8Array): Buffer {
+  /**
+   * MS-NLMP 3.4.8 GSS_GetMICEx: sign without encrypting; the sequence number advances. With
+   * `restoreKeyState` the RC4 handle is put back as it was before (MS-SPNG 3.3.5.1: the SPNEGO
+   * mechListMIC and the first message the application signs use the same RC4 key state).
+   */
+  sign(message: Uint8Array, options: KeyStateOptions = {}): Buffer {
+    const saved = options.restoreKeyState ? this.#sendHandle.clone() : undefined;
     const signature = mac(this.#sendHandle, this.#sendSignKey, this.#sendSeq, message, this.#keyExch);
     this.#sendSeq = (this.#sendSeq + 1) >>> 0;
+    if (saved) this.#sendHandle = saved;
     return signature;
   }
 
-  /** MS-NLMP 3.4.9 GSS_VerifyMICEx: check a signature made with `sign`. */
-  verify(message: Uint8Array, signature: Uint8Array): void {
+  /**
+   * MS-NLMP 3.4.9 GSS_VerifyMICEx: check a signature made with `sign` (the expected sequence number
+   * advances). `restoreKeyState` as for `sign`, on the receiving handle.
+   */
+  verify(message: Uint8Array, signature: Uint8Array, options: KeyStateOptions = {}): void {
     if (signature.length !== SIGNATURE_LENGTH)
       throw badSignature(`a signature is 16 bytes, got ${signature.length}`);
-    this.#verify(message, signature);
+    const saved = options.restoreKeyState ? this.#recvHandle.clone() : undefined;
+    try {
+      this.#verify(message, signature);
+    } finally {
+      if (saved) this.#recvHandle = saved;
+    }
   }
 
   #verify(message: Uint8Array, signature: Uint8Array): void {

@@ -13,7 +13,7 @@ export interface NtlmSealingContext {
   unseal(header: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
-/** Anything that seals and unseals like an established NTLM context (client or acceptor). */
+/** Anything that seals and unseals like an established NTLM context (NtlmClientContext, SpnegoNtlmClientContext, an acceptor). */
 export interface NtlmSealer {
   seal(plaintext: Uint8Array): SealedMessage;
   unseal(sealed: Uint8Array, signature: Uint8Array): Uint8Array;

@@ -47,7 +47,21 @@ export class Rc4 {
     this.#j = j;
     return out;
   }
+
+  /**
+   * An independent copy of the handle at its current keystream position (MS-SPNG 3.3.5.1 saves the
+   * NTLM handle before the mechListMIC and restores it afterwards).
+   */
+  clone(): Rc4 {
+    const copy = new Rc4(ONE_BYTE_KEY);
+    copy.#s.set(this.#s);
+    copy.#i = this.#i;
+    copy.#j = this.#j;
+    return copy;
+  }
 }
+
+const ONE_BYTE_KEY = new Uint8Array(1);
 
 /** MS-NLMP 6 `RC4K(key, message)`: a one-time RC4 instance. */
 export function rc4k(key: Uint8Array, data: Uint8Array): Buffer {

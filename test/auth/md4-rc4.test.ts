@@ -64,6 +64,18 @@ describe('rc4', () => {
     expect(handle.update(Buffer.alloc(16)).toString('hex')).toBe('a36a4c301ae8ac13610ccbc12256cacc');
   });
 
+  it('clone() copies the keystream position and then runs independently (MS-SPNG 3.3.5.1)', () => {
+    const key = Buffer.from('0102030405060708090a0b0c0d0e0f10', 'hex');
+    const handle = new Rc4(key);
+    handle.update(Buffer.alloc(4000));
+    const copy = handle.clone();
+    handle.update(Buffer.alloc(96));
+    expect(handle.update(Buffer.alloc(16)).toString('hex')).toBe('a36a4c301ae8ac13610ccbc12256cacc');
+    // The copy is still at offset 4000, whatever the original did since.
+    copy.update(Buffer.alloc(96));
+    expect(copy.update(Buffer.alloc(16)).toString('hex')).toBe('a36a4c301ae8ac13610ccbc12256cacc');
+  });
+
   it('splitting a message anywhere gives the same ciphertext', () => {
     const key = randomBytes(16);
     const data = randomBytes(1000);

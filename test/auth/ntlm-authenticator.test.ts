@@ -1,5 +1,6 @@
-// The `Negotiate`/`NTLM` header dance (RFC 4559) of NtlmAuthenticator against the test acceptor,
-// driven by a loop shaped like HttpTransport's (authorize, respond on 401 with `attempt`, complete).
+// The `Negotiate`/`NTLM` header dance (RFC 4559) of NtlmAuthenticator against the test acceptor
+// (SPNEGO-wrapped or raw NTLM, test/helpers/spnego-acceptor.ts), driven by a loop shaped like
+// HttpTransport's (authorize, respond on 401 with `attempt`, complete).
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,8 +8,11 @@ import {
   parseNegotiateChallenges,
   type NtlmAuthenticatorOptions,
 } from '../../src/auth/ntlm-authenticator.js';
+import { NtlmClientContext } from '../../src/auth/ntlm-context.js';
 import { AvId, findAvPair } from '../../src/auth/ntlm-messages.js';
-import { TestNtlmAcceptor, type TestAcceptorOptions } from '../helpers/ntlm-acceptor.js';
+import { SpnegoNtlmClientContext } from '../../src/auth/spnego-ntlm-context.js';
+import { decodeNegTokenInit, MechOid } from '../../src/auth/spnego.js';
+import { TestSpnegoAcceptor, type TestSpnegoOptions } from '../helpers/spnego-acceptor.js';
 
 const URL_ = new URL('https://mail.contoso.test/PowerShell/');
 
@@ -17,20 +21,18 @@ interface Reply {
   readonly wwwAuthenticate: string[];
 }
 
-/** A server that speaks Negotiate/NTLM with raw NTLM tokens through the test acceptor. */
+/** A server that speaks Negotiate (SPNEGO or raw NTLM, answering in kind) and NTLM through the test acceptor. */
 class FakeServer {
-  readonly acceptor: TestNtlmAcceptor;
+  acceptor: TestSpnegoAcceptor;
   readonly seen: (string | undefined)[] = [];
   constructor(
     readonly offered: string[],
-    options: Partial<TestAcceptorOptions> = {},
+    readonly options: Partial<TestSpnegoOptions> = {},
   ) {
-    this.acceptor = new TestNtlmAcceptor({
-      user: 'alice',
-      domain: 'CONTOSO',
-      password: 'secret',
-      ...options,
-    });
+    this.acceptor = this.#fresh();
+  }
+  #fresh(): TestSpnegoAcceptor {
+    return new TestSpnegoAcceptor({ user: 'alice', domain: 'CONTOSO', password: 'secret', ...this.options });
   }
   handle(authorization: string | undefined): Reply {
     this.seen.push(authorization);
@@ -38,15 +40,12 @@ class FakeServer {
     if (!m) return { status: 401, wwwAuthenticate: this.offered };
     const scheme = m[1]!;
     const token = Buffer.from(m[2]!, 'base64');
-    const type = token.readUInt32LE(8);
-    if (type === 1)
-      return {
-        status: 401,
-        wwwAuthenticate: [`${scheme} ${this.acceptor.challenge(token).toString('base64')}`],
-      };
+    if (token[0] === 0x60 || (token[0] === 0x4e && token.readUInt32LE(8) === 1))
+      this.acceptor = this.#fresh();
     try {
-      this.acceptor.accept(token);
-      return { status: 200, wwwAuthenticate: [] };
+      const out = this.acceptor.accept(token);
+      const www = out.token ? [`${scheme} ${out.token.toString('base64')}`] : [];
+      return { status: out.complete ? 200 : 401, wwwAuthenticate: www };
     } catch {
       return { status: 401, wwwAuthenticate: this.offered };
     }
@@ -88,22 +87,47 @@ function authenticator(extra: Partial<NtlmAuthenticatorOptions> = {}): NtlmAuthe
 }
 
 describe('NtlmAuthenticator', () => {
-  it('does the Negotiate dance: 401 → NEGOTIATE → 401 CHALLENGE → AUTHENTICATE → 200', () => {
+  it('does the Negotiate dance with SPNEGO: 401 → NegTokenInit → 401 CHALLENGE → AUTHENTICATE+MIC → 200+MIC', () => {
     const auth = authenticator();
     const server = new FakeServer(['Negotiate', 'NTLM', 'Basic realm="x"'], {
       targetName: 'HTTP/mail.contoso.test',
+      requireMechListMic: true,
     });
     expect(auth.requiresEncryption).toBe(false);
     expect(send(auth, server)).toBe(200);
     expect(server.seen.map((h) => h?.split(' ')[0])).toEqual([undefined, 'Negotiate', 'Negotiate']);
+    const first = Buffer.from(server.seen[1]!.split(' ')[1]!, 'base64');
+    expect(decodeNegTokenInit(first).mechTypes).toEqual([MechOid.NTLMSSP]);
+    expect(server.acceptor.form).toBe('spnego');
     expect(auth.mechanism).toBe('negotiate');
-    expect(server.acceptor.micChecked).toBe(true);
+    expect(server.acceptor.ntlm.micChecked).toBe(true);
+    expect(server.acceptor.clientMicVerified).toBe(true);
     // The established context encrypts for WinRM message encryption.
     const ctx = auth.context!;
+    expect(ctx).toBeInstanceOf(SpnegoNtlmClientContext);
     const up = ctx.seal(Buffer.from('<s:Envelope/>'));
-    expect(server.acceptor.unseal(up.sealed, up.signature).toString()).toBe('<s:Envelope/>');
-    const down = server.acceptor.seal(Buffer.from('<s:Envelope>ok</s:Envelope>'));
+    expect(server.acceptor.ntlm.unseal(up.sealed, up.signature).toString()).toBe('<s:Envelope/>');
+    const down = server.acceptor.ntlm.seal(Buffer.from('<s:Envelope>ok</s:Envelope>'));
     expect(ctx.unseal(down.sealed, down.signature).toString()).toBe('<s:Envelope>ok</s:Envelope>');
+  });
+
+  it('sends raw NTLM under Negotiate with spnego: false', () => {
+    const auth = authenticator({ spnego: false });
+    const server = new FakeServer(['Negotiate']);
+    expect(send(auth, server)).toBe(200);
+    expect(server.acceptor.form).toBe('raw');
+    expect(server.seen[1]).toMatch(/^Negotiate TlRMTVNTUAAB/);
+    expect(auth.context).toBeInstanceOf(NtlmClientContext);
+  });
+
+  it('fails the request when the server’s final mechListMIC is missing or wrong (PSRP_SPNEGO_MIC_INVALID)', () => {
+    for (const options of [{ omitMechListMic: true }, { corruptMechListMic: true }]) {
+      const auth = authenticator();
+      expect(() => send(auth, new FakeServer(['Negotiate'], options))).toThrow(
+        expect.objectContaining({ code: 'PSRP_SPNEGO_MIC_INVALID', mechanism: 'negotiate' }),
+      );
+      expect(auth.context).toBeUndefined();
+    }
   });
 
   it('uses NTLM when that is the only scheme offered', () => {
@@ -111,8 +135,10 @@ describe('NtlmAuthenticator', () => {
     const server = new FakeServer(['NTLM']);
     expect(send(auth, server)).toBe(200);
     expect(server.seen.map((h) => h?.split(' ')[0])).toEqual([undefined, 'NTLM', 'NTLM']);
+    expect(server.seen[1]).toMatch(/^NTLM TlRMTVNTUAAB/);
+    expect(server.acceptor.form).toBe('raw');
     expect(auth.mechanism).toBe('ntlm');
-    expect(auth.context).toBeDefined();
+    expect(auth.context).toBeInstanceOf(NtlmClientContext);
   });
 
   it('sends NEGOTIATE with the first request when preemptive', () => {
@@ -129,7 +155,7 @@ describe('NtlmAuthenticator', () => {
     const auth = authenticator({ channelBindings });
     const server = new FakeServer(['Negotiate'], { channelBindings, targetName: 'HTTP/mail.contoso.test' });
     expect(send(auth, server)).toBe(200);
-    expect(findAvPair(server.acceptor.avPairs, AvId.TargetName)!.toString('utf16le')).toBe(
+    expect(findAvPair(server.acceptor.ntlm.avPairs, AvId.TargetName)!.toString('utf16le')).toBe(
       'HTTP/mail.contoso.test',
     );
   });
@@ -149,7 +175,7 @@ describe('NtlmAuthenticator', () => {
   });
 
   it('throws PSRP_NTLM_MESSAGE_INVALID for a garbage CHALLENGE token', () => {
-    const auth = authenticator();
+    const auth = authenticator({ spnego: false });
     const first = auth.respond({ method: 'POST', url: URL_, wwwAuthenticate: ['Negotiate'], attempt: 0 });
     expect(first).toMatch(/^Negotiate TlRMTVNTUAAB/);
     expect(() =>
@@ -160,6 +186,21 @@ describe('NtlmAuthenticator', () => {
         attempt: 1,
       }),
     ).toThrow(expect.objectContaining({ code: 'PSRP_NTLM_MESSAGE_INVALID' }));
+    expect(auth.context).toBeUndefined();
+  });
+
+  it('throws PSRP_SPNEGO_INVALID for a CHALLENGE that is not a NegTokenResp', () => {
+    const auth = authenticator();
+    const first = auth.respond({ method: 'POST', url: URL_, wwwAuthenticate: ['Negotiate'], attempt: 0 });
+    expect(first).toMatch(/^Negotiate YE/); // 0x60: the RFC 2743 InitialContextToken
+    expect(() =>
+      auth.respond({
+        method: 'POST',
+        url: URL_,
+        wwwAuthenticate: ['Negotiate TlRMTVNTUAACAAAA'],
+        attempt: 1,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'PSRP_SPNEGO_INVALID' }));
     expect(auth.context).toBeUndefined();
   });
 

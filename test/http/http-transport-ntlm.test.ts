@@ -1,5 +1,6 @@
 // NTLM over HTTP through HttpTransport: a loopback server keeps one test acceptor per TCP
-// connection (NTLM authenticates connections, RFC 4559 / MS-NLMP), as IIS does.
+// connection (NTLM authenticates connections, RFC 4559 / MS-NLMP), as IIS does. The acceptor takes
+// SPNEGO-wrapped NTLM (the authenticator's default under Negotiate) and raw NTLM alike.
 import { X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -12,7 +13,7 @@ import { createTestCertificate } from '../../src/lab/certificate.js';
 import { decryptMessage, encryptMessage } from '../../src/wsman/message-encryption.js';
 import { HttpTransport } from '../../src/http/http-transport.js';
 import { AuthenticationError } from '../../src/errors.js';
-import { TestNtlmAcceptor } from '../helpers/ntlm-acceptor.js';
+import { TestSpnegoAcceptor, type TestSpnegoOptions } from '../helpers/spnego-acceptor.js';
 
 const SOAP = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>ok</s:Body></s:Envelope>';
 
@@ -36,6 +37,8 @@ interface ServerOptions {
   readonly delayMs?: number;
   /** Serve https with this certificate and require matching channel bindings (Extended Protection). */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** SPNEGO misbehaviour to test (a bad or missing server mechListMIC). */
+  readonly spnego?: Partial<TestSpnegoOptions>;
 }
 
 /**
@@ -44,9 +47,9 @@ interface ServerOptions {
  * over https the messages travel in clear and the AUTHENTICATE must bind the TLS certificate.
  */
 async function ntlmServer(options: ServerOptions = {}): Promise<NtlmServer> {
-  const { password = 'S3cret!', delayMs = 0, tls } = options;
+  const { password = 'S3cret!', delayMs = 0, tls, spnego = {} } = options;
   const bindings = tls ? tlsServerEndPoint(new X509Certificate(tls.cert).raw) : undefined;
-  const state = new WeakMap<Socket, { acceptor: TestNtlmAcceptor; established: boolean }>();
+  const state = new WeakMap<Socket, { acceptor: TestSpnegoAcceptor; established: boolean }>();
   const sockets = new Set<Socket>();
   let handshakes = 0;
   let answered = 0;
@@ -68,7 +71,7 @@ async function ntlmServer(options: ServerOptions = {}): Promise<NtlmServer> {
             );
             return;
           }
-          const sealer = ntlmSealingContext(s.acceptor);
+          const sealer = ntlmSealingContext(s.acceptor.ntlm);
           let request: string;
           try {
             request = await decryptMessage(sealer, body, req.headers['content-type'] ?? '');
@@ -91,9 +94,11 @@ async function ntlmServer(options: ServerOptions = {}): Promise<NtlmServer> {
         }
         const token = Buffer.from(m[1]!, 'base64');
         try {
-          if (!s || token.readUInt32LE(8) === 1) {
+          const first = token[0] === 0x60 || (token[0] === 0x4e && token.readUInt32LE(8) === 1);
+          if (!s || first) {
             s = {
-              acceptor: new TestNtlmAcceptor({
+              acceptor: new TestSpnegoAcceptor({
+                ...spnego,
                 user: 'bob',
                 domain: 'CONTOSO',
                 password,
@@ -102,23 +107,22 @@ async function ntlmServer(options: ServerOptions = {}): Promise<NtlmServer> {
               established: false,
             };
             state.set(socket, s);
-            res
-              .writeHead(401, {
-                'www-authenticate': `Negotiate ${s.acceptor.challenge(token).toString('base64')}`,
-              })
-              .end();
+          }
+          const out = s.acceptor.accept(token);
+          const www = out.token ? { 'www-authenticate': `Negotiate ${out.token.toString('base64')}` } : {};
+          if (!out.complete) {
+            res.writeHead(401, www).end();
             return;
           }
-          s.acceptor.accept(token);
           s.established = true;
           handshakes++;
           if (tls) {
             answered++;
-            res.writeHead(200, { 'content-type': 'application/soap+xml' }).end(SOAP);
+            res.writeHead(200, { 'content-type': 'application/soap+xml', ...www }).end(SOAP);
           } else {
             // Over http the handshake carries no message: WinRM answers the empty body with 200.
             if (body.length !== 0) throw new Error('a message before the context exists cannot be sealed');
-            res.writeHead(200).end();
+            res.writeHead(200, www).end();
           }
         } catch {
           state.delete(socket);
@@ -157,10 +161,16 @@ async function ntlmServer(options: ServerOptions = {}): Promise<NtlmServer> {
   return ntlm;
 }
 
-const transport = (url: string, password = 'S3cret!', connections = 4, ca?: string): HttpTransport =>
+const transport = (
+  url: string,
+  password = 'S3cret!',
+  connections = 4,
+  ca?: string,
+  spnego = true,
+): HttpTransport =>
   new HttpTransport({
     url,
-    auth: new NtlmAuthenticator({ credentials: { username: 'CONTOSO\\bob', password } }),
+    auth: new NtlmAuthenticator({ credentials: { username: 'CONTOSO\\bob', password }, spnego }),
     connections,
     ...(ca ? { ca } : {}),
   });
@@ -253,5 +263,24 @@ describe('HttpTransport with NTLM (connection-bound authentication)', () => {
     const err = await t2.send(SOAP).catch((e: unknown) => e);
     expect((err as AuthenticationError).code).toBe('PSRP_AUTH_FAILED');
     await t2.close();
+  });
+
+  it('raw NTLM under Negotiate (spnego: false) works the same way', async () => {
+    const server = await ntlmServer();
+    const t = transport(server.url, 'S3cret!', 4, undefined, false);
+    for (let i = 0; i < 3; i++) expect(await t.send(SOAP)).toContain('ok');
+    expect(server.handshakes).toBe(1);
+    await t.close();
+  });
+
+  it('a 200 whose SPNEGO mechListMIC does not verify fails with PSRP_SPNEGO_MIC_INVALID', async () => {
+    for (const spnego of [{ corruptMechListMic: true }, { omitMechListMic: true }]) {
+      const server = await ntlmServer({ spnego });
+      const t = transport(server.url);
+      const err = await t.send(SOAP).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect((err as AuthenticationError).code).toBe('PSRP_SPNEGO_MIC_INVALID');
+      await t.close();
+    }
   });
 });
