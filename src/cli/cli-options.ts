@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { ConnectExchangeOptions } from '../exchange/index.js';
+import type { AuthOption } from '../http/auth-options.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -93,12 +94,44 @@ export async function resolveCredential(
   return { username, password };
 }
 
+/** `--auth` values. */
+export const AUTH_METHODS = ['basic', 'ntlm', 'negotiate', 'kerberos'] as const;
+
+/**
+ * The `auth` option from `--auth` (default basic) and the credential: Basic and NTLM need a user
+ * and password; Negotiate takes them for its NTLM fallback when given; Kerberos uses the ticket
+ * cache (kinit). Returns a usage error string instead when something is missing.
+ */
+export async function resolveAuthOption(
+  args: ParsedArgs,
+  io: CliIo,
+  command: string,
+): Promise<{ readonly auth: AuthOption; readonly who: string } | string> {
+  const method = (flag(args, 'auth') ?? io.env['PSRP_AUTH'] ?? 'basic').toLowerCase();
+  if (!(AUTH_METHODS as readonly string[]).includes(method))
+    return `psrp ${command}: --auth must be one of ${AUTH_METHODS.join(', ')}`;
+  const hostname = flag(args, 'spn-host');
+  const target = hostname !== undefined ? { hostname } : {};
+  if (method === 'kerberos') return { auth: { method: 'kerberos', ...target }, who: 'the Kerberos ticket' };
+  if (method === 'negotiate' && (flag(args, 'user') ?? io.env['PSRP_USER']) === undefined)
+    return { auth: { method: 'negotiate', ...target }, who: 'the Kerberos ticket' };
+  const credential = await resolveCredential(args, io, command);
+  if (typeof credential === 'string') return credential;
+  const auth: AuthOption =
+    method === 'basic'
+      ? credential
+      : method === 'ntlm'
+        ? { method: 'ntlm', ...credential }
+        : { method: 'negotiate', ...target, ...credential };
+  return { auth, who: credential.username };
+}
+
 export const isUri = (target: string): boolean => /^https?:\/\//i.test(target);
 
 /** connectExchange options from the parsed flags (without the credential). */
 export function connectionOptions(
   args: ParsedArgs & { readonly target: string },
-): Omit<ConnectExchangeOptions, 'credential'> {
+): Omit<ConnectExchangeOptions, 'credential' | 'auth'> {
   const ca = flag(args, 'ca');
   return {
     ...(isUri(args.target) ? { uri: args.target } : { server: args.target }),

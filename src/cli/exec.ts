@@ -17,7 +17,7 @@ import {
   flag,
   paint,
   parseArgs,
-  resolveCredential,
+  resolveAuthOption,
   useColour,
   type CliIo,
 } from './cli-options.js';
@@ -27,7 +27,7 @@ import { ProgressDisplay } from './progress-display.js';
 /** The I/O of `psrp exec` (the process's own streams in the CLI; PassThroughs in tests). */
 export type ExecIo = CliIo;
 
-const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--configuration NAME] [--format table|json|jsonl|clixml]
+const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--configuration NAME] [--format table|json|jsonl|clixml]
                  [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
   A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.`;
 
@@ -48,9 +48,9 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write('psrp exec: only --configuration Microsoft.Exchange is supported so far\n');
     return 2;
   }
-  const credential = await resolveCredential(args, io, 'exec');
-  if (typeof credential === 'string') {
-    io.stderr.write(`${credential}\n`);
+  const authentication = await resolveAuthOption(args, io, 'exec');
+  if (typeof authentication === 'string') {
+    io.stderr.write(`${authentication}\n`);
     return 2;
   }
   const errColourOn = useColour(io.stderr, io, args);
@@ -61,7 +61,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
   try {
     await using ex = await connectExchange({
       ...connectionOptions({ ...args, target }),
-      credential,
+      auth: authentication.auth,
       convertValues: format !== 'clixml',
     });
     const output: unknown[] = [];

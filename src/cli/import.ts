@@ -16,11 +16,11 @@ import {
   describeError,
   flag,
   parseArgs,
-  resolveCredential,
+  resolveAuthOption,
   type CliIo,
 } from './cli-options.js';
 
-const USAGE = `usage: psrp import <uri|server> --out FILE.ts [--user U] [--password P] [--ca FILE] [--skip-certificate-check]
+const USAGE = `usage: psrp import <uri|server> --out FILE.ts [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--ca FILE] [--skip-certificate-check]
                    [--allow-redirection] [--commands 'Get-*,Set-Mailbox'] [--json]
   Writes typed TypeScript functions for the commands your roles grant.`;
 
@@ -31,9 +31,9 @@ export async function runImport(argv: readonly string[], io: CliIo): Promise<num
     io.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const credential = await resolveCredential(args, io, 'import');
-  if (typeof credential === 'string') {
-    io.stderr.write(`${credential}\n`);
+  const authentication = await resolveAuthOption(args, io, 'import');
+  if (typeof authentication === 'string') {
+    io.stderr.write(`${authentication}\n`);
     return 2;
   }
   const names = (flag(args, 'commands') ?? '*')
@@ -43,10 +43,10 @@ export async function runImport(argv: readonly string[], io: CliIo): Promise<num
   try {
     await using ex = await connectExchange({
       ...connectionOptions({ ...args, target: args.target }),
-      credential,
+      auth: authentication.auth,
     });
     const commands = await getCommandInfo(ex, names);
-    const source = `${args.target} as ${credential.username}, ${new Date().toISOString().slice(0, 10)}`;
+    const source = `${args.target} as ${authentication.who}, ${new Date().toISOString().slice(0, 10)}`;
     const text =
       args.flags.get('json') === true
         ? `${JSON.stringify(commands, null, 2)}\n`

@@ -18,13 +18,13 @@ import {
   flag,
   paint,
   parseArgs,
-  resolveCredential,
+  resolveAuthOption,
   useColour,
   type CliIo,
 } from './cli-options.js';
 import { jsonReplacer, table } from './format.js';
 
-const USAGE = `usage: psrp shell <uri|server> [--user U] [--password P] [--ca FILE] [--skip-certificate-check] [--allow-redirection]
+const USAGE = `usage: psrp shell <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--ca FILE] [--skip-certificate-check] [--allow-redirection]
                   [--history FILE]
   An interactive prompt: Tab completes cmdlets and parameters; 'help' lists commands; 'exit' leaves.`;
 
@@ -48,9 +48,9 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
     io.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const credential = await resolveCredential(args, io, 'shell');
-  if (typeof credential === 'string') {
-    io.stderr.write(`${credential}\n`);
+  const authentication = await resolveAuthOption(args, io, 'shell');
+  if (typeof authentication === 'string') {
+    io.stderr.write(`${authentication}\n`);
     return 2;
   }
   const historyFlag = flag(args, 'history');
@@ -65,7 +65,7 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
   try {
     await using ex = await connectExchange({
       ...connectionOptions({ ...args, target: args.target }),
-      credential,
+      auth: authentication.auth,
     });
     let commands: CommandInfo[] = [];
     try {
@@ -75,7 +75,7 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
     }
     const runnable = grantedCommands(commands);
     io.stdout.write(
-      `Connected to ${args.target} as ${credential.username}: ${runnable.length} commands. Tab completes; 'help' lists them; 'exit' leaves.\n`,
+      `Connected to ${args.target} as ${authentication.who}: ${runnable.length} commands. Tab completes; 'help' lists them; 'exit' leaves.\n`,
     );
     const rl = createInterface({
       input: io.stdin ?? process.stdin,

@@ -27,7 +27,9 @@ import {
   TransportError,
   WSManFaultError,
   type IdentifyResult,
+  type AuthOption,
 } from '../index.js';
+import { KerberosAuthenticator } from '../http/kerberos-authenticator.js';
 import { IDENTIFY_UNAUTHENTICATED_HEADER, identifyEnvelope } from '../wsman/identify.js';
 import { offeredSchemes } from '../http/authenticator.js';
 import { getCommandInfo } from './command-info.js';
@@ -62,7 +64,10 @@ export interface DiagnoseOptions {
   readonly uri?: string | URL | undefined;
   /** Without it, the steps that need credentials are skipped. */
   readonly credential?: { readonly username: string; readonly password: string } | undefined;
-  /** The mechanism the user means to use. psrp speaks Basic today; the others are checked for SPN and offer. Default 'basic'. */
+  /**
+   * The mechanism to check and use: Basic (default), NTLM, Negotiate (Kerberos with an NTLM
+   * fallback when `credential` is given) or Kerberos (the ticket cache; `credential` is not used).
+   */
   readonly auth?: 'basic' | 'negotiate' | 'kerberos' | 'ntlm' | undefined;
   readonly ca?: string | Buffer | readonly (string | Buffer)[] | undefined;
   readonly skipCertificateCheck?: boolean | undefined;
@@ -460,34 +465,72 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
   if (checks.at(-1)?.status === 'fail')
     return skipRest('kerberos', 'skipped: the virtual directory did not answer as expected');
 
-  // Kerberos / SPN (only when the user means to use it; psrp itself sends Basic today)
+  // Kerberos / SPN (only when the user means to use Windows authentication)
   if (auth !== 'basic') {
     const spn = `HTTP/${alias ?? host}`;
-    const windows = offered.some((s) => /^(negotiate|kerberos|ntlm)$/i.test(s));
-    const parts = [
-      windows
-        ? `the virtual directory offers ${offered.join(', ')}`
-        : 'the virtual directory offers no Windows authentication (Negotiate/Kerberos)',
-      `Kerberos needs the service principal name ${spn}${alias ? ` (${host} is an alias of ${alias}; the ticket is asked for the canonical name)` : ''}`,
-      ...(https
-        ? []
-        : [
-            'over http:// Windows authentication must also encrypt every message (the field guide: "You can\'t use http://, use https:// with Negotiate")',
-          ]),
-      'psrp cannot authenticate with Kerberos, Negotiate or NTLM yet',
-    ];
-    add(
-      'kerberos',
-      'fail',
-      parts.join('; '),
-      `On a load-balanced or VIP name Kerberos fails unless an alternate service account holds ${spn} (setspn -S ${spn} <ASA account>): connect to a CAS FQDN instead, or use https:// with Basic, which needs no SPN.`,
-      'PSRP_AUTH_UNSUPPORTED',
-    );
-    return skipRest('auth', `skipped: ${auth} is not available in psrp; use Basic over https://`);
+    const scheme = auth === 'kerberos' ? 'kerberos' : auth === 'ntlm' ? '(negotiate|ntlm)' : 'negotiate';
+    if (!offered.some((s) => new RegExp(`^${scheme}$`, 'i').test(s))) {
+      add(
+        'kerberos',
+        'fail',
+        `the virtual directory offers ${offered.length > 0 ? offered.join(', ') : 'no authentication scheme'}, not ${auth === 'ntlm' ? 'Negotiate or NTLM' : auth === 'kerberos' ? 'Kerberos' : 'Negotiate'}`,
+        'Enable Windows authentication on the virtual directory (Set-PowerShellVirtualDirectory -WindowsAuthentication $true), or use Basic over https://.',
+        'PSRP_AUTH_FAILED',
+      );
+      return skipRest('auth', `skipped: the server does not offer ${auth}`);
+    }
+    if (auth === 'ntlm')
+      add('kerberos', 'pass', `NTLM needs no SPN; the server offers ${offered.join(', ')}`);
+    else {
+      // Ask the KDC for a ticket to the SPN: this is where a VIP or alias without one fails.
+      try {
+        const probe = new KerberosAuthenticator({
+          scheme: auth === 'kerberos' ? 'Kerberos' : 'Negotiate',
+          ...(alias ? { hostname: alias } : {}),
+        });
+        await withTimeout(Promise.resolve(probe.authorize({ method: 'POST', url })), timeoutMs, 'the KDC');
+        add(
+          'kerberos',
+          'pass',
+          `a ticket for ${spn} was issued${alias ? ` (${host} is an alias of ${alias})` : ''}`,
+        );
+      } catch (e) {
+        const code = e instanceof PsrpError ? e.code : undefined;
+        const fallback =
+          auth === 'negotiate' && options.credential !== undefined && code !== 'PSRP_KERBEROS_CLOCK_SKEW';
+        add(
+          'kerberos',
+          fallback ? 'warn' : 'fail',
+          `${errMessage(e).slice(0, 200)}${fallback ? '; Negotiate will fall back to NTLM with the given credentials' : ''}`,
+          hintOf(e) ??
+            `On a load-balanced or VIP name Kerberos fails unless an alternate service account holds ${spn} (setspn -S ${spn} <ASA account>): connect to a CAS FQDN instead.`,
+          code,
+        );
+        if (!fallback) return skipRest('auth', 'skipped: Kerberos cannot get a ticket');
+      }
+    }
+    if (!https)
+      add(
+        'kerberos',
+        'pass',
+        'over http:// every message will be encrypted with the authentication context (MS-WSMV message encryption)',
+      );
   }
 
-  // Credentials: authenticated Identify with Basic
-  if (!options.credential) return skipRest('auth', 'skipped: no credentials given');
+  // Credentials: an authenticated Identify with the chosen mechanism
+  const cred = options.credential;
+  const authOption: AuthOption | undefined =
+    auth === 'basic'
+      ? cred
+      : auth === 'ntlm'
+        ? cred && { method: 'ntlm', ...cred }
+        : auth === 'kerberos'
+          ? { method: 'kerberos', ...(alias ? { hostname: alias } : {}) }
+          : { method: 'negotiate', ...(alias ? { hostname: alias } : {}), ...(cred ?? {}) };
+  const who = cred?.username ?? 'the Kerberos ticket';
+  const scheme =
+    auth === 'basic' ? 'Basic' : auth === 'ntlm' ? 'NTLM' : auth === 'kerberos' ? 'Kerberos' : 'Negotiate';
+  if (!authOption) return skipRest('auth', 'skipped: no credentials given');
   if (!tlsTrusted)
     return skipRest('auth', 'skipped: credentials are not sent to a server whose certificate is not trusted');
   const http = {
@@ -499,15 +542,11 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
   };
   let identity: IdentifyResult | undefined;
   try {
-    identity = await identify({
-      uri: url,
-      auth: { username: options.credential.username, password: options.credential.password },
-      ...http,
-    });
+    identity = await identify({ uri: url, auth: authOption, ...http });
     add(
       'auth',
       'pass',
-      `${options.credential.username} accepted (Basic); WS-Man ${identity.productVendor}${identity.productVersion ? ` ${identity.productVersion}` : ''}`,
+      `${who} accepted (${scheme}); WS-Man ${identity.productVendor}${identity.productVersion ? ` ${identity.productVersion}` : ''}`,
     );
   } catch (e) {
     if (
@@ -517,7 +556,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
       add(
         'auth',
         'pass',
-        `${options.credential.username} accepted (Basic); the endpoint does not answer WS-Man Identify (${errMessage(e).slice(0, 100)})`,
+        `${who} accepted (${scheme}); the endpoint does not answer WS-Man Identify (${errMessage(e).slice(0, 100)})`,
       );
     } else {
       const code = e instanceof PsrpError ? e.code : undefined;
@@ -528,12 +567,14 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
           'Basic over plain http:// would send the password in clear text; psrp refuses, as PowerShell does';
         fix =
           'Use https:// (the field guide: "Configuration doesn\'t allow you to connect to the PowerShell Endpoint without encryption"); --allow-unencrypted only in a lab.';
-      } else if (e instanceof AuthenticationError) {
-        detail = `${options.credential.username} was refused (HTTP 401)`;
+      } else if (e instanceof AuthenticationError && code === 'PSRP_AUTH_FAILED') {
+        detail = `${who} was refused (HTTP 401, ${scheme})`;
         fix =
-          'Check the user name (DOMAIN\\user or user@domain) and the password, and that Basic is enabled on the virtual directory.';
+          auth === 'basic'
+            ? 'Check the user name (DOMAIN\\user or user@domain) and the password, and that Basic is enabled on the virtual directory.'
+            : 'Check the user name and password (NTLM) or the ticket (klist), and that the account may use remote PowerShell (Get-User <name> | fl RemotePowerShellEnabled).';
       } else if (e instanceof TransportError && e.statusCode === 400) {
-        detail = `${options.credential.username} was refused: Exchange answered 400 (it rewrites 401 to 400)`;
+        detail = `${who} was refused: Exchange answered 400 (it rewrites 401 to 400)`;
         fix =
           'Check the user name (DOMAIN\\user or UPN) and the password; check that Basic is enabled on the PowerShell virtual directory (Set-PowerShellVirtualDirectory -BasicAuthentication $true).';
       }
@@ -546,7 +587,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
   try {
     await using ex = await connectExchange({
       uri: url,
-      credential: options.credential,
+      auth: authOption,
       ...http,
       requestTimeoutMs: Math.max(timeoutMs, 60_000),
       openTimeoutMs: Math.max(timeoutMs, 60_000),

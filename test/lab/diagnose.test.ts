@@ -154,7 +154,7 @@ describe('psrp diagnose against the lab', () => {
     expect(check(d, 'auth')).toMatchObject({
       status: 'fail',
       code: 'PSRP_AUTH_FAILED',
-      detail: 'admin was refused (HTTP 401)',
+      detail: 'admin was refused (HTTP 401, Basic)',
     });
     expect(JSON.stringify(d)).not.toContain('not-it');
   }, 30_000);
