@@ -25,8 +25,12 @@ import { ProtocolError } from '../errors.js';
 export interface SealingContext {
   /** `application/HTTP-SPNEGO-session-encrypted`, `application/HTTP-Kerberos-session-encrypted`, ... */
   readonly protocol: string;
-  seal(plaintext: Uint8Array): { readonly header: Uint8Array; readonly data: Uint8Array };
-  unseal(header: Uint8Array, data: Uint8Array): Uint8Array;
+  seal(
+    plaintext: Uint8Array,
+  ):
+    | { readonly header: Uint8Array; readonly data: Uint8Array }
+    | Promise<{ readonly header: Uint8Array; readonly data: Uint8Array }>;
+  unseal(header: Uint8Array, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
 }
 
 export const SPNEGO_ENCRYPTED = 'application/HTTP-SPNEGO-session-encrypted';
@@ -40,12 +44,15 @@ export interface EncryptedBody {
 }
 
 /** Wraps one SOAP envelope into a `multipart/encrypted` body. */
-export function encryptMessage(context: SealingContext, envelope: string | Uint8Array): EncryptedBody {
+export async function encryptMessage(
+  context: SealingContext,
+  envelope: string | Uint8Array,
+): Promise<EncryptedBody> {
   const plain =
     typeof envelope === 'string'
       ? Buffer.from(envelope, 'utf8')
       : Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
-  const { header, data } = context.seal(plain);
+  const { header, data } = await context.seal(plain);
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length, 0);
   const head =
@@ -78,7 +85,11 @@ export function encryptedBoundary(contentType: string | undefined): string | und
  * Malformed framing, a length that does not match, or a failing unseal throw ProtocolError
  * `PSRP_ENCRYPTION_INVALID` (the unseal's own error is the cause).
  */
-export function decryptMessage(context: SealingContext, body: Uint8Array, contentType: string): string {
+export async function decryptMessage(
+  context: SealingContext,
+  body: Uint8Array,
+  contentType: string,
+): Promise<string> {
   const boundary = encryptedBoundary(contentType);
   if (boundary === undefined)
     throw bad(`expected multipart/encrypted, got ${JSON.stringify(contentType.slice(0, 80))}`);
@@ -119,7 +130,7 @@ export function decryptMessage(context: SealingContext, body: Uint8Array, conten
     const sealed = buf.subarray(p + headerLength, end);
     let plain: Uint8Array;
     try {
-      plain = context.unseal(header, sealed);
+      plain = await context.unseal(header, sealed);
     } catch (cause) {
       throw new ProtocolError(
         'Encrypted WinRM message: the message could not be unsealed (wrong key, tampered or out of sequence)',

@@ -28,28 +28,28 @@ const envelope = (i: number): string =>
   `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>request ${i} ${'x'.repeat(i * 37)}</s:Body></s:Envelope>`;
 
 describe('NTLM message encryption (MS-WSMV 2.2.9.1 with MS-NLMP sealing)', () => {
-  it('carries requests and responses in order, with 16-byte NTLM signatures as headers', () => {
+  it('carries requests and responses in order, with 16-byte NTLM signatures as headers', async () => {
     const { client, server } = pair();
     for (let i = 0; i < 20; i++) {
-      const request = encryptMessage(client, envelope(i));
+      const request = await encryptMessage(client, envelope(i));
       expect(request.body.toString('latin1')).not.toContain(`request ${i}`);
       expect(request.body.readUInt32LE(request.body.indexOf('octet-stream\r\n') + 14)).toBe(16);
-      expect(decryptMessage(server, request.body, request.contentType)).toBe(envelope(i));
-      const response = encryptMessage(server, `<answer n="${i}"/>`);
-      expect(decryptMessage(client, response.body, response.contentType)).toBe(`<answer n="${i}"/>`);
+      expect(await decryptMessage(server, request.body, request.contentType)).toBe(envelope(i));
+      const response = await encryptMessage(server, `<answer n="${i}"/>`);
+      expect(await decryptMessage(client, response.body, response.contentType)).toBe(`<answer n="${i}"/>`);
     }
   });
 
-  it('refuses a replayed or reordered message (sequence numbers) with PSRP_ENCRYPTION_INVALID', () => {
+  it('refuses a replayed or reordered message (sequence numbers) with PSRP_ENCRYPTION_INVALID', async () => {
     const { client, server } = pair();
-    const first = encryptMessage(client, envelope(1));
-    const second = encryptMessage(client, envelope(2));
-    expect(() => decryptMessage(server, second.body, second.contentType)).toThrow(ProtocolError);
+    const first = await encryptMessage(client, envelope(1));
+    const second = await encryptMessage(client, envelope(2));
+    await expect(decryptMessage(server, second.body, second.contentType)).rejects.toThrow(ProtocolError);
     const { client: c2, server: s2 } = pair();
-    const m = encryptMessage(c2, envelope(3));
-    expect(decryptMessage(s2, m.body, m.contentType)).toBe(envelope(3));
+    const m = await encryptMessage(c2, envelope(3));
+    expect(await decryptMessage(s2, m.body, m.contentType)).toBe(envelope(3));
     try {
-      decryptMessage(s2, m.body, m.contentType);
+      await decryptMessage(s2, m.body, m.contentType);
       expect.unreachable();
     } catch (e) {
       expect((e as ProtocolError).code).toBe('PSRP_ENCRYPTION_INVALID');

@@ -33,9 +33,9 @@ const ENVELOPE =
   '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>héllo ✓</s:Body></s:Envelope>';
 
 describe('WinRM message encryption framing (MS-WSMV 2.2.9.1)', () => {
-  it('frames a sealed envelope as multipart/encrypted and back', () => {
+  it('frames a sealed envelope as multipart/encrypted and back', async () => {
     const ctx = xorContext();
-    const { body, contentType } = encryptMessage(ctx, ENVELOPE);
+    const { body, contentType } = await encryptMessage(ctx, ENVELOPE);
     expect(contentType).toBe(
       'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"',
     );
@@ -53,18 +53,18 @@ describe('WinRM message encryption framing (MS-WSMV 2.2.9.1)', () => {
     );
     expect(text.endsWith('--Encrypted Boundary--\r\n')).toBe(true);
     expect(text).not.toContain('héllo');
-    expect(decryptMessage(ctx, body, contentType)).toBe(ENVELOPE);
+    expect(await decryptMessage(ctx, body, contentType)).toBe(ENVELOPE);
   });
 
-  it('takes the boundary from the Content-Type and joins multi-encrypted parts', () => {
+  it('takes the boundary from the Content-Type and joins multi-encrypted parts', async () => {
     const ctx = xorContext();
-    const a = encryptMessage(ctx, '<a>first</a>')
-      .body.toString('latin1')
+    const a = (await encryptMessage(ctx, '<a>first</a>')).body
+      .toString('latin1')
       .replace('--Encrypted Boundary--\r\n', '');
-    const b = encryptMessage(ctx, '<b>second</b>').body.toString('latin1');
+    const b = (await encryptMessage(ctx, '<b>second</b>')).body.toString('latin1');
     const joined = Buffer.from((a + b).replace(/Encrypted Boundary/g, 'Other_Boundary'), 'latin1');
     expect(
-      decryptMessage(
+      await decryptMessage(
         ctx,
         joined,
         'multipart/x-multi-encrypted;protocol="application/HTTP-CredSSP-session-encrypted";boundary="Other_Boundary"',
@@ -74,20 +74,20 @@ describe('WinRM message encryption framing (MS-WSMV 2.2.9.1)', () => {
     expect(encryptedBoundary('application/soap+xml')).toBeUndefined();
   });
 
-  it('is not cut short by sealed bytes that contain the boundary text', () => {
+  it('is not cut short by sealed bytes that contain the boundary text', async () => {
     const identity: SealingContext = {
       protocol: SPNEGO_ENCRYPTED,
       seal: (p) => ({ header: new Uint8Array(16), data: p }),
       unseal: (_h, d) => d,
     };
     const tricky = 'x--Encrypted Boundary--\r\ny';
-    const { body, contentType } = encryptMessage(identity, tricky);
-    expect(decryptMessage(identity, body, contentType)).toBe(tricky);
+    const { body, contentType } = await encryptMessage(identity, tricky);
+    expect(await decryptMessage(identity, body, contentType)).toBe(tricky);
   });
 
-  it('rejects malformed framing, wrong lengths and tampering with PSRP_ENCRYPTION_INVALID', () => {
+  it('rejects malformed framing, wrong lengths and tampering with PSRP_ENCRYPTION_INVALID', async () => {
     const ctx = xorContext();
-    const { body, contentType } = encryptMessage(ctx, ENVELOPE);
+    const { body, contentType } = await encryptMessage(ctx, ENVELOPE);
     const cases: [Buffer, string][] = [
       [body, 'application/soap+xml'],
       [Buffer.from('--Encrypted Boundary\r\n\tContent-Type: x\r\n'), contentType],
@@ -106,7 +106,7 @@ describe('WinRM message encryption framing (MS-WSMV 2.2.9.1)', () => {
     for (const [b, ct] of cases) {
       let err: unknown;
       try {
-        decryptMessage(ctx, b, ct);
+        await decryptMessage(ctx, b, ct);
       } catch (e) {
         err = e;
       }
