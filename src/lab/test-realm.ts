@@ -149,7 +149,7 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
       '  forwardable = false',
       '[realms]',
       `  ${realm} = {`,
-      `    kdc = tcp/127.0.0.1:${kdcPort}`,
+      `    kdc = 127.0.0.1:${kdcPort}`,
       '  }',
       '[domain_realm]',
       `  localhost = ${realm}`,
