@@ -17,8 +17,8 @@ import { PsrpError } from '../errors.js';
 /** The Debian packages the GSS lab needs (named in every "missing" error). */
 export const GSS_PACKAGES = 'krb5-kdc krb5-admin-server krb5-user gss-ntlmssp python3-gssapi';
 
-/** gss-ntlmssp's mechanism module, as Debian installs it (registered in /etc/gss/mech.d). */
-export const GSS_NTLMSSP_SO = '/usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so';
+/** gss-ntlmssp's mechanism module, where Debian installs it (registered in /etc/gss/mech.d). */
+export const GSS_NTLMSSP_SO = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/gssntlmssp/gssntlmssp.so`;
 
 export interface TestRealmOptions {
   /** Realm name. Default `PSRP.TEST`. */
