@@ -1,83 +1,111 @@
-// RFC 4121 4.2.6.2 (Wrap tokens: TOK_ID 05 04, Flags, EC, RRC, SND_SEQ) and 4.2.5 (Right Rotation
-// Count), MS-WSMV 2.2.9.1.1.2.2 (the encrypted data part: header length, header, encrypted bytes),
-// MS-NLMP 2.2.2.9.1 (an NTLM signature, when SPNEGO chose NTLM).
+// RFC 4121 4.2.6.2 (the Wrap token: TOK_ID 05 04, Flags, Filler FF, EC, RRC, SND_SEQ), 4.2.4
+// (sealed layout: {confounder | plaintext | EC filler | token header} encrypted, then the checksum),
+// 4.2.5 (RRC: the token body rotated right by RRC bytes); MS-WSMV 2.2.9.1.1.2.2 (the encrypted
+// data part: header = the wrap token's header with the rotated trailer, then the encrypted data),
+// MS-KILE 3.4.5.4.1 (Windows' GSS_WrapEx/EncryptMessage: trailer in the header buffer, RRC set).
 /**
- * The WinRM layout of a GSS wrap token, sans-IO. Windows SSPI wraps a WinRM message with the IOV
- * API: the encrypted bytes stay where the plaintext was, and everything else (the token header,
- * the confounder, the encrypted header copy and the checksum) goes into the "header" that the
- * multipart body puts before them. A plain `gss_wrap` (which is all the `kerberos` npm binding
- * offers) returns one token with RRC 0: `header | E(confounder | data | filler | header) | checksum`.
- * Rotating the ciphertext right by `EC + 28` bytes and writing that count into RRC gives the very
- * byte string the IOV call produces, so the header is the first `16 + RRC + 16` bytes and the rest
- * is exactly as long as the plaintext. Receivers rotate back by RRC (RFC 4121 4.2.5), so the
- * opposite direction needs no conversion: `header ‖ data` is a valid wrap token.
+ * Conversion between a plain `gss_wrap` Kerberos token (what a GSSAPI binding without IOV gives:
+ * RRC 0, the trailer after the data) and Windows' two-buffer layout for WinRM message encryption
+ * (the trailer rotated into the header, RRC = 16 + EC + checksum length, 28 for AES-SHA1), sans-IO.
  *
- * A token of SPNEGO-negotiated NTLM (gss-ntlmssp) is already `signature(16) ‖ sealed`. Anything
- * else (RFC 4757 RC4-HMAC tokens, which start with the 0x60 framing) is refused.
+ * Windows layout of one sealed message, AES-SHA1 (enctypes 17, 18), EC 0:
+ *
+ *   header (60 bytes) = token header (16, RRC = 28) | E(header copy) (16) | HMAC (12) | E(confounder) (16)
+ *   data   (n bytes)  = E(plaintext)
  */
-import { AuthenticationError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
-/** TOK_ID of an RFC 4121 Wrap token. */
-const CFX_WRAP = 0x0504;
-const HEADER = 16;
-/** AES confounder (the cipher's block size). */
-const CONFOUNDER = 16;
-/** The HMAC-SHA1-96 checksum of the AES enctypes (RFC 3962). */
-const CHECKSUM = 12;
-const NTLM_SIGNATURE = 16;
+/** RFC 4121 4.2.6.2 Flags. */
+export const WrapFlags = {
+  SENT_BY_ACCEPTOR: 0x01,
+  SEALED: 0x02,
+  ACCEPTOR_SUBKEY: 0x04,
+} as const;
 
-export interface WinrmWrapped {
-  readonly header: Buffer;
-  readonly data: Buffer;
+/** The length of the checksum of aes128/aes256-cts-hmac-sha1-96 (RFC 3962): 12 bytes. */
+export const AES_SHA1_CHECKSUM_LENGTH = 12;
+
+export interface WrapTokenHeader {
+  readonly flags: number;
+  readonly ec: number;
+  readonly rrc: number;
+  readonly sequenceNumber: bigint;
 }
 
-const unsupported = (what: string): AuthenticationError =>
-  new AuthenticationError(`Cannot encrypt WinRM messages with this security context: ${what}`, {
-    mechanism: 'kerberos',
-    code: 'PSRP_KERBEROS_UNSUPPORTED',
-    hint: 'psrp encrypts with AES Kerberos (RFC 4121) or NTLM; make sure the account and the server allow AES (msDS-SupportedEncryptionTypes), or use https://.',
-  });
+const bad = (message: string): InvalidArgumentError =>
+  new InvalidArgumentError(`Kerberos wrap token: ${message}`, { code: 'PSRP_KERBEROS_WRAP_INVALID' });
+
+/** Reads the 16-byte header of an RFC 4121 Wrap token (4.2.6.2). */
+export function parseWrapTokenHeader(token: Uint8Array): WrapTokenHeader {
+  if (token.length < 16) throw bad(`${token.length} bytes, a header has 16`);
+  if (token[0] !== 0x05 || token[1] !== 0x04) throw bad('TOK_ID is not 05 04 (not a CFX Wrap token)');
+  if (token[3] !== 0xff) throw bad('Filler is not FF');
+  const v = new DataView(token.buffer, token.byteOffset, token.byteLength);
+  return {
+    flags: token[2]!,
+    ec: v.getUint16(4),
+    rrc: v.getUint16(6),
+    sequenceNumber: v.getBigUint64(8),
+  };
+}
+
+/** Rotates `bytes` right by `n` (RFC 4121 4.2.5); a negative `n` rotates left. */
+function rotateRight(bytes: Uint8Array, n: number): Uint8Array {
+  const len = bytes.length;
+  if (len === 0) return new Uint8Array(0);
+  const k = ((n % len) + len) % len;
+  const out = new Uint8Array(len);
+  out.set(bytes.subarray(len - k), 0);
+  out.set(bytes.subarray(0, len - k), k);
+  return out;
+}
 
 /**
- * Splits a `gss_wrap` token of a `plaintextLength`-byte message into WinRM's header and
- * encrypted data, rotating an RFC 4121 token into the layout Windows produces.
+ * Splits a sealed `gss_wrap` token of `plaintextLength` bytes of plaintext into Windows' header and
+ * data: RRC is set to 16 + EC + `checksumLength` and the token body rotated accordingly (any RRC the
+ * token had is undone first), so the header ends with the encrypted confounder and the data is the
+ * encrypted plaintext, of the plaintext's length. Throws for an unsealed token or a wrong length.
  */
-export function winrmWrapLayout(token: Uint8Array, plaintextLength: number): WinrmWrapped {
-  const t = Buffer.from(token.buffer, token.byteOffset, token.byteLength);
-  if (t.length >= HEADER && t.readUInt16BE(0) === CFX_WRAP) {
-    const flags = t[2]!;
-    if ((flags & 0x02) === 0)
-      throw unsupported('the wrap token is not sealed (confidentiality was not negotiated)');
-    const ec = t.readUInt16BE(4);
-    const rrc = t.readUInt16BE(6);
-    const body = t.subarray(HEADER);
-    if (body.length !== CONFOUNDER + plaintextLength + ec + HEADER + CHECKSUM)
-      throw unsupported(`a ${body.length}-byte wrap token for ${plaintextLength} bytes (not AES)`);
-    // Undo any rotation the library applied, then rotate right by the trailer length.
-    const plain = rotateLeft(body, rrc % body.length);
-    const trailer = ec + HEADER + CHECKSUM;
-    const rotated = rotateLeft(plain, plain.length - trailer);
-    const out = Buffer.concat([t.subarray(0, HEADER), rotated]);
-    out.writeUInt16BE(trailer, 6);
-    const headerLength = HEADER + trailer + CONFOUNDER;
-    return { header: out.subarray(0, headerLength), data: out.subarray(headerLength) };
-  }
-  if (t.length === NTLM_SIGNATURE + plaintextLength && t.readUInt32LE(0) === 1) {
-    return { header: t.subarray(0, NTLM_SIGNATURE), data: t.subarray(NTLM_SIGNATURE) };
-  }
-  throw unsupported(
-    t[0] === 0x60
-      ? 'an RFC 4757 (RC4-HMAC) token'
-      : `an unknown token (starts ${t.subarray(0, 2).toString('hex')})`,
-  );
+export function toWindowsWrapLayout(
+  token: Uint8Array,
+  plaintextLength: number,
+  checksumLength: number = AES_SHA1_CHECKSUM_LENGTH,
+): { header: Uint8Array; data: Uint8Array } {
+  const h = parseWrapTokenHeader(token);
+  if (!(h.flags & WrapFlags.SEALED)) throw bad('not sealed (confidentiality was not applied)');
+  const body = token.subarray(16);
+  const trailer = 16 + h.ec + checksumLength;
+  // confounder (one 16-byte AES block) + plaintext + EC filler + header copy + checksum
+  if (body.length !== 16 + plaintextLength + trailer)
+    throw bad(`body of ${body.length} bytes does not fit ${plaintextLength} bytes of plaintext`);
+  const unrotated = rotateRight(body, -h.rrc);
+  const rotated = rotateRight(unrotated, trailer);
+  const out = new Uint8Array(token.length);
+  out.set(token.subarray(0, 16), 0);
+  new DataView(out.buffer).setUint16(6, trailer);
+  out.set(rotated, 16);
+  const split = out.length - plaintextLength;
+  return { header: out.subarray(0, split), data: out.subarray(split) };
 }
 
-/** The wrap token a WinRM header and data part form, for `gss_unwrap`. */
-export function gssTokenFromWinrm(header: Uint8Array, data: Uint8Array): Buffer {
-  return Buffer.concat([header, data]);
+/**
+ * Joins Windows' header and data back into one Wrap token (RRC as the header says) for
+ * `gss_unwrap`, which undoes the rotation itself (RFC 4121 4.2.5; MIT and Heimdal do).
+ */
+export function fromWindowsWrapLayout(header: Uint8Array, data: Uint8Array): Uint8Array {
+  parseWrapTokenHeader(header);
+  const out = new Uint8Array(header.length + data.length);
+  out.set(header, 0);
+  out.set(data, header.length);
+  return out;
 }
 
-function rotateLeft(bytes: Buffer, n: number): Buffer {
-  if (n === 0) return Buffer.from(bytes);
-  return Buffer.concat([bytes.subarray(n), bytes.subarray(0, n)]);
+/** The same token with RRC 0 (the body rotated back), for a peer that does not honour RRC. */
+export function unrotateWrapToken(token: Uint8Array): Uint8Array {
+  const h = parseWrapTokenHeader(token);
+  const out = new Uint8Array(token.length);
+  out.set(token.subarray(0, 16), 0);
+  new DataView(out.buffer).setUint16(6, 0);
+  out.set(rotateRight(token.subarray(16), -h.rrc), 16);
+  return out;
 }

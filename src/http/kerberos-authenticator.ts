@@ -18,7 +18,6 @@
  * Strict is not possible through it (docs/auth.md).
  */
 import { AuthenticationError } from '../errors.js';
-import { gssTokenFromWinrm, winrmWrapLayout } from '../auth/kerberos-wrap.js';
 import type {
   AuthChallenge,
   AuthRequest,
@@ -232,17 +231,20 @@ export class KerberosAuthenticator implements Authenticator {
         this.#scheme === 'Kerberos'
           ? 'application/HTTP-Kerberos-session-encrypted'
           : 'application/HTTP-SPNEGO-session-encrypted',
-      async seal(plaintext) {
-        let token: string;
-        try {
-          token = await client.wrap(Buffer.from(plaintext).toString('base64'), { protect: true });
-        } catch (err) {
-          throw kerberosError(err, service);
-        }
-        return winrmWrapLayout(Buffer.from(token, 'base64'), plaintext.length);
+      seal() {
+        // The `kerberos` binding's wrap() cannot seal arbitrary data on Unix (it always takes its
+        // SASL branch), so a GSSAPI context cannot encrypt WinRM messages through it.
+        throw new AuthenticationError(
+          `Kerberos message encryption over http:// is not available (${service}): the kerberos package cannot seal messages`,
+          {
+            mechanism: 'kerberos',
+            code: 'PSRP_KERBEROS_UNSUPPORTED',
+            hint: 'Use https:// (TLS protects the messages, no sealing needed), or NTLM over http://.',
+          },
+        );
       },
       async unseal(header, data) {
-        const plain = await client.unwrap(gssTokenFromWinrm(header, data).toString('base64'));
+        const plain = await client.unwrap(Buffer.concat([header, data]).toString('base64'));
         return Buffer.from(plain, 'base64');
       },
     };

@@ -28,6 +28,15 @@ import { exchangeRunspaceLaunch, LAB_USERS, type LabRole } from './exchange-runs
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
+import {
+  decryptMessage,
+  encryptedBoundary,
+  encryptMessage,
+  KERBEROS_ENCRYPTED,
+  SPNEGO_ENCRYPTED,
+  type SealingContext,
+} from '../wsman/message-encryption.js';
+import { GssAcceptor } from './gss-acceptor.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -64,6 +73,25 @@ export interface LabOptions {
   readonly clientCertificates?: boolean;
   /** Bearer tokens accepted through Basic when the URL has `BasicAuthToOAuthConversion=true`: token → lab user. */
   readonly tokens?: Readonly<Record<string, string>>;
+  /**
+   * Accept Negotiate, Kerberos and NTLM for real through GSSAPI (MIT krb5 + gss-ntlmssp, driven by
+   * `lab/gss-acceptor.py`), with WinRM message encryption required over plain HTTP. Put the
+   * schemes into `behaviours.authSchemes` too. `startTestRealm()` makes a realm and gives `env`.
+   */
+  readonly gssapi?: LabGssOptions;
+}
+
+/** See {@link LabOptions.gssapi} and docs/lab.md. */
+export interface LabGssOptions {
+  /** Environment of the acceptor: KRB5_CONFIG, KRB5_KTNAME, NTLM_USER_FILE (`TestRealm.acceptorEnv`). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Python with python3-gssapi. Default `/usr/bin/python3`. */
+  readonly python?: string;
+  /**
+   * Maps the authenticated GSSAPI name (`alice@PSRP.TEST`, `PSRP\alice`) to a lab user (a key of
+   * `users`); undefined refuses it (401). Default: the name without realm or domain, if a lab user.
+   */
+  readonly mapUser?: (principal: string) => string | undefined;
 }
 
 /**
@@ -86,7 +114,8 @@ export interface LabBehaviours {
   /**
    * Authentication schemes the virtual directory offers in `WWW-Authenticate` (IIS order). Basic
    * credentials are accepted only while `Basic` is listed: without it the vdir has Basic disabled, as
-   * the field guide's 400/401 cases. The lab cannot complete Negotiate/Kerberos/NTLM. Default
+   * the field guide's 400/401 cases. Negotiate/Kerberos/NTLM complete only with `LabOptions.gssapi`
+   * (otherwise they are offered and never accepted). Default
    * `['Negotiate', 'Basic']`.
    */
   authSchemes: readonly ('Basic' | 'Negotiate' | 'Kerberos' | 'NTLM')[];
@@ -162,6 +191,14 @@ export interface Lab {
   liveShells(): number;
   /** Requests handled, by WS-Man action name. */
   readonly requestCounts: Map<string, number>;
+  /**
+   * With `gssapi`: `handshakeLegs` (tokens accepted), `authenticated` (contexts complete),
+   * `authFailed` (tokens or users refused), `decrypted` / `encrypted` (messages), `unsealFailed`
+   * (messages that did not unwrap), `plaintextRefused` (unencrypted bodies on an authenticated
+   * plain-HTTP connection); and, by name, the last authenticated principal's mechanism as
+   * `mech:krb5` / `mech:ntlm` counts.
+   */
+  readonly gssCounts: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -209,6 +246,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     if (!Object.prototype.hasOwnProperty.call(users, user))
       throw new InvalidArgumentError(`Lab token for unknown user ${JSON.stringify(user)}`);
   }
+  const acceptor = options.gssapi
+    ? await GssAcceptor.start({
+        env: options.gssapi.env,
+        ...(options.gssapi.python !== undefined ? { python: options.gssapi.python } : {}),
+      })
+    : undefined;
   const stateDir = await mkdtemp(join(tmpdir(), 'psrp-lab-'));
   const cert = await createTestCertificate(options.certificate ?? { days: 365 });
   const clientCa = options.clientCertificates
@@ -517,14 +560,41 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     return false;
   };
 
+  /** Per-connection GSSAPI state (connection-based auth, as HTTP.sys does for NTLM/Kerberos). */
+  interface GssConnection {
+    readonly id: string;
+    readonly scheme: 'Negotiate' | 'Kerberos' | 'NTLM';
+    complete: boolean;
+    user: string | undefined;
+  }
+  const gssConnections = new WeakMap<Socket, GssConnection>();
+  let nextContext = 1;
+  const gssCounts = new Map<string, number>();
+  const gcount = (k: string): void => {
+    gssCounts.set(k, (gssCounts.get(k) ?? 0) + 1);
+  };
+  const mapUser =
+    options.gssapi?.mapUser ??
+    ((principal: string): string | undefined => {
+      const name = principal.replace(/@[^@]*$/, '').replace(/^.*\\/, '');
+      const own = (u: string): boolean => Object.prototype.hasOwnProperty.call(users, u);
+      return own(name) ? name : own(name.toLowerCase()) ? name.toLowerCase() : undefined;
+    });
+  const forgetGss = (socket: Socket): void => {
+    const c = gssConnections.get(socket);
+    if (!c) return;
+    gssConnections.delete(socket);
+    acceptor?.drop(c.id);
+  };
+
   const listener =
     (secure: boolean) =>
     (req: IncomingMessage, res: ServerResponse): void => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         void (async () => {
+          const raw = Buffer.concat(chunks);
           const exchange = /^\/powershell\/?(\?.*)?$/i.test(req.url ?? '');
           if (req.method !== 'POST' || (!exchange && !/^\/wsman\/?(\?.*)?$/i.test(req.url ?? ''))) {
             res.writeHead(404).end();
@@ -554,16 +624,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
               .end();
             return;
           }
-          const user = authorized(req);
-          const identify = /<(?:[\w.-]+:)?Identify\s*\/?>/.test(body);
-          if (identify && (user || (!exchange && req.headers['wsmanidentify'] === 'unauthenticated'))) {
-            requestCounts.set('Identify', (requestCounts.get('Identify') ?? 0) + 1);
-            res
-              .writeHead(200, { 'content-type': 'application/soap+xml;charset=UTF-8' })
-              .end(identifyResponse(user !== undefined));
-            return;
-          }
-          if (!user) {
+          const unauthorized = (): void => {
             if (exchange && behaviours.rewrite401To400) {
               res
                 .writeHead(400, { 'content-type': 'application/soap+xml;charset=UTF-8' })
@@ -579,6 +640,123 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
                 })
                 .end();
             }
+          };
+
+          // GSSAPI (Negotiate / Kerberos / NTLM): one context per TCP connection. 401 with the
+          // acceptor's token while the handshake goes on; the request that completes it is
+          // processed and its answer carries the last token (mutual authentication).
+          let finalToken: string | undefined;
+          const gssHeader = /^(Negotiate|Kerberos|NTLM)\s+([A-Za-z0-9+/=]+)\s*$/i.exec(
+            req.headers['authorization'] ?? '',
+          );
+          if (acceptor && gssHeader) {
+            const scheme = (['Negotiate', 'Kerberos', 'NTLM'] as const).find(
+              (s) => s.toLowerCase() === gssHeader[1]!.toLowerCase(),
+            )!;
+            if (!behaviours.authSchemes.includes(scheme)) {
+              unauthorized();
+              return;
+            }
+            let conn = gssConnections.get(req.socket);
+            if (!conn || conn.complete || conn.scheme !== scheme) {
+              // A new handshake (also one that re-authenticates an authenticated connection).
+              forgetGss(req.socket);
+              conn = { id: `c${nextContext++}`, scheme, complete: false, user: undefined };
+              gssConnections.set(req.socket, conn);
+              const socket = req.socket;
+              socket.once('close', () => forgetGss(socket));
+            }
+            gcount('handshakeLegs');
+            let result;
+            try {
+              result = await acceptor.accept(conn.id, scheme, Buffer.from(gssHeader[2]!, 'base64'));
+            } catch {
+              // Windows answers a token it refuses with a bare 401 (the schemes again, no token).
+              gcount('authFailed');
+              gssConnections.delete(req.socket);
+              unauthorized();
+              return;
+            }
+            if (!result.complete) {
+              res
+                .writeHead(401, { 'www-authenticate': `${scheme} ${result.token.toString('base64')}` })
+                .end();
+              return;
+            }
+            const labUser = result.user !== undefined ? mapUser(result.user) : undefined;
+            if (labUser === undefined) {
+              gcount('authFailed');
+              forgetGss(req.socket);
+              unauthorized();
+              return;
+            }
+            conn.complete = true;
+            conn.user = labUser;
+            gcount('authenticated');
+            gcount(`mech:${result.mech ?? 'unknown'}`);
+            if (result.token.length > 0) finalToken = `${scheme} ${result.token.toString('base64')}`;
+          }
+          const gss = gssConnections.get(req.socket);
+          const gssUser = gss?.complete ? gss.user : undefined;
+
+          // WinRM message encryption: required over plain HTTP on a GSS-authenticated connection
+          // (AllowUnencrypted=false), optional over HTTPS; the answer is sealed like the request.
+          let body: string;
+          let sealing: SealingContext | undefined;
+          const contentType = req.headers['content-type'];
+          if (acceptor && gss && gssUser !== undefined && encryptedBoundary(contentType) !== undefined) {
+            const id = gss.id;
+            sealing = {
+              protocol: gss.scheme === 'Kerberos' ? KERBEROS_ENCRYPTED : SPNEGO_ENCRYPTED,
+              seal: (p) => acceptor.wrap(id, p),
+              unseal: (h, d) => acceptor.unwrap(id, h, d),
+            };
+            try {
+              body = await decryptMessage(sealing, raw, contentType ?? '');
+              gcount('decrypted');
+            } catch {
+              // A message that does not unwrap (tampered, wrong key, out of sequence).
+              gcount('unsealFailed');
+              res.writeHead(400).end();
+              return;
+            }
+          } else if (gssUser !== undefined && raw.length === 0) {
+            // A handshake-only request (clients that encrypt authenticate with an empty body).
+            res.writeHead(200, finalToken ? { 'www-authenticate': finalToken } : {}).end();
+            return;
+          } else if (gssUser !== undefined && !secure) {
+            // Windows with AllowUnencrypted=false refuses it with HTTP 500 (docs/lab.md).
+            gcount('plaintextRefused');
+            res.writeHead(500, finalToken ? { 'www-authenticate': finalToken } : {}).end();
+            return;
+          } else {
+            body = raw.toString('utf8');
+          }
+          const reply = async (
+            status: number,
+            text: string,
+            headers: Record<string, string | string[]> = {},
+          ): Promise<void> => {
+            const h: Record<string, string | string[]> = { ...headers };
+            if (finalToken) h['www-authenticate'] = finalToken;
+            if (sealing) {
+              const enc = await encryptMessage(sealing, text);
+              gcount('encrypted');
+              res.writeHead(status, { ...h, 'content-type': enc.contentType }).end(enc.body);
+            } else {
+              res.writeHead(status, { ...h, 'content-type': 'application/soap+xml;charset=UTF-8' }).end(text);
+            }
+          };
+
+          const user = gssUser ?? authorized(req);
+          const identify = /<(?:[\w.-]+:)?Identify\s*\/?>/.test(body);
+          if (identify && (user || (!exchange && req.headers['wsmanidentify'] === 'unauthenticated'))) {
+            requestCounts.set('Identify', (requestCounts.get('Identify') ?? 0) + 1);
+            await reply(200, identifyResponse(user !== undefined));
+            return;
+          }
+          if (!user) {
+            unauthorized();
             return;
           }
           try {
@@ -589,12 +767,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
               cookies.push(c),
             );
             const status = out.includes('<s:Fault>') ? 500 : 200;
-            res
-              .writeHead(status, {
-                'content-type': 'application/soap+xml;charset=UTF-8',
-                ...(cookies.length > 0 ? { 'set-cookie': cookies } : {}),
-              })
-              .end(out);
+            await reply(status, out, cookies.length > 0 ? { 'set-cookie': cookies } : {});
           } catch (e) {
             res.writeHead(500, { 'content-type': 'text/plain' }).end(`lab error: ${(e as Error).message}`);
           }
@@ -649,6 +822,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     },
     tokens,
     requestCounts,
+    gssCounts,
     liveShells: () => shells.size,
     async close(): Promise<void> {
       await Promise.all([...shells.values()].map((s) => s.connection.closePool().catch(() => undefined)));
@@ -657,6 +831,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => plain.close(() => resolve()));
+      await acceptor?.close();
       await rm(stateDir, { recursive: true, force: true });
     },
   };

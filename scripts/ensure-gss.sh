@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Makes sure the GSS lab's tools are installed (idempotent): MIT Kerberos KDC + admin tools + client
+# tools, gss-ntlmssp, Debian's python3-gssapi (for lab/gss-acceptor.py) and libkrb5-dev (headers the
+# optional `kerberos` npm package builds against during npm ci). Installs them with apt-get when run
+# as root; otherwise says what is missing and fails.
+set -euo pipefail
+PACKAGES="krb5-kdc krb5-admin-server krb5-user gss-ntlmssp python3-gssapi libkrb5-dev"
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+missing() {
+  local m=()
+  have krb5kdc || m+=(krb5kdc)
+  have kadmin.local || m+=(kadmin.local)
+  have kdb5_util || m+=(kdb5_util)
+  have kinit || m+=(kinit)
+  [ -e /usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so ] || [ -e /usr/lib/aarch64-linux-gnu/gssntlmssp/gssntlmssp.so ] || m+=(gssntlmssp.so)
+  /usr/bin/python3 -c 'import gssapi' >/dev/null 2>&1 || m+=(python3-gssapi)
+  [ -e /usr/include/gssapi/gssapi.h ] || m+=(libkrb5-dev)
+  echo "${m[*]:-}"
+}
+gaps=$(missing)
+if [ -n "$gaps" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "GSS lab: installing $PACKAGES (missing: $gaps)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends $PACKAGES >&2
+    gaps=$(missing)
+  fi
+fi
+if [ -n "$gaps" ]; then
+  echo "GSS lab: missing $gaps. Install the Debian packages: $PACKAGES (as root: bash scripts/ensure-gss.sh)" >&2
+  exit 1
+fi
+echo "gss: krb5kdc, kadmin.local, kinit, gss-ntlmssp, python3-gssapi, libkrb5-dev present" >&2

@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""Test-only GSSAPI initiator (MIT krb5 via Debian's python3-gssapi), JSON lines on stdin/stdout.
+
+It stands in for a client binding that only has gss_wrap / gss_unwrap (RFC 4121 Wrap tokens with
+RRC 0, the trailer after the data), so tests can prove src/auth/kerberos-wrap.ts's conversion to
+Windows' layout against MIT's acceptor. Uses KRB5_CONFIG and KRB5CCNAME from its environment.
+
+  {"id": 1, "op": "init", "target": "HTTP@localhost", "mech": "krb5" | "spnego"} -> {"token"}
+  {"id": 2, "op": "step", "token": "<b64>"} -> {"token", "complete"}
+  {"id": 3, "op": "wrap", "data": "<b64>"} -> {"token"}     (gss_wrap, confidentiality)
+  {"id": 4, "op": "unwrap", "token": "<b64>"} -> {"data"}   (gss_unwrap)
+"""
+import base64
+import json
+import sys
+
+import gssapi
+
+MECHS = {
+    "krb5": gssapi.OID.from_int_seq("1.2.840.113554.1.2.2"),
+    "spnego": gssapi.OID.from_int_seq("1.3.6.1.5.5.2"),
+}
+F = gssapi.RequirementFlag
+state = {}
+
+
+def op(req):
+    o = req["op"]
+    if o == "init":
+        ctx = gssapi.SecurityContext(
+            name=gssapi.Name(req["target"], gssapi.NameType.hostbased_service),
+            mech=MECHS[req["mech"]],
+            usage="initiate",
+            flags=F.mutual_authentication | F.confidentiality | F.integrity | F.out_of_sequence_detection,
+        )
+        state["ctx"] = ctx
+        return {"token": base64.b64encode(ctx.step() or b"").decode()}
+    ctx = state["ctx"]
+    if o == "step":
+        out = ctx.step(base64.b64decode(req["token"]))
+        return {"token": base64.b64encode(out or b"").decode(), "complete": bool(ctx.complete)}
+    if o == "wrap":
+        return {"token": base64.b64encode(ctx.wrap(base64.b64decode(req["data"]), True).message).decode()}
+    if o == "unwrap":
+        return {"data": base64.b64encode(ctx.unwrap(base64.b64decode(req["token"])).message).decode()}
+    raise ValueError("unknown op %s" % o)
+
+
+for line in sys.stdin:
+    req = json.loads(line)
+    try:
+        answer = op(req)
+        answer["ok"] = True
+    except Exception as e:
+        answer = {"ok": False, "error": str(e)}
+    answer["id"] = req["id"]
+    sys.stdout.write(json.dumps(answer) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,193 @@
+// The lab's GSSAPI acceptor against our NTLM client: gss-ntlmssp (an independent NTLM
+// implementation, through MIT's mechglue) verifies our NEGOTIATE/AUTHENTICATE and our sealing
+// (MS-NLMP 3.4.3, MS-WSMV 2.2.9.1), over plain http where the lab requires message encryption.
+import { Client } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NtlmClientContext } from '../../src/auth/ntlm-context.js';
+import { AUTHENTICATE_MIC_OFFSET } from '../../src/auth/ntlm-messages.js';
+import { ntlmSealingContext } from '../../src/auth/ntlm-sealing.js';
+import { LAB_USERS } from '../../src/lab/exchange-runspace.js';
+import { startLab, type Lab } from '../../src/lab/lab-server.js';
+import { startTestRealm, type TestRealm } from '../../src/lab/test-realm.js';
+import { randomIds } from '../../src/internal/ids.js';
+import { deleteEnvelope } from '../../src/wsman/envelope.js';
+import { identifyEnvelope } from '../../src/wsman/identify.js';
+import { decryptMessage, encryptMessage } from '../../src/wsman/message-encryption.js';
+
+const PASSWORD = 'Alic3-Passw0rd!';
+let realm: TestRealm;
+let lab: Lab;
+
+beforeAll(async () => {
+  realm = await startTestRealm({ users: { alice: PASSWORD } });
+  lab = await startLab({
+    users: { ...LAB_USERS, alice: { password: 'basic-unused-1', role: 'admin' } },
+    gssapi: { env: realm.acceptorEnv },
+    behaviours: { authSchemes: ['Negotiate', 'Kerberos', 'NTLM', 'Basic'] },
+  });
+});
+afterAll(async () => {
+  await lab?.close();
+  await realm?.close();
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+async function post(
+  client: Client,
+  headers: Record<string, string>,
+  body: string | Buffer = '',
+): Promise<Reply> {
+  const r = await client.request({ path: '/wsman', method: 'POST', headers, body });
+  return { status: r.statusCode, headers: r.headers, body: Buffer.from(await r.body.arrayBuffer()) };
+}
+
+function tokenOf(reply: Reply, scheme: string): Buffer {
+  const h = String(reply.headers['www-authenticate'] ?? '');
+  const m = new RegExp(`^${scheme} (\\S+)$`).exec(h);
+  if (!m) throw new Error(`no ${scheme} token in ${JSON.stringify(h)}`);
+  return Buffer.from(m[1]!, 'base64');
+}
+
+describe('lab GSSAPI acceptor: our NTLM client against gss-ntlmssp', () => {
+  it('authenticates on one keep-alive connection, then carries sealed WS-Man both ways', async () => {
+    const client = new Client(lab.httpOrigin, { pipelining: 1 });
+    try {
+      const before = lab.gssCounts.get('authenticated') ?? 0;
+      const ctx = new NtlmClientContext({
+        credentials: { username: 'PSRP\\alice', password: PASSWORD },
+        targetName: 'HTTP/localhost',
+      });
+      const first = await post(client, { authorization: `Negotiate ${ctx.negotiate().toString('base64')}` });
+      expect(first.status).toBe(401);
+      const challenge = tokenOf(first, 'Negotiate');
+      expect(challenge.subarray(0, 8).toString('latin1')).toBe('NTLMSSP\0');
+      const authenticate = ctx.authenticate(challenge);
+      const sealing = ntlmSealingContext(ctx);
+      // The AUTHENTICATE leg already carries a sealed Identify (the keys are known once it is built).
+      const identify = await encryptMessage(sealing, identifyEnvelope());
+      const second = await post(
+        client,
+        {
+          authorization: `Negotiate ${authenticate.toString('base64')}`,
+          'content-type': identify.contentType,
+        },
+        identify.body,
+      );
+      expect(second.status).toBe(200);
+      const ct = String(second.headers['content-type']);
+      expect(ct).toBe(
+        'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"',
+      );
+      expect(second.body.toString('latin1')).not.toContain('IdentifyResponse');
+      const answer = await decryptMessage(sealing, second.body, ct);
+      expect(answer).toContain('IdentifyResponse');
+      expect(answer).toContain('ProductVersion');
+
+      // Later requests on the connection need no Authorization header (connection-based auth).
+      const del = deleteEnvelope(
+        {
+          to: `${lab.httpOrigin}/wsman`,
+          resourceUri: 'http://schemas.microsoft.com/powershell/Microsoft.PowerShell',
+          ids: randomIds,
+          sessionId: crypto.randomUUID(),
+          maxEnvelopeSize: 153600,
+          operationTimeoutSeconds: 20,
+          locale: 'en-US',
+          dataLocale: 'en-US',
+        },
+        '11111111-2222-3333-4444-555555555555',
+      );
+      for (let i = 0; i < 3; i++) {
+        const m = await encryptMessage(sealing, del.xml);
+        const r = await post(client, { 'content-type': m.contentType }, m.body);
+        expect(r.status).toBe(500);
+        const text = await decryptMessage(sealing, r.body, String(r.headers['content-type']));
+        expect(text).toContain('2150858843'); // invalid selectors: the request was processed
+      }
+      expect((lab.gssCounts.get('authenticated') ?? 0) - before).toBe(1);
+      expect(lab.gssCounts.get('mech:ntlm')).toBeGreaterThanOrEqual(1);
+
+      // A plaintext body on the authenticated plain-http connection is refused (AllowUnencrypted=false).
+      const plain = await post(
+        client,
+        { 'content-type': 'application/soap+xml;charset=UTF-8' },
+        identifyEnvelope(),
+      );
+      expect(plain.status).toBe(500);
+      expect(plain.body.length).toBe(0);
+
+      // One flipped sealed byte: gss-ntlmssp's signature check fails, the lab answers 400.
+      const good = await encryptMessage(sealing, identifyEnvelope());
+      const tampered = Buffer.from(good.body);
+      const at = tampered.indexOf('octet-stream\r\n') + 14 + 4 + 16 + 5;
+      tampered[at] = tampered[at]! ^ 0x01;
+      const failed = lab.gssCounts.get('unsealFailed') ?? 0;
+      const bad = await post(client, { 'content-type': good.contentType }, tampered);
+      expect(bad.status).toBe(400);
+      expect(lab.gssCounts.get('unsealFailed')).toBe(failed + 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('accepts the NTLM scheme too, and a raw NTLMSSP token under Negotiate goes to NTLMSSP directly', async () => {
+    const client = new Client(lab.httpOrigin, { pipelining: 1 });
+    try {
+      const ctx = new NtlmClientContext({ credentials: { username: 'PSRP\\alice', password: PASSWORD } });
+      const first = await post(client, { authorization: `NTLM ${ctx.negotiate().toString('base64')}` });
+      expect(first.status).toBe(401);
+      const authenticate = ctx.authenticate(tokenOf(first, 'NTLM'));
+      const second = await post(client, { authorization: `NTLM ${authenticate.toString('base64')}` });
+      expect(second.status).toBe(200); // empty body: a handshake-only request
+      const sealing = ntlmSealingContext(ctx);
+      const m = await encryptMessage(sealing, identifyEnvelope());
+      const r = await post(client, { 'content-type': m.contentType }, m.body);
+      expect(r.status).toBe(200);
+      expect(await decryptMessage(sealing, r.body, String(r.headers['content-type']))).toContain(
+        'IdentifyResponse',
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('answers a wrong password with a bare 401 (no token), as Windows does', async () => {
+    const client = new Client(lab.httpOrigin, { pipelining: 1 });
+    try {
+      const failed = lab.gssCounts.get('authFailed') ?? 0;
+      const ctx = new NtlmClientContext({ credentials: { username: 'PSRP\\alice', password: 'wrong' } });
+      const first = await post(client, { authorization: `Negotiate ${ctx.negotiate().toString('base64')}` });
+      const authenticate = ctx.authenticate(tokenOf(first, 'Negotiate'));
+      const second = await post(client, { authorization: `Negotiate ${authenticate.toString('base64')}` });
+      expect(second.status).toBe(401);
+      expect(second.headers['www-authenticate']).toEqual([
+        'Negotiate',
+        'Kerberos',
+        'NTLM',
+        'Basic realm="WSMAN"',
+      ]);
+      expect(lab.gssCounts.get('authFailed')).toBe(failed + 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses an AUTHENTICATE whose MIC was altered (gss-ntlmssp verifies the MIC)', async () => {
+    const client = new Client(lab.httpOrigin, { pipelining: 1 });
+    try {
+      const ctx = new NtlmClientContext({ credentials: { username: 'PSRP\\alice', password: PASSWORD } });
+      const first = await post(client, { authorization: `Negotiate ${ctx.negotiate().toString('base64')}` });
+      const authenticate = ctx.authenticate(tokenOf(first, 'Negotiate'));
+      authenticate[AUTHENTICATE_MIC_OFFSET] = authenticate[AUTHENTICATE_MIC_OFFSET]! ^ 0xff; // MS-NLMP 2.2.1.3
+      const second = await post(client, { authorization: `Negotiate ${authenticate.toString('base64')}` });
+      expect(second.status).toBe(401);
+    } finally {
+      await client.close();
+    }
+  });
+});
