@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runDiagnose } from '../../src/cli/diagnose.js';
 import { diagnose, type Diagnosis, type DiagnoseOptions } from '../../src/exchange/index.js';
 import { startLab, type Lab, type LabBehaviours } from '../../src/lab/lab-server.js';
+import { startTestRealm } from '../../src/lab/test-realm.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
 let lab: Lab;
@@ -166,17 +167,46 @@ describe('psrp diagnose against the lab', () => {
     expect(check(d, 'http').fix).toMatch(/ARR server/);
   }, 30_000);
 
-  it('Kerberos on a VIP name: the SPN it needs and the way out', async () => {
-    lab.behaviours.requireSsl = false;
-    lab.behaviours.authSchemes = ['Negotiate', 'Kerberos'];
-    const d = await run({ uri: `${lab.httpOrigin}/PowerShell/`, auth: 'kerberos' });
-    const k = check(d, 'kerberos');
-    expect(k.status).toBe('fail');
-    expect(k.detail).toContain('HTTP/localhost');
-    expect(k.detail).toContain('use https:// with Negotiate');
-    expect(k.fix).toMatch(/setspn -S HTTP\/localhost/);
-    expect(k.fix).toContain('https:// with Basic');
-  }, 30_000);
+  it('Kerberos on a VIP name: the KDC has no SPN for it, and the way out', async () => {
+    const realm = await startTestRealm({ users: { alice: 'Alic3-Passw0rd!' } });
+    const saved = { config: process.env['KRB5_CONFIG'], cache: process.env['KRB5CCNAME'] };
+    try {
+      const env = await realm.kinit('alice');
+      process.env['KRB5_CONFIG'] = env.KRB5_CONFIG;
+      process.env['KRB5CCNAME'] = env.KRB5CCNAME;
+      lab.behaviours.requireSsl = false;
+      lab.behaviours.authSchemes = ['Negotiate', 'Kerberos'];
+      // 127.0.0.1 stands for the VIP: the realm has HTTP/localhost only.
+      const vip = await run({
+        uri: `${lab.httpOrigin.replace('localhost', '127.0.0.1')}/PowerShell/`,
+        auth: 'kerberos',
+      });
+      const k = check(vip, 'kerberos');
+      expect(k).toMatchObject({ status: 'fail', code: 'PSRP_KERBEROS_SPN_NOT_FOUND' });
+      expect(k.detail).toContain('HTTP/127.0.0.1');
+      expect(k.fix).toMatch(/setspn -S HTTP\/127\.0\.0\.1/);
+      expect(k.fix).toContain("server's own FQDN");
+      expect(check(vip, 'auth').status).toBe('skip');
+      // The real name has its SPN: a ticket is issued, and over http:// messages will be sealed.
+      const real = await run({ uri: `${lab.httpOrigin}/PowerShell/`, auth: 'kerberos' });
+      expect(check(real, 'kerberos')).toMatchObject({
+        status: 'pass',
+        detail: expect.stringContaining('HTTP/localhost'),
+      });
+      expect(
+        real.checks
+          .filter((c) => c.id === 'kerberos')
+          .map((c) => c.detail)
+          .join(' '),
+      ).toContain('encrypted');
+    } finally {
+      process.env['KRB5_CONFIG'] = saved.config ?? '';
+      if (saved.cache === undefined) delete process.env['KRB5CCNAME'];
+      else process.env['KRB5CCNAME'] = saved.cache;
+      if (saved.config === undefined) delete process.env['KRB5_CONFIG'];
+      await realm.close();
+    }
+  }, 60_000);
 
   it('a redirect without allowRedirection, then with it', async () => {
     lab.behaviours.redirectToHost = '127.0.0.1';
