@@ -17,7 +17,10 @@
  *
  * Parsing takes the boundary from the Content-Type parameter rather than assuming the usual
  * `Encrypted Boundary`, accepts LF or CRLF, any protocol name (SPNEGO, Kerberos, CredSSP) and
- * several part pairs (`multipart/x-multi-encrypted`), and checks the announced plaintext length.
+ * several part pairs (`multipart/x-multi-encrypted`), Exchange's boundary lines with white space
+ * after the dashes (`-- Encrypted Boundary`), and checks the announced plaintext length. Messages
+ * are not split when sent: Windows splits into 16 KiB parts only for CredSSP, which psrp does not
+ * speak.
  */
 import { ProtocolError } from '../errors.js';
 
@@ -100,23 +103,23 @@ export async function decryptMessage(
   if (boundary === undefined)
     throw bad(`expected multipart/encrypted, got ${JSON.stringify(contentType.slice(0, 80))}`);
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const marker = Buffer.from(`--${boundary}`, 'latin1');
+  const find = boundaryFinder(buf, boundary);
   const out: Buffer[] = [];
   let pos = 0;
   for (;;) {
-    const start = buf.indexOf(marker, pos);
-    if (start < 0) break;
+    const first = find(pos);
+    if (first === undefined) break;
     // The first part: headers naming the original length.
-    const headersStart = start + marker.length;
+    const headersStart = first.end;
     if (buf.subarray(headersStart, headersStart + 2).toString('latin1') === '--') break; // closing boundary
-    const second = buf.indexOf(marker, headersStart);
-    if (second < 0) throw bad('the encryption parameters part is not followed by the data part');
-    const params = buf.subarray(headersStart, second).toString('latin1');
+    const second = find(headersStart);
+    if (second === undefined) throw bad('the encryption parameters part is not followed by the data part');
+    const params = buf.subarray(headersStart, second.start).toString('latin1');
     const lengthMatch = /Length\s*=\s*(\d+)/i.exec(params);
     if (!/OriginalContent\s*:/i.test(params) || !lengthMatch) throw bad('no OriginalContent length');
     const expected = Number(lengthMatch[1]);
     // The second part: a Content-Type line, then the binary payload up to the next boundary.
-    let p = second + marker.length;
+    let p = second.end;
     const lineEnd = buf.indexOf(0x0a, buf.indexOf(0x0a, p) + 1);
     if (lineEnd < 0) throw bad('truncated data part');
     const dataHeaders = buf.subarray(p, lineEnd).toString('latin1');
@@ -129,7 +132,7 @@ export async function decryptMessage(
     // Stream ciphers (NTLM) keep the length: look there first, so sealed bytes that happen to
     // contain the boundary text cannot cut the message short.
     const exact = p + headerLength + expected;
-    const end = buf.subarray(exact, exact + marker.length).equals(marker) ? exact : buf.indexOf(marker, p);
+    const end = find(exact)?.start === exact ? exact : (find(p)?.start ?? -1);
     if (end < 0) throw bad('no boundary after the encrypted data');
     if (headerLength > end - p) throw bad(`the signature length ${headerLength} exceeds the data`);
     const header = buf.subarray(p, p + headerLength);
@@ -153,4 +156,25 @@ export async function decryptMessage(
   }
   if (out.length === 0) throw bad('no encrypted part found');
   return Buffer.concat(out).toString('utf8');
+}
+
+/**
+ * Finds boundary lines `--<boundary>`, also in the form Exchange sends, with white space between the
+ * dashes and the boundary (`-- Encrypted Boundary`). Returns where the line starts and where the
+ * boundary text ends.
+ */
+function boundaryFinder(
+  buf: Buffer,
+  boundary: string,
+): (from: number) => { readonly start: number; readonly end: number } | undefined {
+  const text = Buffer.from(boundary, 'latin1');
+  return (from) => {
+    for (let i = buf.indexOf(text, from); i >= 0; i = buf.indexOf(text, i + 1)) {
+      let j = i - 1;
+      while (j >= from && (buf[j] === 0x20 || buf[j] === 0x09)) j--;
+      if (j - 1 >= from && buf[j] === 0x2d && buf[j - 1] === 0x2d)
+        return { start: j - 1, end: i + text.length };
+    }
+    return undefined;
+  };
 }

@@ -114,4 +114,15 @@ describe('WinRM message encryption framing (MS-WSMV 2.2.9.1)', () => {
       expect((err as ProtocolError).code).toBe('PSRP_ENCRYPTION_INVALID');
     }
   });
+
+  it("reads Exchange's variant with a space after the dashes (`-- Encrypted Boundary`)", async () => {
+    const ctx = xorContext();
+    const { body, contentType } = await encryptMessage(ctx, ENVELOPE);
+    const exchange = Buffer.from(
+      body.toString('latin1').replace(/--Encrypted Boundary/g, '-- Encrypted Boundary'),
+      'latin1',
+    );
+    expect(exchange.toString('latin1')).toContain('-- Encrypted Boundary--');
+    expect(await decryptMessage(ctx, exchange, contentType)).toBe(ENVELOPE);
+  });
 });
