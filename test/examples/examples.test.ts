@@ -35,6 +35,20 @@ describe('examples', () => {
     ).toHaveLength(10);
   }, 120_000);
 
+  it('windows-auth authenticates with NTLM (sealed over http) and Kerberos against a real KDC', async () => {
+    requirePwsh();
+    const { stdout } = await run(tsx, ['examples/windows-auth.ts'], {
+      cwd: root,
+      env: Object.fromEntries(
+        Object.entries(clean).filter(([k]) => !['WINRM_URI', 'KRB5CCNAME', 'KRB5_CONFIG'].includes(k)),
+      ),
+      timeout: 90_000,
+    });
+    expect(stdout).toContain('No WINRM_URI set: realm PSRP.TEST');
+    expect(stdout).toMatch(/^ntlm\s+http\s+→ \S+ on PowerShell 7\./m);
+    expect(stdout).toMatch(/^negotiate\s+https\s+→ \S+ on PowerShell 7\./m);
+  }, 120_000);
+
   it('run-command runs Get-Process through the lab', async () => {
     const { stdout } = await run(tsx, ['examples/run-command.ts'], {
       cwd: root,
