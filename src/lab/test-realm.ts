@@ -7,7 +7,7 @@
  * `kdcClockOffset` (`scripts/ensure-gss.sh`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -124,14 +124,28 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** SIGTERM to the KDC, or to its whole process group when it runs under faketime. */
-function stop(kdc: ChildProcess, group: boolean): void {
-  if (group && kdc.pid !== undefined) {
+/**
+ * SIGTERM to the KDC. Under faketime, to krb5kdc itself: faketime forks it, waits for it and then
+ * removes its shared memory (/dev/shm/faketime_shm_*), but passes no signal on; the whole process
+ * group if the child cannot be found.
+ */
+function stop(kdc: ChildProcess, underFaketime: boolean): void {
+  if (underFaketime && kdc.pid !== undefined) {
+    let children: number[] = [];
     try {
-      process.kill(-kdc.pid, 'SIGTERM');
+      children = readFileSync(`/proc/${kdc.pid}/task/${kdc.pid}/children`, 'utf8')
+        .split(/\s+/)
+        .filter((p) => p !== '')
+        .map(Number);
+    } catch {
+      // no /proc children list: the group below
+    }
+    try {
+      if (children.length > 0) for (const child of children) process.kill(child, 'SIGTERM');
+      else process.kill(-kdc.pid, 'SIGTERM');
       return;
     } catch {
-      // the group is gone already
+      // gone already
     }
   }
   kdc.kill('SIGTERM');
@@ -226,7 +240,7 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
     kdc =
       faketime === undefined
         ? spawn(krb5kdc, kdcArgv, { env, stdio: ['ignore', 'ignore', 'pipe'] })
-        : // faketime forks krb5kdc and does not pass signals on: a process group, stopped as one.
+        : // faketime forks krb5kdc and passes no signal on (see stop()); its own group as a fallback.
           spawn(faketime, ['-f', options.kdcClockOffset ?? '', krb5kdc, ...kdcArgv], {
             env,
             stdio: ['ignore', 'ignore', 'pipe'],

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -50,13 +51,27 @@ function klist(ccache: string, env: Record<string, string>): Promise<string> {
   );
 }
 
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ host: '127.0.0.1', port });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
 const privateCaches = async (): Promise<string[]> =>
   (await readdir(tmpdir())).filter((f) => f.startsWith('psrp-krb5cc-'));
 
 /** Runs kinit() expecting an AuthenticationError; checks the password is nowhere in it. */
 async function failure(options: KinitOptions): Promise<AuthenticationError> {
   const err = await kinit(options).then(
-    () => undefined,
+    async ({ ccache }) => {
+      if (options.ccache === undefined) await rm(ccache.slice('FILE:'.length), { force: true });
+      return undefined;
+    },
     (e: unknown) => e,
   );
   expect(err, 'kinit() should have failed').toBeInstanceOf(AuthenticationError);
@@ -171,6 +186,15 @@ describe('kinit() against an MIT KDC', () => {
       env: { ...envOf(skewed), LD_PRELOAD: lib!, FAKETIME: '+1h' },
     });
     expect(await klist(`FILE:${path}`, envOf(skewed))).toContain('Default principal: alice@PSRP.TEST');
+  });
+
+  it('close() stops a KDC that runs under faketime (krb5kdc is its child, not only faketime)', async () => {
+    const r = await startTestRealm({ users: { alice: ALICE }, kdcClockOffset: '-2h' });
+    const port = r.kdcPort;
+    expect(await canConnect(port)).toBe(true);
+    await r.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await canConnect(port), 'krb5kdc still listens after close()').toBe(false);
   });
 
   it('unreachable KDC: PSRP_KERBEROS_KDC_UNREACHABLE', async () => {
