@@ -85,6 +85,8 @@ export { NtlmAuthenticator } from './auth/ntlm-authenticator.js';
 export type { NtlmAuthenticatorOptions } from './auth/ntlm-authenticator.js';
 export { KerberosAuthenticator } from './http/kerberos-authenticator.js';
 export type { KerberosAuthenticatorOptions, GssClient, GssModule } from './http/kerberos-authenticator.js';
+export { kinit } from './http/kinit.js';
+export type { KinitOptions, KinitResult } from './http/kinit.js';
 export { NegotiateAuthenticator } from './http/negotiate-authenticator.js';
 export type { NegotiateAuthenticatorOptions } from './http/negotiate-authenticator.js';
 export { tlsServerEndPoint } from './auth/channel-bindings.js';

@@ -122,6 +122,18 @@ export function kerberosError(err: unknown, service: string): AuthenticationErro
       'The clocks of this machine and the KDC differ too much',
       'Kerberos allows 5 minutes by default: synchronise this machine with the domain time (chrony/ntpd against a domain controller).',
     );
+  if (/Password (has )?expired|KDC_ERR_KEY_EXP/i.test(text))
+    return make(
+      'PSRP_KERBEROS_PASSWORD_EXPIRED',
+      'The password of this user has expired',
+      'Change it first (kpasswd user@REALM, or on Windows); psrp does not change passwords.',
+    );
+  if (/Password incorrect|Preauthentication failed|KDC_ERR_PREAUTH_FAILED/i.test(text))
+    return make(
+      'PSRP_KERBEROS_BAD_PASSWORD',
+      'The KDC rejected the password',
+      'Check the password (case-sensitive) and the realm of the principal; repeated failures can lock the account.',
+    );
   if (
     /No Kerberos credentials available|No credentials cache|Credentials cache file .* not found|credentials? (were )?not found|Ticket expired|No credentials were supplied/i.test(
       text,
@@ -140,7 +152,7 @@ export function kerberosError(err: unknown, service: string): AuthenticationErro
       'No Kerberos KDC could be reached',
       'Check /etc/krb5.conf (default_realm, [realms] kdc =) or DNS SRV records _kerberos._udp.<realm>, and that TCP/UDP 88 to a domain controller is open.',
     );
-  if (/Client (\S+ )?not found in Kerberos database|C_PRINCIPAL_UNKNOWN/i.test(text))
+  if (/Client (\S+ )?not found in Kerberos database|Client \(\S+\) unknown|C_PRINCIPAL_UNKNOWN/i.test(text))
     return make(
       'PSRP_KERBEROS_UNKNOWN_USER',
       'The KDC does not know this user',

@@ -3,11 +3,11 @@
  * in a temp dir (krb5.conf, kdc.conf, `kdb5_util create -s`, principals via `kadmin.local`), a
  * keytab for `HTTP/localhost`, and gss-ntlmssp's user file (NTLM_USER_FILE, `DOMAIN:user:password`
  * lines) for the same users. `kinit` gives a client a FILE: ticket cache. A dev tool: Debian's
- * krb5-kdc, krb5-admin-server, krb5-user and gss-ntlmssp must be installed
- * (`scripts/ensure-gss.sh`).
+ * krb5-kdc, krb5-admin-server, krb5-user and gss-ntlmssp must be installed, and faketime for
+ * `kdcClockOffset` (`scripts/ensure-gss.sh`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { delimiter, join } from 'node:path';
 import { PsrpError } from '../errors.js';
 
 /** The Debian packages the GSS lab needs (named in every "missing" error). */
-export const GSS_PACKAGES = 'krb5-kdc krb5-admin-server krb5-user gss-ntlmssp python3-gssapi';
+export const GSS_PACKAGES = 'krb5-kdc krb5-admin-server krb5-user gss-ntlmssp python3-gssapi faketime';
 
 /** gss-ntlmssp's mechanism module, where Debian installs it (registered in /etc/gss/mech.d). */
 export const GSS_NTLMSSP_SO = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/gssntlmssp/gssntlmssp.so`;
@@ -29,6 +29,12 @@ export interface TestRealmOptions {
   readonly users?: Readonly<Record<string, string>>;
   /** Service principals put into the keytab. Default `['HTTP/localhost']`. */
   readonly services?: readonly string[];
+  /**
+   * Runs the KDC with its clock shifted (libfaketime's offset syntax, e.g. `+1h`, `-10m`) to provoke
+   * "Clock skew too great"; the realm's krb5.conf then also sets `kdc_timesync = 0`, or MIT clients
+   * would adopt the KDC's time. Needs Debian's `faketime` (`scripts/ensure-gss.sh`).
+   */
+  readonly kdcClockOffset?: string;
 }
 
 /** The environment a process needs to use the realm as a client (`kinit` result). */
@@ -118,6 +124,33 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * SIGTERM to the KDC. Under faketime, to krb5kdc itself: faketime forks it, waits for it and then
+ * removes its shared memory (/dev/shm/faketime_shm_*), but passes no signal on; the whole process
+ * group if the child cannot be found.
+ */
+function stop(kdc: ChildProcess, underFaketime: boolean): void {
+  if (underFaketime && kdc.pid !== undefined) {
+    let children: number[] = [];
+    try {
+      children = readFileSync(`/proc/${kdc.pid}/task/${kdc.pid}/children`, 'utf8')
+        .split(/\s+/)
+        .filter((p) => p !== '')
+        .map(Number);
+    } catch {
+      // no /proc children list: the group below
+    }
+    try {
+      if (children.length > 0) for (const child of children) process.kill(child, 'SIGTERM');
+      else process.kill(-kdc.pid, 'SIGTERM');
+      return;
+    } catch {
+      // gone already
+    }
+  }
+  kdc.kill('SIGTERM');
+}
+
 /** Makes the realm and starts its KDC (`krb5kdc -n`); about a second. */
 export async function startTestRealm(options: TestRealmOptions = {}): Promise<TestRealm> {
   const realm = options.realm ?? 'PSRP.TEST';
@@ -129,6 +162,7 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
   const kadminLocal = tool('kadmin.local');
   const kinitTool = tool('kinit');
   if (!existsSync(GSS_NTLMSSP_SO)) throw missing(`gss-ntlmssp (${GSS_NTLMSSP_SO}) is not installed`);
+  const faketime = options.kdcClockOffset === undefined ? undefined : tool('faketime');
 
   const dir = await mkdtemp(join(tmpdir(), 'psrp-realm-'));
   const kdcPort = await freePort();
@@ -147,6 +181,8 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
       '  dns_lookup_realm = false',
       '  udp_preference_limit = 1',
       '  forwardable = false',
+      // MIT clients otherwise adopt the KDC's clock (kdc_timesync, default on) instead of failing.
+      ...(options.kdcClockOffset === undefined ? [] : ['  kdc_timesync = 0']),
       '[realms]',
       `  ${realm} = {`,
       `    kdc = 127.0.0.1:${kdcPort}`,
@@ -200,7 +236,16 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
       await kadmin(`ktadd -k ${keytab} ${s}`);
     }
     if (!existsSync(keytab)) throw missing('kadmin.local made no keytab');
-    kdc = spawn(krb5kdc, ['-n', '-r', realm], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const kdcArgv = ['-n', '-r', realm];
+    kdc =
+      faketime === undefined
+        ? spawn(krb5kdc, kdcArgv, { env, stdio: ['ignore', 'ignore', 'pipe'] })
+        : // faketime forks krb5kdc and passes no signal on (see stop()); its own group as a fallback.
+          spawn(faketime, ['-f', options.kdcClockOffset ?? '', krb5kdc, ...kdcArgv], {
+            env,
+            stdio: ['ignore', 'ignore', 'pipe'],
+            detached: true,
+          });
     let stderr = '';
     kdc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     const deadline = Date.now() + 10_000;
@@ -217,7 +262,7 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
       await new Promise((r) => setTimeout(r, 50));
     }
   } catch (e) {
-    kdc?.kill('SIGTERM');
+    if (kdc !== undefined) stop(kdc, faketime !== undefined);
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
@@ -250,7 +295,7 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
     async close(): Promise<void> {
       if (server.exitCode === null && server.signalCode === null) {
         const exited = new Promise((r) => server.once('exit', r));
-        server.kill('SIGTERM');
+        stop(server, faketime !== undefined);
         await exited;
       }
       await rm(dir, { recursive: true, force: true });
