@@ -267,6 +267,11 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
     throw e;
   }
   const server = kdc;
+  // Should the caller never close the realm, the KDC still ends with this process.
+  const killOnExit = (): void => {
+    server.kill('SIGTERM');
+  };
+  process.once('exit', killOnExit);
   return {
     realm,
     ntlmDomain,
@@ -293,6 +298,7 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
     },
     kadmin,
     async close(): Promise<void> {
+      process.removeListener('exit', killOnExit);
       if (server.exitCode === null && server.signalCode === null) {
         const exited = new Promise((r) => server.once('exit', r));
         stop(server, faketime !== undefined);

@@ -11,7 +11,9 @@ export class PythonInitiator {
   readonly #waiting = new Map<number, (a: Record<string, unknown>) => void>();
   #next = 1;
 
-  constructor(env: { readonly KRB5_CONFIG: string; readonly KRB5CCNAME: string }) {
+  constructor(
+    env: Readonly<Record<string, string>> | { readonly KRB5_CONFIG: string; readonly KRB5CCNAME: string },
+  ) {
     this.#child = spawn('/usr/bin/python3', [SCRIPT], {
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -32,8 +34,14 @@ export class PythonInitiator {
     return a;
   }
 
-  async init(target: string, mech: 'krb5' | 'spnego'): Promise<Buffer> {
-    return Buffer.from(String((await this.#call({ op: 'init', target, mech }))['token']), 'base64');
+  /** Starts a context; with `ntlm`, SPNEGO offers only NTLMSSP (gss-ntlmssp) with that password. */
+  async init(
+    target: string,
+    mech: 'krb5' | 'spnego',
+    ntlm?: { readonly user: string; readonly password: string },
+  ): Promise<Buffer> {
+    const extra = ntlm ? { ntlmUser: ntlm.user, password: ntlm.password } : {};
+    return Buffer.from(String((await this.#call({ op: 'init', target, mech, ...extra }))['token']), 'base64');
   }
 
   async step(token: Uint8Array): Promise<{ token: Buffer; complete: boolean }> {

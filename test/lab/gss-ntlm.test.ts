@@ -12,7 +12,13 @@ import { startTestRealm, type TestRealm } from '../../src/lab/test-realm.js';
 import { randomIds } from '../../src/internal/ids.js';
 import { deleteEnvelope } from '../../src/wsman/envelope.js';
 import { identifyEnvelope } from '../../src/wsman/identify.js';
-import { decryptMessage, encryptMessage } from '../../src/wsman/message-encryption.js';
+import {
+  decryptMessage,
+  encryptMessage,
+  SPNEGO_ENCRYPTED,
+  type SealingContext,
+} from '../../src/wsman/message-encryption.js';
+import { PythonInitiator } from '../helpers/gss-initiator.js';
 
 const PASSWORD = 'Alic3-Passw0rd!';
 let realm: TestRealm;
@@ -152,6 +158,42 @@ describe('lab GSSAPI acceptor: our NTLM client against gss-ntlmssp', () => {
         'IdentifyResponse',
       );
     } finally {
+      await client.close();
+    }
+  });
+
+  it('SPNEGO-wrapped NTLM (gss-ntlmssp as the initiator): MIT negotiates NTLMSSP inside, the NTLM layout applies', async () => {
+    const py = new PythonInitiator({ ...realm.acceptorEnv, KRB5CCNAME: `FILE:${realm.dir}/no-ccache` });
+    const client = new Client(lab.httpOrigin, { pipelining: 1 });
+    try {
+      let token = await py.init('HTTP@localhost', 'spnego', { user: 'PSRP\\alice', password: PASSWORD });
+      expect(token[0]).toBe(0x60); // a SPNEGO NegTokenInit, not a raw NTLMSSP token
+      let reply = await post(client, { authorization: `Negotiate ${token.toString('base64')}` });
+      expect(reply.status).toBe(401);
+      const step = await py.step(tokenOf(reply, 'Negotiate'));
+      token = step.token;
+      const before = lab.gssCounts.get('mech:ntlm') ?? 0;
+      reply = await post(client, { authorization: `Negotiate ${token.toString('base64')}` });
+      expect(reply.status).toBe(200);
+      expect(lab.gssCounts.get('mech:ntlm')).toBe(before + 1);
+      const final = await py.step(tokenOf(reply, 'Negotiate')); // NegTokenResp accept-completed + mechListMIC
+      expect(final.complete).toBe(true);
+      const sealing: SealingContext = {
+        protocol: SPNEGO_ENCRYPTED,
+        seal: async (p) => {
+          const t = await py.wrap(p);
+          return { header: t.subarray(0, 16), data: t.subarray(16) };
+        },
+        unseal: (h, d) => py.unwrap(Buffer.concat([h, d])),
+      };
+      const m = await encryptMessage(sealing, identifyEnvelope());
+      const r = await post(client, { 'content-type': m.contentType }, m.body);
+      expect(r.status).toBe(200);
+      expect(await decryptMessage(sealing, r.body, String(r.headers['content-type']))).toContain(
+        'IdentifyResponse',
+      );
+    } finally {
+      py.close();
       await client.close();
     }
   });
