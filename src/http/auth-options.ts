@@ -43,7 +43,12 @@ export type AuthOption =
       /** Never fall back to NTLM. Default false. */
       readonly kerberosOnly?: boolean | undefined;
     } & KerberosTarget)
-  | ({ readonly method: 'kerberos' } & KerberosTarget)
+  | ({
+      readonly method: 'kerberos';
+      /** With a password, psrp runs `kinit` into a private cache; without, it uses the process's ticket. */
+      readonly username?: string | undefined;
+      readonly password?: string | undefined;
+    } & KerberosTarget)
   | ({ readonly method: 'certificate' } & CertificateCredentials)
   | ({ readonly method: 'token' } & TokenCredentials)
   | Authenticator;
@@ -75,8 +80,20 @@ export function resolveAuth(auth: AuthOption | undefined): Authenticator | undef
         ...(a.scheme !== undefined ? { scheme: a.scheme } : {}),
       });
     }
-    case 'kerberos':
-      return new KerberosAuthenticator({ ...target(auth as KerberosTarget), scheme: 'Kerberos' });
+    case 'kerberos': {
+      const a = auth as KerberosTarget & { username?: string; password?: string };
+      if ((a.username === undefined) !== (a.password === undefined))
+        throw new InvalidArgumentError(
+          'kerberos takes both username and password (kinit), or neither (the ticket cache)',
+        );
+      return new KerberosAuthenticator({
+        ...target(a),
+        scheme: 'Kerberos',
+        ...(a.username !== undefined && a.password !== undefined
+          ? { credentials: { username: a.username, password: a.password } }
+          : {}),
+      });
+    }
     case 'negotiate': {
       const a = auth as KerberosTarget & { username?: string; password?: string; kerberosOnly?: boolean };
       if ((a.username === undefined) !== (a.password === undefined))

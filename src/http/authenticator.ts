@@ -95,6 +95,8 @@ export interface Authenticator {
   readonly sealsMessages?: boolean;
   /** The established context for message encryption, or undefined before the handshake completes. */
   sealer?(): MessageSealer | undefined;
+  /** Releases what the scheme holds (a private Kerberos credential cache); the transport's `close()` calls it. */
+  dispose?(): MaybePromise<void>;
   /**
    * Optional: the endpoint URL as this scheme needs it (a query parameter added, say). The
    * transport calls it once, on the configured URL, when it is constructed. It may throw

@@ -470,6 +470,7 @@ export class HttpTransport implements WsmanTransport {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all(pools.map((p) => p.destroy()));
+    await this.#auth?.dispose?.();
   }
 
   /** Shows no secrets when inspected or serialised. */

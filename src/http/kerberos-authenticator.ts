@@ -18,6 +18,9 @@
  * Strict is not possible through it (docs/auth.md).
  */
 import { AuthenticationError } from '../errors.js';
+import { kerberosError } from './kerberos-errors.js';
+import { kinit } from './kinit.js';
+import { rm } from 'node:fs/promises';
 import type {
   AuthChallenge,
   AuthRequest,
@@ -64,6 +67,12 @@ export interface KerberosAuthenticatorOptions {
   readonly delegate?: boolean | undefined;
   /** Send the first token with the first request instead of waiting for a 401. Default true. */
   readonly preemptive?: boolean | undefined;
+  /**
+   * A user name and password: psrp gets a ticket with `kinit` into a private credential cache
+   * (removed when the transport closes) instead of using the process's cache. `username` is the
+   * principal (`alice@CONTOSO.COM`, or `alice` in krb5.conf's default realm).
+   */
+  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
   /** For tests and other bindings: the GSSAPI module (default: `import('kerberos')`). */
   readonly gssapi?: GssModule | (() => Promise<GssModule>);
 }
@@ -103,68 +112,6 @@ export function gssServiceName(host: string, spn?: string): string {
   return `HTTP@${host.replace(/^\[|\]$/g, '').toLowerCase()}`;
 }
 
-/** Turns a GSSAPI failure into an AuthenticationError with a stable code and a hint. */
-export function kerberosError(err: unknown, service: string): AuthenticationError {
-  const text = err instanceof Error ? err.message : String(err);
-  const spn = service.replace('@', '/');
-  const host = service.slice(service.indexOf('@') + 1);
-  const make = (code: string, message: string, hint: string): AuthenticationError =>
-    new AuthenticationError(`${message} (${text.trim()})`, { mechanism: 'kerberos', code, hint, cause: err });
-  if (/Server (\S+ )?not found in Kerberos database|unknown server|S_PRINCIPAL_UNKNOWN/i.test(text))
-    return make(
-      'PSRP_KERBEROS_SPN_NOT_FOUND',
-      `The KDC knows no service principal ${spn}`,
-      `Kerberos needs the SPN ${spn} registered on the server's account. A load-balancer VIP or DNS alias usually has none: connect to the server's own FQDN, set \`hostname\` to a name that has the SPN, register it (setspn -S ${spn} <account>; for an Exchange load balancer, the Alternate Service Account), or use NTLM/Basic. Host used: ${host}.`,
-    );
-  if (/Clock skew too great|KRB_AP_ERR_SKEW/i.test(text))
-    return make(
-      'PSRP_KERBEROS_CLOCK_SKEW',
-      'The clocks of this machine and the KDC differ too much',
-      'Kerberos allows 5 minutes by default: synchronise this machine with the domain time (chrony/ntpd against a domain controller).',
-    );
-  if (/Password (has )?expired|KDC_ERR_KEY_EXP/i.test(text))
-    return make(
-      'PSRP_KERBEROS_PASSWORD_EXPIRED',
-      'The password of this user has expired',
-      'Change it first (kpasswd user@REALM, or on Windows); psrp does not change passwords.',
-    );
-  if (/Password incorrect|Preauthentication failed|KDC_ERR_PREAUTH_FAILED/i.test(text))
-    return make(
-      'PSRP_KERBEROS_BAD_PASSWORD',
-      'The KDC rejected the password',
-      'Check the password (case-sensitive) and the realm of the principal; repeated failures can lock the account.',
-    );
-  if (
-    /No Kerberos credentials available|No credentials cache|Credentials cache file .* not found|credentials? (were )?not found|Ticket expired|No credentials were supplied/i.test(
-      text,
-    )
-  )
-    return make(
-      'PSRP_KERBEROS_NO_CREDENTIALS',
-      'No usable Kerberos ticket for this process',
-      'Get one first: kinit user@REALM (or a keytab: kinit -k -t file.keytab principal), and check KRB5CCNAME and klist. Tickets expire (default 10 h).',
-    );
-  if (
-    /Cannot (find|contact any) KDC|Cannot resolve network address for KDC|unable to reach any KDC/i.test(text)
-  )
-    return make(
-      'PSRP_KERBEROS_KDC_UNREACHABLE',
-      'No Kerberos KDC could be reached',
-      'Check /etc/krb5.conf (default_realm, [realms] kdc =) or DNS SRV records _kerberos._udp.<realm>, and that TCP/UDP 88 to a domain controller is open.',
-    );
-  if (/Client (\S+ )?not found in Kerberos database|Client \(\S+\) unknown|C_PRINCIPAL_UNKNOWN/i.test(text))
-    return make(
-      'PSRP_KERBEROS_UNKNOWN_USER',
-      'The KDC does not know this user',
-      'Check the principal name and realm (user@REALM, realm in capitals).',
-    );
-  return make(
-    'PSRP_KERBEROS_FAILED',
-    'Kerberos authentication failed',
-    'Run with DEBUG=psrp and KRB5_TRACE=/dev/stderr to see the GSSAPI conversation; klist shows the tickets in use.',
-  );
-}
-
 /**
  * Negotiate/Kerberos for one connection (connection-bound; HttpTransport makes one per TCP
  * connection with `forConnection()`).
@@ -180,9 +127,21 @@ export class KerberosAuthenticator implements Authenticator {
   #service = '';
   #sealer: MessageSealer | undefined;
 
-  constructor(options: KerberosAuthenticatorOptions = {}) {
+  /** The private credential cache of `credentials`, shared by this transport's connections. */
+  readonly #tickets: { cache?: Promise<string> | undefined };
+
+  constructor(options: KerberosAuthenticatorOptions = {}, tickets: { cache?: Promise<string> | undefined } = {}) {
     this.#options = options;
     this.#scheme = options.scheme ?? 'Negotiate';
+    this.#tickets = tickets;
+  }
+
+  /** Removes the private credential cache (HttpTransport calls this when it closes). */
+  async dispose(): Promise<void> {
+    const cache = this.#tickets.cache;
+    this.#tickets.cache = undefined;
+    const name = await cache?.catch(() => undefined);
+    if (name?.startsWith('FILE:')) await rm(name.slice(5), { force: true });
   }
 
   get mechanism(): string {
@@ -190,7 +149,7 @@ export class KerberosAuthenticator implements Authenticator {
   }
 
   forConnection(): KerberosAuthenticator {
-    return new KerberosAuthenticator(this.#options);
+    return new KerberosAuthenticator(this.#options, this.#tickets);
   }
 
   /** The user name GSSAPI authenticated as, once established. */
@@ -276,16 +235,26 @@ export class KerberosAuthenticator implements Authenticator {
       (o.delegate ? gss.GSS_C_DELEG_FLAG : 0);
     this.#sealer = undefined;
     this.#phase = 'failed';
-    try {
-      this.#client = await gss.initializeClient(this.#service, {
-        gssFlag: flags,
-        mechOID: this.#scheme === 'Kerberos' ? gss.GSS_MECH_OID_KRB5 : gss.GSS_MECH_OID_SPNEGO,
-        ...(o.principal !== undefined ? { principal: o.principal } : {}),
-      });
-    } catch (err) {
-      throw kerberosError(err, this.#service);
+    const credentials = o.credentials;
+    if (credentials !== undefined) {
+      this.#tickets.cache ??= kinit({ principal: credentials.username, password: credentials.password }).then(
+        (r) => r.ccache,
+      );
     }
-    const token = await this.#step('');
+    const cache = credentials === undefined ? undefined : await this.#tickets.cache;
+    // The first step is where GSSAPI reads the credential cache.
+    const token = await withCredentialCache(cache, async () => {
+      try {
+        this.#client = await gss.initializeClient(this.#service, {
+          gssFlag: flags,
+          mechOID: this.#scheme === 'Kerberos' ? gss.GSS_MECH_OID_KRB5 : gss.GSS_MECH_OID_SPNEGO,
+          ...(o.principal !== undefined ? { principal: o.principal } : {}),
+        });
+      } catch (err) {
+        throw kerberosError(err, this.#service);
+      }
+      return this.#step('');
+    });
     this.#phase = 'sent';
     return `${this.#scheme} ${token}`;
   }
@@ -304,6 +273,30 @@ export class KerberosAuthenticator implements Authenticator {
   toJSON(): { mechanism: string; phase: Phase; service: string } {
     return { mechanism: this.mechanism, phase: this.#phase, service: this.#service };
   }
+}
+
+/** Serialises the first GSSAPI steps, so that one can point KRB5CCNAME at a private cache. */
+let credentialCacheLock: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` with KRB5CCNAME set to `cache` (when given), one at a time: the binding reads the
+ * credential cache from the process environment, and MIT looks it up when a context starts.
+ */
+function withCredentialCache<T>(cache: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const run = async (): Promise<T> => {
+    if (cache === undefined) return fn();
+    const saved = process.env['KRB5CCNAME'];
+    process.env['KRB5CCNAME'] = cache;
+    try {
+      return await fn();
+    } finally {
+      if (saved === undefined) delete process.env['KRB5CCNAME'];
+      else process.env['KRB5CCNAME'] = saved;
+    }
+  };
+  const result = credentialCacheLock.then(run, run);
+  credentialCacheLock = result.catch(() => undefined);
+  return result;
 }
 
 /** The token of `scheme` in `WWW-Authenticate` values: '' when bare, undefined when not offered. */

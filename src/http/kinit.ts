@@ -19,7 +19,7 @@ import { chmod, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { AuthenticationError, InvalidArgumentError } from '../errors.js';
-import { kerberosError } from './kerberos-authenticator.js';
+import { kerberosError } from './kerberos-errors.js';
 
 export interface KinitOptions {
   /** The client principal, `alice@CONTOSO.COM` (or `alice` for krb5.conf's default realm). */

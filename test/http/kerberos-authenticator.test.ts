@@ -5,10 +5,10 @@ import { AuthenticationError } from '../../src/errors.js';
 import {
   gssServiceName,
   KerberosAuthenticator,
-  kerberosError,
   type GssClient,
   type GssModule,
 } from '../../src/http/kerberos-authenticator.js';
+import { kerberosError } from '../../src/http/kerberos-errors.js';
 import { NegotiateAuthenticator } from '../../src/http/negotiate-authenticator.js';
 
 const URL_ = new URL('http://cas01.contoso.test:5985/wsman');
