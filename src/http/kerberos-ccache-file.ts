@@ -14,7 +14,12 @@ import { findServiceCredentials, parseCcache } from '../auth/ccache.js';
 import type { Krb5Key } from '../auth/krb5-crypto.js';
 import { AuthenticationError } from '../errors.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** The environment variables that name the cache (`process.env` by default). */
+export interface CcacheEnv {
+  readonly KRB5CCNAME?: string | undefined;
+  readonly KRB5_CONFIG?: string | undefined;
+}
+type Env = CcacheEnv;
 
 const notFound = (message: string, hint?: string, cause?: unknown): AuthenticationError =>
   new AuthenticationError(message, {
@@ -41,7 +46,7 @@ function expand(name: string): string {
 
 /** `default_ccache_name` from the [libdefaults] of the profile files (KRB5_CONFIG, colon-separated). */
 function defaultCcacheName(env: Env): string | undefined {
-  for (const file of (env['KRB5_CONFIG'] ?? '/etc/krb5.conf').split(':')) {
+  for (const file of (env.KRB5_CONFIG ?? '/etc/krb5.conf').split(':')) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -67,7 +72,7 @@ function defaultCcacheName(env: Env): string | undefined {
  * or another type psrp cannot read).
  */
 export function ccacheName(env: Env = process.env): { type: string; residual: string } {
-  const name = expand(env['KRB5CCNAME'] || defaultCcacheName(env) || `FILE:/tmp/krb5cc_${uid()}`);
+  const name = expand(env.KRB5CCNAME || defaultCcacheName(env) || `FILE:/tmp/krb5cc_${uid()}`);
   const m = /^([A-Za-z]+):(.*)$/.exec(name);
   return m ? { type: m[1]!.toUpperCase(), residual: m[2]! } : { type: 'FILE', residual: name };
 }
