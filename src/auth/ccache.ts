@@ -18,7 +18,7 @@
  * ticket under the referral realm (`""`) it asked for as well as, or instead of, the real one.
  */
 import { ProtocolError } from '../errors.js';
-import type { Krb5Key } from './krb5-crypto.js';
+import { krb5Key, type Krb5Key } from './krb5-crypto.js';
 
 export interface CcachePrincipal {
   readonly nameType: number;
@@ -150,7 +150,7 @@ export function parseCcache(bytes: Uint8Array): Ccache {
     credentials.push({
       client,
       server,
-      key: { enctype, bytes: key },
+      key: krb5Key(enctype, key),
       authTime,
       startTime,
       endTime,

@@ -24,6 +24,16 @@ export interface Krb5Key {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * A {@link Krb5Key} whose `bytes` are non-enumerable, so `util.inspect`, `JSON.stringify` and test
+ * diffs of it (or of anything holding it) show the enctype only.
+ */
+export function krb5Key(enctype: number, bytes: Uint8Array): Krb5Key {
+  const key = { enctype } as { enctype: number; bytes: Uint8Array };
+  Object.defineProperty(key, 'bytes', { value: bytes, enumerable: false });
+  return key;
+}
+
 const BLOCK = 16;
 /** RFC 3962 6: the checksum (and HMAC) is truncated to 96 bits. */
 export const AES_SHA1_HMAC_LENGTH = 12;

@@ -22,7 +22,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import { DerReader } from './der-reader.js';
-import type { Krb5Key } from './krb5-crypto.js';
+import { krb5Key, type Krb5Key } from './krb5-crypto.js';
 
 const fail = (message: string): ProtocolError =>
   new ProtocolError(`Kerberos message: ${message}`, { code: 'PSRP_KERBEROS_MESSAGE_INVALID' });
@@ -131,7 +131,7 @@ function encryptionKey(r: DerReader, what: string): Krb5Key {
   const enctype = int(s, ctx(0), `${what} keytype`);
   const bytes = octets(s, ctx(1), `${what} keyvalue`);
   s.done(what);
-  return { enctype, bytes: Uint8Array.from(bytes) };
+  return krb5Key(enctype, Uint8Array.from(bytes));
 }
 
 function time(r: DerReader, tag: number, what: string): string {

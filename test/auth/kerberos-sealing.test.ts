@@ -4,6 +4,7 @@
 // gss_wrap_iov): keys and sequence numbers recovered, MIT's messages unsealed in order, and every
 // refusal (tampered, out of order, reflected, wrong flags, wrong key, unsupported enctype).
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EncType, type Krb5Key } from '../../src/auth/krb5-crypto.js';
 import { krb5ContextToken } from '../../src/auth/krb5-gss-token.js';
@@ -47,6 +48,14 @@ for (const scheme of ['Kerberos', 'Negotiate'] as const) {
       expect(s.acceptorSubkey).toBe(true);
       expect(s.protocol).toBe(scheme === 'Kerberos' ? KERBEROS_SESSION_ENCRYPTED : SPNEGO_SESSION_ENCRYPTED);
       expect(krb5ContextToken(rec.initiatorToken).spnego).toBe(scheme === 'Negotiate');
+    });
+
+    it('keeps keys out of inspect and JSON', () => {
+      const s = make();
+      const shown = inspect(s, { depth: 5 }) + JSON.stringify(s);
+      expect(shown).toContain('protocol');
+      expect(shown).not.toMatch(/Uint8Array|Buffer|ke:|ki:/);
+      expect(shown).not.toContain(rec.sessionKey.hex.slice(0, 16));
     });
 
     it("unseals MIT's gss_wrap_iov messages in order (including an empty one)", () => {

@@ -3,6 +3,7 @@
 // tokens and a cache recorded from MIT krb5 1.20.1, then truncated and corrupted: every failure is
 // a typed error with a stable code, never a RangeError.
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   findServiceCredentials,
@@ -164,6 +165,9 @@ describe('MIT FILE ccache (version 4, recorded)', () => {
     expect(Buffer.from(http.key.bytes).toString('hex')).toBe(rec.sessionKey.hex);
     expect(http.endTime).toBeGreaterThan(http.authTime);
     expect(http.ticket[0]).toBe(0x61); // Ticket ::= [APPLICATION 1]
+    // Key bytes are non-enumerable: inspect and JSON show the enctype only.
+    expect(JSON.stringify(http.key)).toBe('{"enctype":18}');
+    expect(inspect(cc.credentials.map((c) => c.key))).not.toContain('Uint8Array');
   });
 
   it('finds the service ticket by principal, host-based name, any realm or the referral realm; expired ones are left out', () => {
