@@ -29,7 +29,7 @@ import {
   type Krb5Key,
   type UsageKeys,
 } from './krb5-crypto.js';
-import { krb5ContextToken, Krb5TokenId } from './krb5-gss-token.js';
+import { krb5ContextToken, Krb5TokenId, negTokenRespHasMechListMic } from './krb5-gss-token.js';
 import {
   decodeApRep,
   decodeApReq,
@@ -65,6 +65,12 @@ export interface KerberosSealerOptions {
    * used both ways (RFC 4121 4.1).
    */
   readonly acceptorToken?: Uint8Array | string;
+  /**
+   * What our last `step(acceptorToken)` returned, if anything (base64 or bytes). Under SPNEGO it may
+   * be a NegTokenResp with our mechListMIC (when the server picked a mechanism other than our first
+   * choice): that krb5 MIC token used our first sequence number, so sealing starts at the next one.
+   */
+  readonly initiatorFinalToken?: Uint8Array | string;
   /** `Negotiate` → SPNEGO protocol string, `Kerberos` → Kerberos protocol string (MS-WSMV 2.2.9.1.1). */
   readonly scheme: 'Negotiate' | 'Kerberos';
 }
@@ -151,8 +157,10 @@ export class KerberosSealingContext {
     const initiatorKey = authenticator.subkey ?? sessionKey;
     let contextKey = initiatorKey;
     let acceptorSubkey = false;
-    const initiatorSeq = BigInt(authenticator.seqNumber ?? 0);
+    let initiatorSeq = BigInt(authenticator.seqNumber ?? 0);
     let acceptorSeq = initiatorSeq;
+    if (options.initiatorFinalToken !== undefined && negTokenRespHasMechListMic(options.initiatorFinalToken))
+      initiatorSeq += 1n;
     if (options.acceptorToken !== undefined) {
       const rep = krb5ContextToken(options.acceptorToken);
       if (rep.tokId === Krb5TokenId.KRB_ERROR) {

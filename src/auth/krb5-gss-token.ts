@@ -110,3 +110,19 @@ export function krb5ContextToken(token: Uint8Array | string): Krb5ContextToken {
   }
   throw fail(`unknown token (first byte 0x${bytes[0]!.toString(16)})`);
 }
+
+/**
+ * True when `token` (base64 or bytes) is a SPNEGO NegTokenResp carrying a mechListMIC: what an
+ * initiator's last token holds when SPNEGO needed MICs (RFC 4178 5). With Kerberos the MIC is a krb5
+ * MIC token, which used that side's next sequence number. An empty token is false.
+ */
+export function negTokenRespHasMechListMic(token: Uint8Array | string): boolean {
+  const bytes = typeof token === 'string' ? Buffer.from(token, 'base64') : token;
+  if (bytes.length === 0) return false;
+  const top = new DerReader(bytes, fail);
+  const resp = top.enter(0xa1, 'negTokenResp').enter(0x30, 'NegTokenResp');
+  top.done('negTokenResp');
+  let mic = false;
+  while (!resp.atEnd) if (resp.read('NegTokenResp field').tag === 0xa3) mic = true;
+  return mic;
+}

@@ -163,6 +163,57 @@ for (const scheme of ['Kerberos', 'Negotiate'] as const) {
   });
 }
 
+describe('kerberosSealer: SPNEGO mechListMIC tokens use a sequence number (RFC 4121 4.2.6)', () => {
+  const rec = fixture.Negotiate;
+  const MIC = Buffer.from('a306040401020304', 'hex'); // mechListMIC [3] OCTET STRING 01020304
+
+  it("our final NegTokenResp with a mechListMIC: sealing starts at the Authenticator's number + 1", () => {
+    const plain = kerberosSealer({
+      sessionKey: keyOf(rec),
+      initiatorToken: rec.initiatorToken,
+      acceptorToken: rec.acceptorToken,
+      scheme: 'Negotiate',
+    });
+    const withMic = kerberosSealer({
+      sessionKey: keyOf(rec),
+      initiatorToken: rec.initiatorToken,
+      acceptorToken: rec.acceptorToken,
+      initiatorFinalToken: Buffer.concat([Buffer.from('a10a3008', 'hex'), MIC]),
+      scheme: 'Negotiate',
+    });
+    const a = parseWrapTokenHeader(plain.seal(Buffer.from('x')).header).sequenceNumber;
+    expect(parseWrapTokenHeader(withMic.seal(Buffer.from('x')).header).sequenceNumber).toBe(a + 1n);
+    // An empty final token, or one without a MIC, changes nothing.
+    for (const initiatorFinalToken of ['', Buffer.from('a1073005a0030a0100', 'hex')]) {
+      const s = kerberosSealer({
+        sessionKey: keyOf(rec),
+        initiatorToken: rec.initiatorToken,
+        acceptorToken: rec.acceptorToken,
+        initiatorFinalToken,
+        scheme: 'Negotiate',
+      });
+      expect(parseWrapTokenHeader(s.seal(Buffer.from('x')).header).sequenceNumber).toBe(a);
+    }
+  });
+
+  it("the server's NegTokenResp with a mechListMIC: its first sealed message is expected at its number + 1", () => {
+    const resp = Buffer.from(rec.acceptorToken, 'base64');
+    // a1 81 LL 30 81 LL ...: append the MIC field inside the SEQUENCE and grow both lengths.
+    expect(resp.subarray(0, 2).toString('hex') + resp.subarray(3, 5).toString('hex')).toBe('a1813081');
+    const grown = Buffer.concat([resp, MIC]);
+    grown[2] = grown[2]! + MIC.length;
+    grown[5] = grown[5]! + MIC.length;
+    const s = kerberosSealer({
+      sessionKey: keyOf(rec),
+      initiatorToken: rec.initiatorToken,
+      acceptorToken: grown,
+      scheme: 'Negotiate',
+    });
+    const w = rec.acceptorWrapped[0]!;
+    expect(() => s.unseal(hex(w.header), hex(w.data))).toThrow(/sequence number \d+, expected \d+/);
+  });
+});
+
 describe('kerberosSealer: enctypes', () => {
   it('an RC4-HMAC (23) Authenticator: PSRP_KERBEROS_UNSUPPORTED', () => {
     const rec = fixture.Kerberos;
