@@ -1,0 +1,128 @@
+// RFC 2743 3.1 (InitialContextToken: [APPLICATION 0] IMPLICIT SEQUENCE { thisMech OID, innerToken }),
+// RFC 4121 4.1 (krb5 context tokens: TOK_ID 01 00 KRB_AP_REQ, 02 00 KRB_AP_REP, 03 00 KRB_ERROR),
+// RFC 4178 4.2 (SPNEGO NegotiationToken: negTokenInit [0] with mechToken [2], negTokenResp [1] with
+// negState [0], responseToken [2], mechListMIC [3]).
+/**
+ * Finds the Kerberos message inside a GSS-API context token as `kerberos`/GSSAPI produce and
+ * WinRM carries them: a krb5 mechanism token (RFC 2743 framing + TOK_ID), or the same wrapped in
+ * SPNEGO (the first NegTokenInit's mechToken, or a NegTokenResp's responseToken). Sans-IO; malformed
+ * input throws `ProtocolError` `PSRP_KERBEROS_MESSAGE_INVALID`.
+ */
+import { ProtocolError } from '../errors.js';
+import { DerReader } from './der-reader.js';
+
+const fail = (message: string): ProtocolError =>
+  new ProtocolError(`Kerberos GSS token: ${message}`, { code: 'PSRP_KERBEROS_MESSAGE_INVALID' });
+
+/** DER contents of the OIDs involved. */
+const KRB5_OID = Buffer.from('2a864886f712010202', 'hex'); // 1.2.840.113554.1.2.2
+const MS_KRB5_OID = Buffer.from('2a864882f712010202', 'hex'); // 1.2.840.48018.1.2.2 (Windows)
+const SPNEGO_OID = Buffer.from('2b0601050502', 'hex'); // 1.3.6.1.5.5.2
+
+/** RFC 4121 4.1 TOK_ID values of context-establishment tokens. */
+export const Krb5TokenId = { AP_REQ: 0x0100, AP_REP: 0x0200, KRB_ERROR: 0x0300 } as const;
+
+export interface Krb5ContextToken {
+  /** TOK_ID (01 00 AP-REQ, 02 00 AP-REP, 03 00 KRB-ERROR). */
+  readonly tokId: number;
+  /** The DER Kerberos message (AP-REQ, AP-REP or KRB-ERROR). */
+  readonly message: Uint8Array;
+  /** True when the token came wrapped in SPNEGO. */
+  readonly spnego: boolean;
+  /** SPNEGO only: the NegTokenResp carried a mechListMIC (a krb5 MIC token, which used a sequence number). */
+  readonly mechListMic: boolean;
+  /** SPNEGO NegTokenResp only: negState (0 accept-completed, 1 accept-incomplete, 2 reject, 3 request-mic). */
+  readonly negState?: number;
+}
+
+const eq = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+
+/** A krb5 mechanism token: RFC 2743 framing with the krb5 OID, TOK_ID, message. */
+function krb5Token(bytes: Uint8Array): { tokId: number; message: Uint8Array } {
+  const top = new DerReader(bytes, fail);
+  const body = top.enter(0x60, 'InitialContextToken');
+  top.done('InitialContextToken');
+  const oid = body.primitive(0x06, 'thisMech');
+  if (!eq(oid, KRB5_OID) && !eq(oid, MS_KRB5_OID)) body.fail('thisMech is not the Kerberos V5 OID');
+  const inner = body.rest();
+  if (inner.length < 3) throw fail('innerToken is truncated');
+  return { tokId: (inner[0]! << 8) | inner[1]!, message: inner.subarray(2) };
+}
+
+/**
+ * The Kerberos message of a context token: `token` is the krb5 token itself or a SPNEGO token
+ * carrying one (base64 as in HTTP headers, or bytes).
+ */
+export function krb5ContextToken(token: Uint8Array | string): Krb5ContextToken {
+  const bytes = typeof token === 'string' ? Buffer.from(token, 'base64') : token;
+  if (bytes.length === 0) throw fail('empty token');
+  if (bytes[0] === 0x60) {
+    // Either krb5 framing or the SPNEGO initial token (the same framing with the SPNEGO OID).
+    const top = new DerReader(bytes, fail);
+    const body = top.enter(0x60, 'InitialContextToken');
+    top.done('InitialContextToken');
+    const oid = body.primitive(0x06, 'thisMech');
+    if (!eq(oid, SPNEGO_OID)) return { ...krb5Token(bytes), spnego: false, mechListMic: false };
+    const init = body.enter(0xa0, 'negTokenInit').enter(0x30, 'NegTokenInit');
+    body.done('SPNEGO InitialContextToken');
+    let mechToken: Uint8Array | undefined;
+    while (!init.atEnd) {
+      const tag = init.peekTag();
+      if (tag === 0xa2) {
+        const m = init.enter(0xa2, 'mechToken');
+        mechToken = m.primitive(0x04, 'mechToken');
+        m.done('mechToken');
+      } else init.read('NegTokenInit field');
+    }
+    if (!mechToken) throw fail('the SPNEGO NegTokenInit carries no mechToken (no optimistic Kerberos token)');
+    return { ...krb5Token(mechToken), spnego: true, mechListMic: false };
+  }
+  if (bytes[0] === 0xa1) {
+    const top = new DerReader(bytes, fail);
+    const resp = top.enter(0xa1, 'negTokenResp').enter(0x30, 'NegTokenResp');
+    top.done('negTokenResp');
+    let negState: number | undefined;
+    let responseToken: Uint8Array | undefined;
+    let mechListMic = false;
+    while (!resp.atEnd) {
+      const tag = resp.peekTag();
+      if (tag === 0xa0) {
+        const n = resp.enter(0xa0, 'negState');
+        negState = n.enumerated('negState');
+        n.done('negState');
+      } else if (tag === 0xa2) {
+        const r = resp.enter(0xa2, 'responseToken');
+        responseToken = r.primitive(0x04, 'responseToken');
+        r.done('responseToken');
+      } else if (tag === 0xa3) {
+        resp.read('mechListMIC');
+        mechListMic = true;
+      } else resp.read('NegTokenResp field');
+    }
+    if (negState === 2) throw fail('the SPNEGO acceptor rejected the context (negState reject)');
+    if (!responseToken) throw fail('the SPNEGO NegTokenResp carries no responseToken');
+    return {
+      ...krb5Token(responseToken),
+      spnego: true,
+      mechListMic,
+      ...(negState === undefined ? {} : { negState }),
+    };
+  }
+  throw fail(`unknown token (first byte 0x${bytes[0]!.toString(16)})`);
+}
+
+/**
+ * True when `token` (base64 or bytes) is a SPNEGO NegTokenResp carrying a mechListMIC: what an
+ * initiator's last token holds when SPNEGO needed MICs (RFC 4178 5). With Kerberos the MIC is a krb5
+ * MIC token, which used that side's next sequence number. An empty token is false.
+ */
+export function negTokenRespHasMechListMic(token: Uint8Array | string): boolean {
+  const bytes = typeof token === 'string' ? Buffer.from(token, 'base64') : token;
+  if (bytes.length === 0) return false;
+  const top = new DerReader(bytes, fail);
+  const resp = top.enter(0xa1, 'negTokenResp').enter(0x30, 'NegTokenResp');
+  top.done('negTokenResp');
+  let mic = false;
+  while (!resp.atEnd) if (resp.read('NegTokenResp field').tag === 0xa3) mic = true;
+  return mic;
+}
