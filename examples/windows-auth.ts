@@ -45,10 +45,13 @@ async function main(): Promise<void> {
     console.log(`No WINRM_URI set: realm ${realm.realm} and the lab at ${lab.httpOrigin}/wsman\n`);
     // NTLM over plain http: every message sealed.
     await show(`${lab.httpOrigin}/wsman`, { method: 'ntlm', username: 'PSRP\\alice', password });
-    // Kerberos with a ticket from kinit (what a domain-joined service account does), over https.
+    // Kerberos with a ticket from kinit (what a domain-joined service account does), over plain
+    // http: every message sealed with the Kerberos context.
     const ticket = await realm.kinit('alice');
     Object.assign(process.env, ticket);
-    await show(lab.url, { method: 'negotiate' }, 'Microsoft.PowerShell', lab.ca);
+    await show(`${lab.httpOrigin}/wsman`, { method: 'negotiate' });
+    // The same over https: TLS protects the messages.
+    await show(lab.url, { method: 'kerberos' }, 'Microsoft.PowerShell', lab.ca);
   } finally {
     await lab.close();
     await realm.close();

@@ -20,6 +20,9 @@
 import { AuthenticationError } from '../errors.js';
 import { kerberosError } from './kerberos-errors.js';
 import { kinit } from './kinit.js';
+import { kerberosSealer } from '../auth/kerberos-sealing.js';
+import type { Krb5Key } from '../auth/krb5-crypto.js';
+import { readServiceTicketKeys } from './kerberos-ccache-file.js';
 import { rm } from 'node:fs/promises';
 import type {
   AuthChallenge,
@@ -126,11 +129,18 @@ export class KerberosAuthenticator implements Authenticator {
   #client: GssClient | undefined;
   #service = '';
   #sealer: MessageSealer | undefined;
+  /** The first token (the AP-REQ, in SPNEGO or not), which the sealer opens for the context keys. */
+  #initiatorToken = '';
+  /** The service ticket's session key(s), read from the credential cache (over http:// only). */
+  #keys: Promise<Krb5Key[]> | undefined;
 
   /** The private credential cache of `credentials`, shared by this transport's connections. */
   readonly #tickets: { cache?: Promise<string> | undefined };
 
-  constructor(options: KerberosAuthenticatorOptions = {}, tickets: { cache?: Promise<string> | undefined } = {}) {
+  constructor(
+    options: KerberosAuthenticatorOptions = {},
+    tickets: { cache?: Promise<string> | undefined } = {},
+  ) {
     this.#options = options;
     this.#scheme = options.scheme ?? 'Negotiate';
     this.#tickets = tickets;
@@ -181,7 +191,8 @@ export class KerberosAuthenticator implements Authenticator {
     if (this.#phase !== 'sent') return;
     const token = challengeToken(result.wwwAuthenticate, this.#scheme);
     // Mutual authentication: the server's last token proves it holds the service key.
-    if (token !== undefined && token !== '') await this.#step(token);
+    let finalToken = '';
+    if (token !== undefined && token !== '') finalToken = await this.#step(token);
     if (!this.#client?.contextComplete) {
       this.#phase = 'failed';
       throw new AuthenticationError(`The server did not complete ${this.#scheme} mutual authentication`, {
@@ -190,36 +201,23 @@ export class KerberosAuthenticator implements Authenticator {
         hint: 'The answer did not prove the server holds the service key: a proxy may be stripping WWW-Authenticate, or this is not the server you meant.',
       });
     }
+    if (this.#keys !== undefined) {
+      // Over http:// every message is sealed: psrp does RFC 4121 itself with the context's keys.
+      this.#phase = 'failed';
+      this.#sealer = kerberosSealer({
+        sessionKey: await this.#keys,
+        initiatorToken: this.#initiatorToken,
+        ...(token !== undefined && token !== '' ? { acceptorToken: token } : {}),
+        ...(finalToken !== '' ? { initiatorFinalToken: finalToken } : {}),
+        scheme: this.#scheme,
+      });
+    }
     this.#phase = 'established';
   }
 
+  /** The context's sealer over http:// (RFC 4121 wrap tokens in Windows' layout), once established. */
   sealer(): MessageSealer | undefined {
-    const client = this.#client;
-    if (this.#phase !== 'established' || client === undefined) return undefined;
-    const service = this.#service;
-    this.#sealer ??= {
-      protocol:
-        this.#scheme === 'Kerberos'
-          ? 'application/HTTP-Kerberos-session-encrypted'
-          : 'application/HTTP-SPNEGO-session-encrypted',
-      seal() {
-        // The `kerberos` binding's wrap() cannot seal arbitrary data on Unix (it always takes its
-        // SASL branch), so a GSSAPI context cannot encrypt WinRM messages through it.
-        throw new AuthenticationError(
-          `Kerberos message encryption over http:// is not available (${service}): the kerberos package cannot seal messages`,
-          {
-            mechanism: 'kerberos',
-            code: 'PSRP_KERBEROS_UNSUPPORTED',
-            hint: 'Use https:// (TLS protects the messages, no sealing needed), or NTLM over http://.',
-          },
-        );
-      },
-      async unseal(header, data) {
-        const plain = await client.unwrap(Buffer.concat([header, data]).toString('base64'));
-        return Buffer.from(plain, 'base64');
-      },
-    };
-    return this.#sealer;
+    return this.#phase === 'established' ? this.#sealer : undefined;
   }
 
   async #start(request: AuthRequest): Promise<string> {
@@ -243,6 +241,7 @@ export class KerberosAuthenticator implements Authenticator {
     }
     const cache = credentials === undefined ? undefined : await this.#tickets.cache;
     // The first step is where GSSAPI reads the credential cache.
+    this.#keys = undefined;
     const token = await withCredentialCache(cache, async () => {
       try {
         this.#client = await gss.initializeClient(this.#service, {
@@ -253,8 +252,19 @@ export class KerberosAuthenticator implements Authenticator {
       } catch (err) {
         throw kerberosError(err, this.#service);
       }
-      return this.#step('');
+      const first = await this.#step('');
+      // The first step put the service ticket into the cache: over http:// its session key is what
+      // opens the context's keys for sealing. Read it now, while the cache is the one GSSAPI used.
+      if (request.url.protocol === 'http:') {
+        this.#keys = readServiceTicketKeys(this.#service, {
+          KRB5CCNAME: cache ?? process.env['KRB5CCNAME'],
+          KRB5_CONFIG: process.env['KRB5_CONFIG'],
+        });
+        this.#keys.catch(() => undefined);
+      }
+      return first;
     });
+    this.#initiatorToken = token;
     this.#phase = 'sent';
     return `${this.#scheme} ${token}`;
   }

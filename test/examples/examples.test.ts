@@ -46,7 +46,8 @@ describe('examples', () => {
     });
     expect(stdout).toContain('No WINRM_URI set: realm PSRP.TEST');
     expect(stdout).toMatch(/^ntlm\s+http\s+→ \S+ on PowerShell 7\./m);
-    expect(stdout).toMatch(/^negotiate\s+https\s+→ \S+ on PowerShell 7\./m);
+    expect(stdout).toMatch(/^negotiate\s+http\s+→ \S+ on PowerShell 7\./m);
+    expect(stdout).toMatch(/^kerberos\s+https\s+→ \S+ on PowerShell 7\./m);
   }, 120_000);
 
   it('run-command runs Get-Process through the lab', async () => {

@@ -77,16 +77,31 @@ describe('Kerberos service names and errors', () => {
 });
 
 describe('KerberosAuthenticator', () => {
-  it('sends the first token pre-emptively, steps the mutual-auth token, then seals', async () => {
+  it('sends the first token pre-emptively and steps the mutual-auth token (https: no sealing)', async () => {
     const gss = fakeGss();
     const auth = new KerberosAuthenticator({ gssapi: gss, hostname: 'cas01.contoso.test' });
-    expect(await auth.authorize({ method: 'POST', url: new URL('http://vip.contoso.test/wsman') })).toBe(
-      'Negotiate dG9rZW4x',
-    );
+    const url = new URL('https://vip.contoso.test/wsman');
+    expect(await auth.authorize({ method: 'POST', url })).toBe('Negotiate dG9rZW4x');
     expect(gss.services).toEqual(['HTTP@cas01.contoso.test']);
+    await auth.complete({ method: 'POST', url, status: 200, wwwAuthenticate: ['Negotiate bXV0dWFs'] });
     expect(auth.sealer()).toBeUndefined();
-    await auth.complete({ method: 'POST', url: URL_, status: 200, wwwAuthenticate: ['Negotiate bXV0dWFs'] });
-    expect(auth.sealer()?.protocol).toBe('application/HTTP-SPNEGO-session-encrypted');
+  });
+
+  it('over http:// without a readable service ticket: PSRP_KERBEROS_TICKET_NOT_FOUND at completion', async () => {
+    const saved = process.env['KRB5CCNAME'];
+    process.env['KRB5CCNAME'] = 'FILE:/nonexistent/psrp-test-cache';
+    try {
+      const auth = new KerberosAuthenticator({ gssapi: fakeGss() });
+      await auth.authorize({ method: 'POST', url: URL_ });
+      const err = await auth
+        .complete({ method: 'POST', url: URL_, status: 200, wwwAuthenticate: ['Negotiate bXV0dWFs'] })
+        .catch((e: unknown) => e);
+      expect((err as AuthenticationError).code).toBe('PSRP_KERBEROS_TICKET_NOT_FOUND');
+      expect(auth.sealer()).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env['KRB5CCNAME'];
+      else process.env['KRB5CCNAME'] = saved;
+    }
   });
 
   it('refuses a 200 without mutual authentication', async () => {

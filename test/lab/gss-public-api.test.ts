@@ -145,8 +145,41 @@ describe('auth option against real Kerberos and NTLM acceptors', () => {
     }
   }, 60_000);
 
-  it('Kerberos over http:// is refused with PSRP_KERBEROS_UNSUPPORTED until sealing is available', async () => {
-    const err = await RunspacePool.open(options(httpUrl(), { method: 'kerberos' })).catch((e: unknown) => e);
-    expect((err as AuthenticationError).code).toBe('PSRP_KERBEROS_UNSUPPORTED');
+  for (const method of ['kerberos', 'negotiate'] as const) {
+    it(`method '${method}' over http://: Kerberos, every message sealed (RFC 4121 in TypeScript)`, async () => {
+      const before = lab.gssCounts.get('decrypted') ?? 0;
+      const krb5 = lab.gssCounts.get('mech:krb5') ?? 0;
+      const { output, contentTypes } = await run(options(httpUrl(), { method }));
+      expect(output).toEqual(['sum=42']);
+      const sealed = contentTypes.filter((t) => t.startsWith('multipart/encrypted'));
+      expect(sealed.length).toBeGreaterThanOrEqual(4);
+      expect(
+        sealed.every((t) =>
+          t.includes(
+            method === 'kerberos' ? 'HTTP-Kerberos-session-encrypted' : 'HTTP-SPNEGO-session-encrypted',
+          ),
+        ),
+      ).toBe(true);
+      expect((lab.gssCounts.get('decrypted') ?? 0) - before).toBe(sealed.length);
+      expect(lab.gssCounts.get('mech:krb5') ?? 0).toBeGreaterThan(krb5);
+    }, 60_000);
+  }
+
+  it("method 'kerberos' with a password: kinit into a private cache, no ticket needed beforehand", async () => {
+    process.env['KRB5CCNAME'] = `FILE:${realm.dir}/no-such-cache`;
+    const { output } = await run(
+      options(httpUrl(), { method: 'kerberos', username: 'alice', password: PASSWORD }),
+    );
+    expect(output).toEqual(['sum=42']);
+    expect(process.env['KRB5CCNAME']).toBe(`FILE:${realm.dir}/no-such-cache`);
+    const err = await RunspacePool.open(
+      options(httpUrl(), { method: 'kerberos', username: 'alice', password: 'Wrong-Passw0rd!' }),
+    ).catch((e: unknown) => e);
+    expect((err as AuthenticationError).code).toBe('PSRP_KERBEROS_BAD_PASSWORD');
+    expect(JSON.stringify(err) + String(err)).not.toContain('Wrong-Passw0rd!');
+    const unknown = await RunspacePool.open(
+      options(httpUrl(), { method: 'kerberos', username: 'mallory', password: PASSWORD }),
+    ).catch((e: unknown) => e);
+    expect((unknown as AuthenticationError).code).toBe('PSRP_KERBEROS_UNKNOWN_USER');
   }, 60_000);
 });
