@@ -141,6 +141,20 @@ export class ConnectionPool {
   }
 
   /**
+   * Closes a leased connection whose state can no longer be trusted (a message-encryption context
+   * out of step) and puts a fresh one (a new socket, authenticated anew) in its place.
+   */
+  discard(lease: Lease): void {
+    const i = lease.index - 1;
+    const slot = this.#slots[i];
+    if (slot === undefined || slot.client !== lease.client) return;
+    slot.client.destroy().catch(() => undefined);
+    if (this.#closed) return;
+    this.#slots[i] = this.#open();
+    this.release({ ...lease, client: this.#slots[i].client });
+  }
+
+  /**
    * Stops taking requests: waiters reject, idle connections close now and busy ones as soon as their
    * request is done (used for an origin a redirect left behind).
    */

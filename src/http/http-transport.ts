@@ -195,6 +195,7 @@ export class HttpTransport implements WsmanTransport {
         }
       }
       let keep = false;
+      let discarded = false;
       try {
         const auth = this.#authFor(lease);
         // Over http://, a scheme that seals (NTLM, Kerberos) authenticates the connection with an
@@ -296,8 +297,17 @@ export class HttpTransport implements WsmanTransport {
         }
         const encrypted = encryptedBoundary(responseType) !== undefined;
         let text: string;
-        if (sealer && encrypted) text = await decryptMessage(sealer, res.bytes, responseType ?? '');
-        else text = decodeBody(res.bytes, responseType);
+        if (sealer && encrypted) {
+          try {
+            text = await decryptMessage(sealer, res.bytes, responseType ?? '');
+          } catch (err) {
+            // The context's sequence numbers (and NTLM's RC4 state) are now out of step: this
+            // connection cannot be used again; the next request gets a new one and a new handshake.
+            discarded = true;
+            pool.discard(lease);
+            throw err;
+          }
+        } else text = decodeBody(res.bytes, responseType);
         if (ok || (status === 500 && isSoapEnvelope(text))) {
           if (sealer && !encrypted) {
             throw new ProtocolError(
@@ -312,7 +322,7 @@ export class HttpTransport implements WsmanTransport {
         throw statusError(status, text, url, secrets);
       } finally {
         if (keep) held = { pool, lease };
-        else pool.release(lease);
+        else if (!discarded) pool.release(lease);
       }
     }
   }

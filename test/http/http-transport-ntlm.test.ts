@@ -39,6 +39,8 @@ interface ServerOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** SPNEGO misbehaviour to test (a bad or missing server mechListMIC). */
   readonly spnego?: Partial<TestSpnegoOptions>;
+  /** Flip a byte of the sealed answer to this many requests (then answer properly). */
+  readonly tamperAnswers?: number;
 }
 
 /**
@@ -48,6 +50,7 @@ interface ServerOptions {
  */
 async function ntlmServer(options: ServerOptions = {}): Promise<NtlmServer> {
   const { password = 'S3cret!', delayMs = 0, tls, spnego = {} } = options;
+  let tamper = options.tamperAnswers ?? 0;
   const bindings = tls ? tlsServerEndPoint(new X509Certificate(tls.cert).raw) : undefined;
   const state = new WeakMap<Socket, { acceptor: TestSpnegoAcceptor; established: boolean }>();
   const sockets = new Set<Socket>();
@@ -81,6 +84,10 @@ async function ntlmServer(options: ServerOptions = {}): Promise<NtlmServer> {
           }
           answered++;
           const answer = await encryptMessage(sealer, SOAP.replace('ok', `ok ${request.length}`));
+          if (tamper > 0) {
+            tamper--;
+            answer.body[answer.body.length - 30]! ^= 0x01;
+          }
           setTimeout(
             () => res.writeHead(200, { 'content-type': answer.contentType }).end(answer.body),
             delayMs,
@@ -282,5 +289,16 @@ describe('HttpTransport with NTLM (connection-bound authentication)', () => {
       expect((err as AuthenticationError).code).toBe('PSRP_SPNEGO_MIC_INVALID');
       await t.close();
     }
+  });
+
+  it('a sealed answer that fails its check: PSRP_ENCRYPTION_INVALID, and the next request starts afresh', async () => {
+    const server = await ntlmServer({ tamperAnswers: 1 });
+    const t = transport(server.url, 'S3cret!', 1);
+    const err = await t.send(SOAP).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('PSRP_ENCRYPTION_INVALID');
+    expect(await t.send(SOAP)).toContain('ok ');
+    expect(server.connections).toBe(2);
+    expect(server.handshakes).toBe(2);
+    await t.close();
   });
 });
