@@ -68,7 +68,9 @@ export class XmlNames {
     h = (h ^ (h >>> 13)) & (VALUE_CACHE_SIZE - 1);
     const hit = this.values[h];
     if (hit !== undefined && hit.length === len && s.startsWith(hit, start)) return hit;
-    const v = s.slice(start, end);
+    // A copy, not a slice: V8 slices of 13 characters or more point into the source, which the
+    // shared cache would then keep alive after the document is gone.
+    const v = len < 13 ? s.slice(start, end) : s.slice(start, end).split('').join('');
     this.values[h] = v;
     return v;
   }
@@ -218,12 +220,13 @@ export class XmlReader {
     }
   }
 
-  /** Index of the last start tag's attribute `name`, or -1. */
+  /** Index of the last start tag's attribute `name` (the last one if repeated), or -1. */
   attrIndex(name: string): number {
     const s = this.src;
     const spans = this.spans;
     const nlen = name.length;
-    for (let a = 0, k = 0; a < this.attrCount; a++, k += 4) {
+    for (let a = this.attrCount - 1; a >= 0; a--) {
+      const k = a * 4;
       if (spans[k + 1]! - spans[k]! === nlen && s.startsWith(name, spans[k])) return a;
     }
     return -1;
