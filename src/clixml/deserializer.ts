@@ -12,7 +12,7 @@ import {
   PSTypedValue,
   type SecureStringCipher,
 } from './values.js';
-import { type StartTag, XmlReader } from '../internal/xml-reader.js';
+import { XmlNames, XmlReader } from '../internal/xml-reader.js';
 
 /** Limits and behaviour of deserialization. Every limit has a safe default. */
 export interface DeserializeOptions {
@@ -36,6 +36,18 @@ export interface DeserializeOptions {
   /** Decrypts `<SS>` content with the PSRP session key. Without it a SecureString keeps its ciphertext. */
   readonly secureStringCipher?: SecureStringCipher;
 }
+
+/** `<PR>` children (MS-PSRP 2.2.5.1.25) and PowerShell's property names for them. */
+const PROGRESS_NAMES: Record<string, string> = {
+  AV: 'Activity',
+  AI: 'ActivityId',
+  PI: 'ParentActivityId',
+  PC: 'PercentComplete',
+  T: 'RecordType',
+  SR: 'SecondsRemaining',
+  SD: 'StatusDescription',
+};
+const PROGRESS_NUMERIC = new Set(['AI', 'PI', 'PC', 'SR']);
 
 const PRIMITIVE_TAGS = new Set([
   'S',
@@ -65,6 +77,27 @@ const PRIMITIVE_TAGS = new Set([
   'PR',
 ]);
 
+/** The element names CLIXML uses, shared by every reader (with its cache of member names). */
+const CLIXML_NAMES = new XmlNames([
+  ...PRIMITIVE_TAGS,
+  'Objs',
+  'Obj',
+  'Ref',
+  'TN',
+  'TNRef',
+  'T',
+  'ToString',
+  'Props',
+  'MS',
+  'LST',
+  'IE',
+  'STK',
+  'QUE',
+  'DCT',
+  'En',
+  ...Object.keys(PROGRESS_NAMES),
+]);
+
 const INT_RE = /^\s*[+-]?\d+\s*$/;
 const FLOAT_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 const DT_RE = /^(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/;
@@ -76,6 +109,17 @@ const U64_END = 2n ** 64n;
 
 const BASE64_RE = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
+/**
+ * The bytes of base64 text, or undefined when it is not base64. Canonical text (what PowerShell
+ * writes) is recognised by encoding the bytes back, which is several times faster than the regular
+ * expression on large byte arrays; anything else (line breaks, missing padding) is left to it.
+ */
+function base64Bytes(text: string): Uint8Array | undefined {
+  const buf = Buffer.from(text, 'base64');
+  if (buf.toString('base64') !== text && !BASE64_RE.test(text)) return undefined;
+  return new Uint8Array(buf);
+}
+
 const RANGES: Record<string, [number, number]> = {
   By: [0, 255],
   SB: [-128, 127],
@@ -85,13 +129,71 @@ const RANGES: Record<string, [number, number]> = {
   I32: [-2147483648, 2147483647],
 };
 
+/** The member names of an object read without a shape, and how often shapes of its type missed. */
+interface ShapeCandidate {
+  readonly adapted: readonly string[];
+  readonly extended: readonly string[];
+  readonly misses: number;
+}
+
+/** Shapes given up after this many objects of the type did not match. */
+const MAX_SHAPE_MISSES = 8;
+
+/**
+ * The member layout shared by objects of one type (PowerShell writes every object of a type with
+ * the same members in the same order, such as 10,000 mailboxes). An object read with a shape
+ * starts as a copy of a template holding every member (JSON.parse of a fixed text, which V8 builds
+ * as a compact fast-mode object; adding 60 members one by one makes a much larger dictionary-mode
+ * object) and its members are filled in place; its name lists are the shape's, shared (they are
+ * frozen). An object that turns out different falls back to generic reading (see `leaveShape`),
+ * so the result is the same either way.
+ */
+class Shape {
+  misses = 0;
+  private constructor(
+    readonly names: readonly string[],
+    readonly adaptedCount: number,
+    readonly adapted: readonly string[],
+    readonly extended: readonly string[],
+    readonly json: string,
+  ) {}
+
+  /** A shape for objects with these members, or null when a shape would not help or not be safe. */
+  static create(adapted: readonly string[], extended: readonly string[]): Shape | null {
+    const names = [...adapted, ...extended];
+    // Small objects stay compact anyway; special keys keep going through defineData.
+    if (names.length < 12 || names.length > 1000) return null;
+    // Names are matched against the raw attribute text, which equals the name only without escapes.
+    if (names.some((n) => n === '__proto__' || n === 'constructor' || n === 'prototype' || /_x/i.test(n))) {
+      return null;
+    }
+    const json = `{${names.map((n) => `${JSON.stringify(n)}:null`).join(',')}}`;
+    return new Shape(
+      Object.freeze(names),
+      adapted.length,
+      Object.freeze([...adapted]),
+      Object.freeze([...extended]),
+      json,
+    );
+  }
+}
+
+/** A RefId: a number when written as a plain decimal (the usual case), else the string. */
+type RefKey = number | string;
+
 class Deserializer {
   private readonly r: XmlReader;
-  private readonly refs = new Map<string, unknown>();
-  private readonly typeNames = new Map<string, readonly string[]>();
+  private readonly refs = new Map<RefKey, unknown>();
+  private readonly typeNames = new Map<RefKey, readonly string[]>();
   /** Objects being read (outermost first): nested `<Obj>` elements finish first, so this is a stack. */
   private readonly open: unknown[] = [];
   private readonly referencedWhileOpen = new Set<unknown>();
+  /**
+   * Per type-name list (the array a `<TN>` made and its `<TNRef>`s return): the member names of
+   * the first object read, then the {@link Shape} made from them, or null when objects of that type
+   * keep differing.
+   */
+  private readonly shapes = new Map<readonly string[], ShapeCandidate | Shape | null>();
   private objects = 0;
   private readonly maxDepth: number;
   private readonly maxObjects: number;
@@ -108,99 +210,115 @@ class Deserializer {
         code: 'PSRP_CLIXML_TOO_LARGE',
       });
     }
-    this.r = new XmlReader(xml);
+    this.r = new XmlReader(xml, CLIXML_NAMES);
     this.maxDepth = options.maxDepth ?? 100;
     this.maxObjects = options.maxObjects ?? 10_000_000;
     this.preserve = options.preserveTypes ?? false;
     this.dictAuto = (options.dictionaries ?? 'auto') === 'auto';
   }
 
-  private invalid(message: string, tag?: StartTag): never {
-    throw new ProtocolError(`${message}${tag ? ` (<${tag.name}> at offset ${tag.pos})` : ''}`, {
+  /** Throws PSRP_CLIXML_INVALID about element `name` at offset `pos`. */
+  private invalid(message: string, name?: string, pos = 0): never {
+    throw new ProtocolError(`${message}${name !== undefined ? ` (<${name}> at offset ${pos})` : ''}`, {
       code: 'PSRP_CLIXML_INVALID',
-      ...(tag ? { offset: tag.pos, element: tag.name } : {}),
+      ...(name !== undefined ? { offset: pos, element: name } : {}),
     });
+  }
+
+  /** The current start tag's RefId attribute, or undefined. */
+  private refKey(): RefKey | undefined {
+    const n = this.r.attrInt('RefId');
+    return n >= 0 ? n : n === -1 ? undefined : this.r.attr('RefId');
   }
 
   /** A document: `<Objs>` with values, or one value element. */
   document(): unknown[] {
     const r = this.r;
     r.skipMisc();
-    const root = r.startTag();
+    r.readStartTag();
     let values: unknown[];
-    if (root.name === 'Objs') {
+    if (r.name === 'Objs') {
       values = [];
-      if (!root.empty) {
-        while (!r.atEndTag()) values.push(this.value(r.startTag(), 1));
+      if (!r.empty) {
+        while (!r.atEndTag()) {
+          r.readStartTag();
+          values.push(this.value(1));
+        }
         r.endTag('Objs');
       }
     } else {
-      values = [this.value(root, 1)];
+      values = [this.value(1)];
     }
     r.skipMisc();
     if (r.pos < r.src.length) r.fail('Unexpected content after the document');
     return values;
   }
 
-  /** Reads the text content of a simple element and its end tag. */
-  private content(tag: StartTag): string {
-    if (tag.empty) return '';
-    const text = this.r.text();
-    this.r.endTag(tag.name);
+  /** Reads the text content of the simple element just started and its end tag. */
+  private content(): string {
+    const r = this.r;
+    if (r.empty) return '';
+    const name = r.name;
+    const text = r.text();
+    r.endTag(name);
     return text;
   }
 
-  value(tag: StartTag, depth: number): unknown {
+  /** Reads the value element whose start tag was just read. */
+  value(depth: number): unknown {
+    const r = this.r;
     if (depth > this.maxDepth) {
-      this.r.fail(`CLIXML nesting deeper than ${this.maxDepth}`, 'PSRP_CLIXML_TOO_DEEP', tag.pos);
+      r.fail(`CLIXML nesting deeper than ${this.maxDepth}`, 'PSRP_CLIXML_TOO_DEEP', r.tagPos);
     }
-    switch (tag.name) {
+    const name = r.name;
+    switch (name) {
       case 'Obj':
-        return this.obj(tag, depth);
+        return this.obj(depth);
       case 'Ref': {
-        const id = tag.attrs?.['RefId'];
-        if (id === undefined || !this.refs.has(id)) this.invalid(`Unknown RefId ${id ?? '(missing)'}`, tag);
-        if (!tag.empty) this.r.endTag('Ref');
-        const v = this.refs.get(id);
+        const id = this.refKey();
+        const v = id === undefined ? undefined : this.refs.get(id);
+        if (v === undefined) this.invalid(`Unknown RefId ${id ?? '(missing)'}`, name, r.tagPos);
+        if (!r.empty) r.endTag('Ref');
         if (this.open.includes(v)) this.referencedWhileOpen.add(v);
         return v;
       }
       default:
-        if (PRIMITIVE_TAGS.has(tag.name)) return this.primitive(tag, depth);
-        return this.invalid(`Unknown CLIXML element`, tag);
+        if (PRIMITIVE_TAGS.has(name)) return this.primitive(name, depth);
+        return this.invalid(`Unknown CLIXML element`, name, r.tagPos);
     }
   }
 
-  private primitive(tag: StartTag, depth: number): unknown {
-    const name = tag.name;
+  private primitive(name: string, depth: number): unknown {
+    const r = this.r;
+    const pos = r.tagPos;
     if (name === 'Nil') {
-      if (!tag.empty) this.content(tag);
+      if (!r.empty) this.content();
       return null;
     }
-    if (name === 'PR') return this.progressRecord(tag, depth);
-    const text = this.content(tag);
+    if (name === 'PR') return this.progressRecord(depth);
+    const text = this.content();
     switch (name) {
       case 'S':
         return decodeClixmlString(text);
       case 'B':
         if (text === 'true') return true;
         if (text === 'false') return false;
-        return this.invalid(`Invalid boolean "${text.slice(0, 20)}"`, tag);
+        return this.invalid(`Invalid boolean "${text.slice(0, 20)}"`, name, pos);
       case 'I32':
       case 'By':
       case 'SB':
       case 'U16':
       case 'I16':
       case 'U32': {
-        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 30)}"`, tag);
+        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 30)}"`, name, pos);
         const n = Number(text);
         const [lo, hi] = RANGES[name]!;
-        if (n < lo || n > hi) this.invalid(`Integer ${text.trim()} out of range for ${name}`, tag);
+        if (n < lo || n > hi) this.invalid(`Integer ${text.trim()} out of range for ${name}`, name, pos);
         return this.preserve && name !== 'I32' ? new PSTypedValue(name, n) : n;
       }
       case 'I64':
       case 'U64': {
-        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 30)}"`, tag);
+        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 30)}"`, name, pos);
         if (!this.preserve && text.length <= 15) {
           // At most 15 characters: within ±2^53, exact as a number and in range for both types unless negative.
           const n = Number(text);
@@ -208,7 +326,7 @@ class Deserializer {
         }
         const b = BigInt(text.trim());
         if (name === 'I64' ? b < I64_MIN || b >= I64_END : b < 0n || b >= U64_END) {
-          this.invalid(`Integer ${text.trim()} out of range for ${name}`, tag);
+          this.invalid(`Integer ${text.trim()} out of range for ${name}`, name, pos);
         }
         if (this.preserve) return new PSTypedValue(name, b);
         return b >= -9007199254740991n && b <= 9007199254740991n ? Number(b) : b;
@@ -226,32 +344,35 @@ class Deserializer {
                 : FLOAT_RE.test(t)
                   ? Number(t)
                   : undefined;
-        if (n === undefined) return this.invalid(`Invalid floating-point number "${t.slice(0, 30)}"`, tag);
+        if (n === undefined)
+          return this.invalid(`Invalid floating-point number "${t.slice(0, 30)}"`, name, pos);
         return this.preserve && name === 'Sg' ? new PSTypedValue('Sg', n) : n;
       }
       case 'D':
         try {
           return new PSDecimal(text);
         } catch {
-          return this.invalid(`Invalid decimal "${text.slice(0, 30)}"`, tag);
+          return this.invalid(`Invalid decimal "${text.slice(0, 30)}"`, name, pos);
         }
       case 'C': {
-        if (!INT_RE.test(text)) this.invalid(`Invalid char "${text.slice(0, 20)}"`, tag);
+        if (!INT_RE.test(text)) this.invalid(`Invalid char "${text.slice(0, 20)}"`, name, pos);
         const code = Number(text);
-        if (code < 0 || code > 0xffff) this.invalid(`Char ${code} out of range`, tag);
+        if (code < 0 || code > 0xffff) this.invalid(`Char ${code} out of range`, name, pos);
         const ch = String.fromCharCode(code);
         return this.preserve ? new PSTypedValue('C', ch) : ch;
       }
       case 'DT':
-        return this.dateTime(text.trim(), tag);
+        return this.dateTime(text.trim(), pos);
       case 'TS':
-        return this.duration(text.trim(), tag);
-      case 'BA':
-        if (!BASE64_RE.test(text)) this.invalid('Invalid base64', tag);
-        return new Uint8Array(Buffer.from(text, 'base64'));
+        return this.duration(text.trim(), pos);
+      case 'BA': {
+        const bytes = base64Bytes(text);
+        if (bytes === undefined) return this.invalid('Invalid base64', name, pos);
+        return bytes;
+      }
       case 'SS': {
-        if (!BASE64_RE.test(text)) this.invalid('Invalid base64 in SecureString', tag);
-        const cipherBytes = new Uint8Array(Buffer.from(text, 'base64'));
+        const cipherBytes = base64Bytes(text);
+        if (cipherBytes === undefined) return this.invalid('Invalid base64 in SecureString', name, pos);
         const cipher = this.options.secureStringCipher;
         if (!cipher) return PSSecureString.fromCiphertext(cipherBytes);
         return PSSecureString.fromPlainText(Buffer.from(cipher.decrypt(cipherBytes)).toString('utf16le'));
@@ -265,12 +386,12 @@ class Deserializer {
         return this.preserve ? new PSTypedValue(name, v) : v;
       }
     }
-    return this.invalid('Unknown primitive', tag);
+    return this.invalid('Unknown primitive', name, pos);
   }
 
-  private dateTime(text: string, tag: StartTag): PSDateTime {
+  private dateTime(text: string, pos: number): PSDateTime {
     const m = DT_RE.exec(text);
-    if (!m) return this.invalid(`Invalid date/time "${text.slice(0, 40)}"`, tag);
+    if (!m) return this.invalid(`Invalid date/time "${text.slice(0, 40)}"`, 'DT', pos);
     const [, y, mo, d, h, mi, s, frac = '', zone] = m;
     const ticks7 = (frac + '0000000').slice(0, 7);
     const ms = Number(ticks7.slice(0, 3));
@@ -290,14 +411,15 @@ class Deserializer {
       const sign = zone[0] === '-' ? -1 : 1;
       epoch -= sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
     }
-    if (!Number.isFinite(epoch)) return this.invalid(`Date/time out of range "${text.slice(0, 40)}"`, tag);
+    if (!Number.isFinite(epoch))
+      return this.invalid(`Date/time out of range "${text.slice(0, 40)}"`, 'DT', pos);
     return new PSDateTime(epoch, text, sub, kind);
   }
 
-  private duration(text: string, tag: StartTag): PSDuration {
+  private duration(text: string, pos: number): PSDuration {
     const m = DURATION_RE.exec(text);
     if (!m || text === 'P' || text.endsWith('T'))
-      return this.invalid(`Invalid duration "${text.slice(0, 40)}"`, tag);
+      return this.invalid(`Invalid duration "${text.slice(0, 40)}"`, 'TS', pos);
     const [, neg, y, mo, d, h, mi, s, frac] = m;
     const days = BigInt(y ?? 0) * 365n + BigInt(mo ?? 0) * 30n + BigInt(d ?? 0);
     let ticks =
@@ -313,45 +435,39 @@ class Deserializer {
    * or `<S>` (current operation), PI (parent id), PC (percent), T (record type), SR (seconds
    * remaining), SD (status description) → a plain object with PowerShell's property names.
    */
-  private progressRecord(tag: StartTag, depth: number): Record<string, unknown> {
-    const names: Record<string, string> = {
-      AV: 'Activity',
-      AI: 'ActivityId',
-      PI: 'ParentActivityId',
-      PC: 'PercentComplete',
-      T: 'RecordType',
-      SR: 'SecondsRemaining',
-      SD: 'StatusDescription',
-    };
-    const numeric = new Set(['AI', 'PI', 'PC', 'SR']);
+  private progressRecord(depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    if (tag.empty) return out;
     const r = this.r;
+    if (r.empty) return out;
+    const name = r.name;
     while (!r.atEndTag()) {
-      const child = r.startTag();
-      const key = names[child.name];
+      r.readStartTag();
+      const child = r.name;
+      const key = Object.hasOwn(PROGRESS_NAMES, child) ? PROGRESS_NAMES[child] : undefined;
       if (key === undefined) {
-        defineData(out, 'CurrentOperation', this.value(child, depth + 1));
+        defineData(out, 'CurrentOperation', this.value(depth + 1));
         continue;
       }
-      const text = decodeClixmlString(this.content(child));
-      if (numeric.has(child.name)) {
-        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 20)}"`, child);
+      const pos = r.tagPos;
+      const text = decodeClixmlString(this.content());
+      if (PROGRESS_NUMERIC.has(child)) {
+        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 20)}"`, child, pos);
         out[key] = Number(text);
       } else {
         out[key] = text;
       }
     }
-    r.endTag(tag.name);
+    r.endTag(name);
     return out;
   }
 
-  private obj(tag: StartTag, depth: number): unknown {
-    if (++this.objects > this.maxObjects) {
-      this.r.fail(`More than ${this.maxObjects} objects`, 'PSRP_CLIXML_TOO_LARGE', tag.pos);
-    }
-    const refId = tag.attrs?.['RefId'];
+  /** Reads the `<Obj>` whose start tag was just read. */
+  private obj(depth: number): unknown {
     const r = this.r;
+    if (++this.objects > this.maxObjects) {
+      r.fail(`More than ${this.maxObjects} objects`, 'PSRP_CLIXML_TOO_LARGE', r.tagPos);
+    }
+    const refId = this.refKey();
     const openMark = this.open.length;
     let typeNames: readonly string[] = [];
     let toString: string | undefined;
@@ -362,86 +478,109 @@ class Deserializer {
     let containerProps: Record<string, unknown> | undefined;
     const adapted: string[] = [];
     const extended: string[] = [];
+    let shape: Shape | undefined;
+    /** Members matched so far against `shape`, or -1 (see {@link members}). */
+    let k = -1;
 
-    if (!tag.empty) {
+    if (!r.empty) {
       while (!r.atEndTag()) {
-        const child = r.startTag();
-        switch (child.name) {
+        r.readStartTag();
+        const child = r.name;
+        switch (child) {
           case 'TN': {
             const names: string[] = [];
-            if (!child.empty) {
+            const id = this.refKey();
+            if (!r.empty) {
               while (!r.atEndTag()) {
-                const t = r.startTag();
-                if (t.name !== 'T') this.invalid('Expected <T> in <TN>', t);
-                names.push(decodeClixmlString(this.content(t)));
+                r.readStartTag();
+                if (r.name !== 'T') this.invalid('Expected <T> in <TN>', r.name, r.tagPos);
+                names.push(decodeClixmlString(this.content()));
               }
               r.endTag('TN');
             }
-            const id = child.attrs?.['RefId'];
             if (id !== undefined) this.typeNames.set(id, names);
             typeNames = names;
             break;
           }
           case 'TNRef': {
-            const id = child.attrs?.['RefId'];
+            const id = this.refKey();
             const names = id === undefined ? undefined : this.typeNames.get(id);
-            if (names === undefined) this.invalid(`Unknown TNRef RefId ${id ?? '(missing)'}`, child);
-            if (!child.empty) r.endTag('TNRef');
+            if (names === undefined)
+              this.invalid(`Unknown TNRef RefId ${id ?? '(missing)'}`, child, r.tagPos);
+            if (!r.empty) r.endTag('TNRef');
             typeNames = names;
             break;
           }
           case 'ToString':
-            toString = decodeClixmlString(this.content(child));
+            toString = decodeClixmlString(this.content());
             break;
           case 'LST':
           case 'IE':
           case 'STK':
           case 'QUE': {
-            if (container !== undefined) this.invalid('Two containers in one <Obj>', child);
-            container = child.name;
+            if (container !== undefined) this.invalid('Two containers in one <Obj>', child, r.tagPos);
+            container = child;
             const arr: unknown[] = [];
             target = arr;
             this.register(refId, arr);
-            if (!child.empty) {
-              while (!r.atEndTag()) arr.push(this.value(r.startTag(), depth + 2));
-              r.endTag(child.name);
+            if (!r.empty) {
+              while (!r.atEndTag()) {
+                r.readStartTag();
+                arr.push(this.value(depth + 2));
+              }
+              r.endTag(child);
             }
             break;
           }
           case 'DCT': {
-            if (container !== undefined) this.invalid('Two containers in one <Obj>', child);
+            if (container !== undefined) this.invalid('Two containers in one <Obj>', child, r.tagPos);
             container = 'DCT';
             const map = new Map<unknown, unknown>();
             target = map;
             this.register(refId, map);
-            if (!child.empty) {
-              while (!r.atEndTag()) this.entry(r.startTag(), map, depth + 2);
+            if (!r.empty) {
+              while (!r.atEndTag()) {
+                r.readStartTag();
+                this.entry(map, depth + 2);
+              }
               r.endTag('DCT');
             }
             break;
           }
           case 'Props':
           case 'MS': {
-            let bag: Record<string, unknown>;
             if (Array.isArray(target) || target instanceof Map) {
-              bag = containerProps ??= {};
-            } else {
-              if (target === undefined) {
-                target = {};
-                this.register(refId, target);
-              }
-              bag = target;
+              this.members(
+                (containerProps ??= {}),
+                adapted,
+                extended,
+                child === 'Props',
+                depth + 1,
+                undefined,
+                -1,
+              );
+              break;
             }
-            this.members(child, bag, child.name === 'Props' ? adapted : extended, depth + 1);
+            if (target === undefined) {
+              shape = this.shapeFor(typeNames);
+              if (shape !== undefined) {
+                target = JSON.parse(shape.json) as Record<string, unknown>;
+                k = 0;
+              } else {
+                target = {};
+              }
+              this.register(refId, target);
+            }
+            k = this.members(target, adapted, extended, child === 'Props', depth + 1, shape, k);
             break;
           }
           default:
-            if (PRIMITIVE_TAGS.has(child.name) || child.name === 'Ref' || child.name === 'Obj') {
-              if (hasBase) this.invalid('Two base values in one <Obj>', child);
-              baseValue = this.value(child, depth + 1);
+            if (PRIMITIVE_TAGS.has(child) || child === 'Ref' || child === 'Obj') {
+              if (hasBase) this.invalid('Two base values in one <Obj>', child, r.tagPos);
+              baseValue = this.value(depth + 1);
               hasBase = true;
             } else {
-              this.invalid('Unknown element in <Obj>', child);
+              this.invalid('Unknown element in <Obj>', child, r.tagPos);
             }
         }
       }
@@ -468,6 +607,25 @@ class Deserializer {
       target = {};
       if (refId !== undefined) this.refs.set(refId, target);
     }
+    let adaptedNames: readonly string[] = adapted;
+    let extendedNames: readonly string[] = extended;
+    if (shape !== undefined && k >= 0) {
+      if (k === shape.names.length) {
+        // Exactly the shape: share its name lists.
+        adaptedNames = shape.adapted;
+        extendedNames = shape.extended;
+      } else {
+        this.leaveShape(target as Record<string, unknown>, shape, k, adapted, extended);
+      }
+    }
+    if (container === undefined && typeNames.length > 0) {
+      this.learnShape(
+        typeNames,
+        shape !== undefined && k !== shape.names.length ? shape : undefined,
+        adapted,
+        extended,
+      );
+    }
     let result: unknown = target;
     if (
       container === 'DCT' &&
@@ -493,8 +651,8 @@ class Deserializer {
     const meta: { -readonly [K in keyof PSObjectMeta]: PSObjectMeta[K] } = {
       typeNames,
       toStringValue: toString,
-      adapted,
-      extended,
+      adapted: adaptedNames,
+      extended: extendedNames,
       container,
     };
     if (hasBase) meta.baseValue = baseValue;
@@ -502,26 +660,81 @@ class Deserializer {
     return setMeta(result as object, meta);
   }
 
+  /**
+   * The shape objects of these type names have been seen to take, once two have been read: the
+   * first one's member names are only remembered (a single object, such as a PSRP message, does not
+   * pay for a shape).
+   */
+  private shapeFor(typeNames: readonly string[]): Shape | undefined {
+    const known = this.shapes.get(typeNames);
+    if (known === undefined || known === null || known instanceof Shape) return known ?? undefined;
+    const shape = Shape.create(known.adapted, known.extended);
+    if (shape !== null) shape.misses = known.misses;
+    this.shapes.set(typeNames, shape);
+    return shape ?? undefined;
+  }
+
+  /**
+   * Remembers the member names of an object of these type names (see {@link shapeFor}); `missed`
+   * is the shape it was read with when it did not match.
+   */
+  private learnShape(
+    typeNames: readonly string[],
+    missed: Shape | undefined,
+    adapted: readonly string[],
+    extended: readonly string[],
+  ): void {
+    const known = this.shapes.get(typeNames);
+    if (known === undefined) this.shapes.set(typeNames, { adapted, extended, misses: 0 });
+    else if (missed !== undefined && known === missed) {
+      // Objects of this type differ: follow the latest for a while, then stop using shapes for it.
+      const misses = missed.misses;
+      this.shapes.set(typeNames, misses < MAX_SHAPE_MISSES ? { adapted, extended, misses } : null);
+    }
+  }
+
   /** Makes an object being read reachable by RefId (its members may refer back to it). */
-  private register(refId: string | undefined, v: object): void {
+  private register(refId: RefKey | undefined, v: object): void {
     if (refId !== undefined) this.refs.set(refId, v);
     this.open.push(v);
   }
 
-  private members(tag: StartTag, bag: Record<string, unknown>, names: string[], depth: number): void {
-    if (tag.empty) return;
+  /**
+   * Reads the members of the `<Props>` (`isProps`) or `<MS>` whose start tag was just read into
+   * `bag`, recording new names in `adapted` or `extended`. While `k >= 0`, `bag` was made from
+   * `shape` and the members are expected in its order: the k-th matching member fills the k-th
+   * property. The first member that does not match ends that (see {@link leaveShape}). Returns the
+   * new k, or -1 once reading is generic.
+   */
+  private members(
+    bag: Record<string, unknown>,
+    adapted: string[],
+    extended: string[],
+    isProps: boolean,
+    depth: number,
+    shape: Shape | undefined,
+    k: number,
+  ): number {
     const r = this.r;
+    if (r.empty) return k;
+    const tagName = r.name;
+    const names = isProps ? adapted : extended;
     while (!r.atEndTag()) {
-      const child = r.startTag();
-      const rawName = child.attrs?.['N'];
-      if (rawName === undefined) this.invalid('Member without a name (N)', child);
-      const name = decodeClixmlString(rawName);
+      r.readStartTag();
+      let name: string;
+      // The expected member (the shape's names have no `_x` escapes): compared in place.
+      if (k >= 0 && k < shape!.names.length && r.attrIs('N', shape!.names[k]!)) name = shape!.names[k]!;
+      else {
+        const rawName = r.attrShared('N');
+        if (rawName === undefined) this.invalid('Member without a name (N)', r.name, r.tagPos);
+        name = decodeClixmlString(rawName);
+      }
       let v: unknown;
-      if (child.name === 'MS' || child.name === 'Props') {
+      if (r.name === 'MS' || r.name === 'Props') {
         // A nested property set.
         const inner: Record<string, unknown> = {};
         const innerNames: string[] = [];
-        this.members(child, inner, innerNames, depth + 1);
+        this.members(inner, [], innerNames, false, depth + 1, undefined, -1);
         v = setMeta(inner, {
           typeNames: [],
           toStringValue: undefined,
@@ -530,34 +743,69 @@ class Deserializer {
           container: undefined,
         });
       } else {
-        v = this.value(child, depth + 1);
+        v = this.value(depth + 1);
       }
-      if (!Object.prototype.hasOwnProperty.call(bag, name)) names.push(name);
+      if (k >= 0) {
+        const expected = shape!.names;
+        if (k < expected.length && expected[k] === name && k < shape!.adaptedCount === isProps) {
+          bag[expected[k]!] = v;
+          k++;
+          continue;
+        }
+        this.leaveShape(bag, shape!, k, adapted, extended);
+        k = -1;
+      }
+      if (!Object.hasOwn(bag, name)) names.push(name);
       defineData(bag, name, v);
     }
-    r.endTag(tag.name);
+    r.endTag(tagName);
+    return k;
   }
 
-  private entry(tag: StartTag, map: Map<unknown, unknown>, depth: number): void {
-    if (tag.name !== 'En') this.invalid('Expected <En> in <DCT>', tag);
+  /**
+   * Turns an object made from `shape` whose first `k` members matched into what generic reading
+   * would have made: the names so far into `adapted`/`extended`, the properties not read removed
+   * (last first).
+   */
+  private leaveShape(
+    bag: Record<string, unknown>,
+    shape: Shape,
+    k: number,
+    adapted: string[],
+    extended: string[],
+  ): void {
+    const names = shape.names;
+    const split = Math.min(k, shape.adaptedCount);
+    for (let i = 0; i < split; i++) adapted.push(names[i]!);
+    for (let i = shape.adaptedCount; i < k; i++) extended.push(names[i]!);
+    for (let i = names.length - 1; i >= k; i--) delete bag[names[i]!];
+    shape.misses++;
+  }
+
+  /** Reads the dictionary entry whose start tag was just read into `map`. */
+  private entry(map: Map<unknown, unknown>, depth: number): void {
+    const r = this.r;
+    const pos = r.tagPos;
+    if (r.name !== 'En') this.invalid('Expected <En> in <DCT>', r.name, pos);
     let key: unknown;
     let value: unknown = null;
     let hasKey = false;
-    const r = this.r;
-    if (!tag.empty) {
+    if (!r.empty) {
       while (!r.atEndTag()) {
-        const child = r.startTag();
-        const n = child.attrs?.['N'];
-        const v = this.value(child, depth + 1);
+        r.readStartTag();
+        const n = r.attrShared('N');
+        const name = r.name;
+        const childPos = r.tagPos;
+        const v = this.value(depth + 1);
         if (n === 'Key') {
           key = v;
           hasKey = true;
         } else if (n === 'Value') value = v;
-        else this.invalid('Dictionary entry member must be Key or Value', child);
+        else this.invalid('Dictionary entry member must be Key or Value', name, childPos);
       }
       r.endTag('En');
     }
-    if (!hasKey) this.invalid('Dictionary entry without a Key', tag);
+    if (!hasKey) this.invalid('Dictionary entry without a Key', 'En', pos);
     map.set(key, value);
   }
 }

@@ -50,8 +50,9 @@ function hexValue(c: number): number {
 
 /** Decodes `_xHHHH_` escapes (the XML entity layer is decoded by the reader). */
 export function decodeClixmlString(s: string): string {
-  let i = s.indexOf('_x');
-  if (i < 0) i = s.indexOf('_X');
+  // The first `_x` or `_X` (one scan; most strings have no underscore at all).
+  let i = s.indexOf('_');
+  while (i >= 0 && s.charCodeAt(i + 1) !== 0x78 && s.charCodeAt(i + 1) !== 0x58) i = s.indexOf('_', i + 1);
   if (i < 0) return s;
   let out = '';
   let last = 0;

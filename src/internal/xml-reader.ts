@@ -21,80 +21,93 @@ export interface StartTag {
 const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;
+const AMP = 0x26;
+
+/** Size of {@link XmlNames}' attribute-value cache (a power of two). */
+const VALUE_CACHE_SIZE = 4096;
+/** Longest attribute value the cache keeps. */
+const VALUE_CACHE_MAX_LENGTH = 64;
 
 /**
- * Element and attribute names CLIXML and WS-Man use all the time, by first character. Reading a
- * name returns one of these shared strings when it matches, so the hot path neither allocates a new
- * string per tag nor re-hashes it when it is used as a key.
+ * The names a vocabulary uses all the time, and a bounded cache of attribute values seen (member
+ * names such as `N="DisplayName"` repeat in every object). Reading a name or a cached value
+ * returns one shared string when it matches, so the hot path neither allocates a new string per
+ * tag nor re-hashes it when it is used as a property key. Share one instance per vocabulary (the
+ * cache is bounded: at most {@link VALUE_CACHE_SIZE} strings of at most
+ * {@link VALUE_CACHE_MAX_LENGTH} characters).
  */
-const KNOWN_NAMES: (string[] | undefined)[] = [];
-for (const n of [
-  'Obj',
-  'Objs',
-  'Ref',
-  'TN',
-  'TNRef',
-  'T',
-  'ToString',
-  'Props',
-  'MS',
-  'LST',
-  'IE',
-  'STK',
-  'QUE',
-  'DCT',
-  'En',
-  'S',
-  'C',
-  'B',
-  'DT',
-  'TS',
-  'By',
-  'SB',
-  'U16',
-  'I16',
-  'U32',
-  'I32',
-  'U64',
-  'I64',
-  'Sg',
-  'Db',
-  'D',
-  'BA',
-  'G',
-  'URI',
-  'Nil',
-  'Version',
-  'XD',
-  'SBK',
-  'SS',
-  'PR',
-  'N',
-  'RefId',
-  'Version',
-  'xmlns',
-]) {
-  const list = (KNOWN_NAMES[n.charCodeAt(0)] ??= []);
-  if (!list.includes(n)) list.push(n);
+export class XmlNames {
+  /** Known names by first character. */
+  private readonly known: (string[] | undefined)[] = [];
+  private readonly values: (string | undefined)[] = new Array<string | undefined>(VALUE_CACHE_SIZE);
+
+  constructor(names: Iterable<string> = []) {
+    for (const n of names) {
+      if (n === '') continue;
+      const list = (this.known[n.charCodeAt(0)] ??= []);
+      if (!list.includes(n)) list.push(n);
+    }
+  }
+
+  /** `s.slice(start, end)`, as the shared string when it is a known name. */
+  name(s: string, start: number, end: number): string {
+    const list = this.known[s.charCodeAt(start)];
+    if (list !== undefined) {
+      const len = end - start;
+      for (const n of list) if (n.length === len && s.startsWith(n, start)) return n;
+    }
+    return s.slice(start, end);
+  }
+
+  /** `s.slice(start, end)` through the value cache (direct-mapped: a colliding value replaces the old one). */
+  value(s: string, start: number, end: number): string {
+    const len = end - start;
+    if (len > VALUE_CACHE_MAX_LENGTH) return s.slice(start, end);
+    let h = len;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+    h = (h ^ (h >>> 13)) & (VALUE_CACHE_SIZE - 1);
+    const hit = this.values[h];
+    if (hit !== undefined && hit.length === len && s.startsWith(hit, start)) return hit;
+    // A copy, not a slice: V8 slices of 13 characters or more point into the source, which the
+    // shared cache would then keep alive after the document is gone.
+    const v = len < 13 ? s.slice(start, end) : s.slice(start, end).split('').join('');
+    this.values[h] = v;
+    return v;
+  }
 }
 
-/** `s.slice(start, end)`, as a shared string when it is a known name. */
-function nameAt(s: string, start: number, end: number): string {
-  const list = KNOWN_NAMES[s.charCodeAt(start)];
-  if (list !== undefined) {
-    const len = end - start;
-    for (const n of list) if (n.length === len && s.startsWith(n, start)) return n;
-  }
-  return s.slice(start, end);
-}
+const NO_NAMES = new XmlNames();
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
+/**
+ * A pull reader. {@link readStartTag} leaves the tag in the reader's fields ({@link name},
+ * {@link empty}, {@link tagPos} and the attributes, read with {@link attr}) instead of allocating
+ * an object per element: attributes are kept as offsets into the source and sliced only when
+ * asked for. The fields describe the last start tag read, so callers copy what they need before
+ * reading on.
+ */
 export class XmlReader {
   pos = 0;
-  constructor(readonly src: string) {
+  /** The last start tag's name. */
+  name = '';
+  /** The last start tag was `<X/>`: no content and no end tag. */
+  empty = false;
+  /** Offset of the last start tag's `<`. */
+  tagPos = 0;
+  /** Number of attributes of the last start tag. */
+  attrCount = 0;
+  /** Per attribute: name start, name end, value start, value end (offsets into {@link src}). */
+  private spans: number[] = [];
+  /** Per attribute: the entity-decoded value when the raw value contained `&`, else undefined. */
+  private decoded: (string | undefined)[] = [];
+
+  constructor(
+    readonly src: string,
+    private readonly names: XmlNames = NO_NAMES,
+  ) {
     if (src.charCodeAt(0) === 0xfeff) this.pos = 1;
   }
 
@@ -138,50 +151,142 @@ export class XmlReader {
     );
   }
 
-  /** Reads a start tag at the current position (after skipMisc). */
-  startTag(): StartTag {
+  /**
+   * Reads a start tag at the current position (after skipMisc) into {@link name}, {@link empty},
+   * {@link tagPos} and the attributes. Attribute values are checked (quoted, no `<`, valid entity
+   * references) but only sliced when read.
+   */
+  readStartTag(): void {
     const s = this.src;
+    const len = s.length;
     const pos = this.pos;
-    if (s.charCodeAt(pos) !== LT)
-      this.fail(pos >= s.length ? 'Unexpected end of input' : 'Expected an element');
+    if (s.charCodeAt(pos) !== LT) this.fail(pos >= len ? 'Unexpected end of input' : 'Expected an element');
     let i = pos + 1;
-    while (i < s.length) {
+    while (i < len) {
       const c = s.charCodeAt(i);
-      if (isSpace(c) || c === GT || c === SLASH) break;
+      if (c === GT || c === SLASH || isSpace(c)) break;
       i++;
     }
-    const name = nameAt(s, pos + 1, i);
-    if (name === '' || name.charCodeAt(0) === SLASH) this.fail('Expected an element name');
-    let attrs: Record<string, string> | undefined;
+    if (i === pos + 1) this.fail('Expected an element name');
+    const name = this.names.name(s, pos + 1, i);
+    this.name = name;
+    this.tagPos = pos;
+    let count = 0;
+    const spans = this.spans;
     for (;;) {
-      while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+      while (i < len && isSpace(s.charCodeAt(i))) i++;
       const c = s.charCodeAt(i);
       if (c === GT) {
         this.pos = i + 1;
-        return { name, attrs, empty: false, pos };
+        this.empty = false;
+        this.attrCount = count;
+        return;
       }
       if (c === SLASH) {
         if (s.charCodeAt(i + 1) !== GT) this.fail('Expected "/>"', undefined, i);
         this.pos = i + 2;
-        return { name, attrs, empty: true, pos };
+        this.empty = true;
+        this.attrCount = count;
+        return;
       }
-      if (i >= s.length) this.fail(`Unterminated start tag <${name.slice(0, 40)}>`, undefined, pos);
+      if (i >= len) this.fail(`Unterminated start tag <${name.slice(0, 40)}>`, undefined, pos);
       const eq = s.indexOf('=', i);
       if (eq < 0) this.fail('Malformed attribute', undefined, i);
       let ae = eq;
       while (ae > i && isSpace(s.charCodeAt(ae - 1))) ae--;
-      const aname = nameAt(s, i, ae);
       let q = eq + 1;
-      while (q < s.length && isSpace(s.charCodeAt(q))) q++;
+      while (q < len && isSpace(s.charCodeAt(q))) q++;
       const quote = s.charCodeAt(q);
       if (quote !== 0x22 && quote !== 0x27) this.fail('Attribute value must be quoted', undefined, q);
-      const close = s.indexOf(quote === 0x22 ? '"' : "'", q + 1);
-      if (close < 0) this.fail('Unterminated attribute value', undefined, q);
-      const raw = s.slice(q + 1, close);
-      if (raw.indexOf('<') >= 0) this.fail('"<" in attribute value', undefined, q);
-      (attrs ??= {})[aname] = raw.indexOf('&') >= 0 ? this.decodeEntities(raw, q + 1) : raw;
+      // One pass over the value: find the closing quote, refuse `<`, note `&`.
+      let close = q + 1;
+      let amp = false;
+      for (;;) {
+        if (close >= len) this.fail('Unterminated attribute value', undefined, q);
+        const v = s.charCodeAt(close);
+        if (v === quote) break;
+        if (v === LT) this.fail('"<" in attribute value', undefined, q);
+        if (v === AMP) amp = true;
+        close++;
+      }
+      const k = count * 4;
+      spans[k] = i;
+      spans[k + 1] = ae;
+      spans[k + 2] = q + 1;
+      spans[k + 3] = close;
+      this.decoded[count] = amp ? this.decodeEntities(s.slice(q + 1, close), q + 1) : undefined;
+      count++;
       i = close + 1;
     }
+  }
+
+  /** Index of the last start tag's attribute `name` (the last one if repeated), or -1. */
+  attrIndex(name: string): number {
+    const s = this.src;
+    const spans = this.spans;
+    const nlen = name.length;
+    for (let a = this.attrCount - 1; a >= 0; a--) {
+      const k = a * 4;
+      if (spans[k + 1]! - spans[k]! === nlen && s.startsWith(name, spans[k])) return a;
+    }
+    return -1;
+  }
+
+  /** The last start tag's attribute `name` (entity-decoded), or undefined. */
+  attr(name: string): string | undefined {
+    const a = this.attrIndex(name);
+    if (a < 0) return undefined;
+    return this.decoded[a] ?? this.src.slice(this.spans[a * 4 + 2], this.spans[a * 4 + 3]);
+  }
+
+  /** True when the last start tag has attribute `name` with (entity-decoded) value `value`; allocates nothing. */
+  attrIs(name: string, value: string): boolean {
+    const a = this.attrIndex(name);
+    if (a < 0) return false;
+    const decoded = this.decoded[a];
+    if (decoded !== undefined) return decoded === value;
+    const start = this.spans[a * 4 + 2]!;
+    return this.spans[a * 4 + 3]! - start === value.length && this.src.startsWith(value, start);
+  }
+
+  /** Like {@link attr}, through the shared value cache: for values that repeat, such as member names. */
+  attrShared(name: string): string | undefined {
+    const a = this.attrIndex(name);
+    if (a < 0) return undefined;
+    return this.decoded[a] ?? this.names.value(this.src, this.spans[a * 4 + 2]!, this.spans[a * 4 + 3]!);
+  }
+
+  /**
+   * The last start tag's attribute `name` as a non-negative integer when it is written as a plain
+   * decimal (no sign, no leading zero, at most 9 digits); -1 when absent; -2 when present in
+   * another form (read it with {@link attr}).
+   */
+  attrInt(name: string): number {
+    const a = this.attrIndex(name);
+    if (a < 0) return -1;
+    if (this.decoded[a] !== undefined) return -2;
+    const s = this.src;
+    const start = this.spans[a * 4 + 2]!;
+    const end = this.spans[a * 4 + 3]!;
+    if (end === start || end - start > 9 || (s.charCodeAt(start) === 0x30 && end - start > 1)) return -2;
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      const d = s.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) return -2;
+      n = n * 10 + d;
+    }
+    return n;
+  }
+
+  /** Reads a start tag at the current position (after skipMisc) as an object. */
+  startTag(): StartTag {
+    this.readStartTag();
+    let attrs: Record<string, string> | undefined;
+    for (let a = 0, k = 0; a < this.attrCount; a++, k += 4) {
+      const aname = this.names.name(this.src, this.spans[k]!, this.spans[k + 1]!);
+      (attrs ??= {})[aname] = this.decoded[a] ?? this.src.slice(this.spans[k + 2], this.spans[k + 3]);
+    }
+    return { name: this.name, attrs, empty: this.empty, pos: this.tagPos };
   }
 
   /** Reads character data up to the next `<` (CDATA sections included), entity-decoded. */
@@ -242,27 +347,6 @@ export class XmlReader {
     const got = s.slice(this.pos + 2, end).trim();
     if (got !== name) this.fail(`Mismatched end tag: expected </${name}>, got </${got.slice(0, 40)}>`);
     this.pos = end + 1;
-  }
-
-  /** Skips a whole element (used for unknown elements in tolerant places). */
-  skipElement(tag: StartTag, maxDepth: number): void {
-    if (tag.empty) return;
-    let depth = 1;
-    while (depth > 0) {
-      this.skipMisc();
-      if (this.pos >= this.src.length) this.fail(`Unexpected end of input in <${tag.name}>`);
-      if (this.src.charCodeAt(this.pos) === LT && this.src.charCodeAt(this.pos + 1) === SLASH) {
-        const end = this.src.indexOf('>', this.pos);
-        if (end < 0) this.fail('Unterminated end tag');
-        this.pos = end + 1;
-        depth--;
-      } else if (this.src.charCodeAt(this.pos) === LT && !this.src.startsWith('<![CDATA[', this.pos)) {
-        const t = this.startTag();
-        if (!t.empty && ++depth > maxDepth) this.fail('Nesting too deep', 'PSRP_CLIXML_TOO_DEEP');
-      } else {
-        this.text();
-      }
-    }
   }
 
   decodeEntities(raw: string, at: number): string {

@@ -43,6 +43,11 @@ describe('CLIXML primitives (MS-PSRP 2.2.5.1)', () => {
     expect(d('<Db>-INF</Db>')).toBe(-Infinity);
     expect(d('<D>79228162514264337593543950335</D>')).toEqual(new PSDecimal('79228162514264337593543950335'));
     expect(d('<BA>AQID/w==</BA>')).toEqual(new Uint8Array([1, 2, 3, 255]));
+    // Not canonical but base64: line breaks, no padding, unused trailing bits.
+    expect(d('<BA>AQID\r\n/w==</BA>')).toEqual(new Uint8Array([1, 2, 3, 255]));
+    expect(d('<BA>AQID/w</BA>')).toEqual(new Uint8Array([1, 2, 3, 255]));
+    expect(d('<BA>AR==</BA>')).toEqual(new Uint8Array([1]));
+    expect(d('<BA></BA>')).toEqual(new Uint8Array([]));
     expect(d('<G>0c8b7d3e-1111-2222-3333-444455556666</G>')).toBe('0c8b7d3e-1111-2222-3333-444455556666');
     expect(d('<URI>http://x/y</URI>')).toBe('http://x/y');
     expect(d('<Nil />')).toBeNull();
@@ -171,6 +176,8 @@ describe('CLIXML primitives (MS-PSRP 2.2.5.1)', () => {
       '<DT>yesterday</DT>',
       '<TS>P</TS>',
       '<BA>@@@</BA>',
+      '<BA>AQ==ID</BA>',
+      '<SS>AQ=&lt;</SS>',
       '<D>1.2.3</D>',
       '<Db>one</Db>',
       '<C>70000</C>',

@@ -1,0 +1,149 @@
+/**
+ * Objects of one type are read with a learned shape (a template with every member, filled in
+ * place). These tests make objects of one type differ in every way a shape can miss (fewer, more,
+ * reordered, duplicated, escaped or special member names, members moving between <Props> and
+ * <MS>) and check that each object comes out exactly as the member list says, whatever the
+ * objects before it looked like.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { deserializeClixml, encodeClixmlString, psMeta } from '../../src/clixml/index.js';
+
+interface Member {
+  readonly name: string;
+  readonly value: number;
+  /** In <MS> (extended) rather than <Props> (adapted). */
+  readonly extended: boolean;
+}
+
+const esc = (n: string): string => encodeClixmlString(n, true);
+
+/** A document of objects sharing one <TN> (the first) and <TNRef> (the rest). */
+function document(objects: readonly (readonly Member[])[]): string {
+  const body = objects.map((members, i) => {
+    const tn = i === 0 ? '<TN RefId="0"><T>Test.Thing</T><T>System.Object</T></TN>' : '<TNRef RefId="0" />';
+    const props = members.filter((m) => !m.extended).map((m) => `<I32 N="${esc(m.name)}">${m.value}</I32>`);
+    const ms = members.filter((m) => m.extended).map((m) => `<I32 N="${esc(m.name)}">${m.value}</I32>`);
+    return `<Obj RefId="${i + 1}">${tn}<Props>${props.join('')}</Props><MS>${ms.join('')}</MS></Obj>`;
+  });
+  return `<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">${body.join('')}</Objs>`;
+}
+
+/** What one object must read as: last value wins, first occurrence fixes the order. */
+function expected(members: readonly Member[]): {
+  keys: string[];
+  values: Record<string, number>;
+  adapted: string[];
+  extended: string[];
+} {
+  const keys: string[] = [];
+  const values: Record<string, number> = {};
+  const adapted: string[] = [];
+  const extended: string[] = [];
+  // Props come before MS in the document.
+  for (const m of [...members.filter((x) => !x.extended), ...members.filter((x) => x.extended)]) {
+    if (!keys.includes(m.name)) {
+      keys.push(m.name);
+      (m.extended ? extended : adapted).push(m.name);
+    }
+    Object.defineProperty(values, m.name, {
+      value: m.value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return { keys, values, adapted, extended };
+}
+
+function check(objects: readonly (readonly Member[])[]): void {
+  const got = deserializeClixml(document(objects)) as Record<string, unknown>[];
+  expect(got).toHaveLength(objects.length);
+  objects.forEach((members, i) => {
+    const want = expected(members);
+    const obj = got[i]!;
+    // Integer-like keys enumerate first in any JS object; compare as sets plus values.
+    expect(Object.keys(obj).sort()).toEqual([...want.keys].sort());
+    if (!want.keys.some((k) => /^\d+$/.test(k))) expect(Object.keys(obj)).toEqual(want.keys);
+    for (const k of want.keys)
+      expect(Object.getOwnPropertyDescriptor(obj, k)?.value, `${i}.${k}`).toBe(want.values[k]);
+    expect(Object.getPrototypeOf(obj)).toBe(Object.prototype);
+    const meta = psMeta(obj)!;
+    expect(meta.adapted).toEqual(want.adapted);
+    expect(meta.extended).toEqual(want.extended);
+    expect(meta.typeNames).toEqual(['Test.Thing', 'System.Object']);
+  });
+}
+
+const base = (n: number, offset = 0): Member[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `Member${i}`, value: i + offset, extended: i >= n - 2 }));
+
+describe('CLIXML objects read with a learned shape', () => {
+  it('reads many objects of one layout, sharing nothing mutable between them', () => {
+    const objects = Array.from({ length: 5 }, (_, j) => base(20, j * 100));
+    check(objects);
+    const got = deserializeClixml(document(objects)) as Record<string, unknown>[];
+    got[3]!['Member0'] = 'changed';
+    expect(got[4]!['Member0']).toBe(400);
+    expect(got[2]!['Member0']).toBe(200);
+  });
+
+  it('reads objects that differ from the learned layout exactly as written', () => {
+    const b = base(20);
+    const cases: Member[][] = [
+      b.slice(0, 10), // fewer members, stops inside <Props>
+      b.slice(0, 18), // all of <Props>, no <MS>
+      [...b, { name: 'Extra', value: 7, extended: false }], // one more
+      [b[1]!, b[0]!, ...b.slice(2)], // reordered
+      [...b.slice(0, 5), { name: 'Member2', value: 99, extended: false }, ...b.slice(5)], // duplicate
+      b.map((m) => (m.name === 'Member17' ? { ...m, extended: true } : m)), // moved from Props to MS
+      b.map((m) => (m.name === 'Member5' ? { ...m, name: 'has space_x and <&>' } : m)), // escaped name
+      b.map((m) => (m.name === 'Member6' ? { ...m, name: '__proto__' } : m)),
+      b.map((m) => (m.name === 'Member7' ? { ...m, name: '12' } : m)), // an integer-like key
+      [], // no members at all
+    ];
+    for (const c of cases) check([b, b, c, b, c, b]);
+  });
+
+  it('gives up on shapes for a type whose objects keep differing, with the same results', () => {
+    const objects = Array.from({ length: 40 }, (_, j) => base(12 + (j % 7), j));
+    check(objects);
+  });
+
+  it('matches the member lists for generated sequences of objects (property)', () => {
+    const names = fc.constantFrom(
+      'A',
+      'B',
+      'C',
+      'D',
+      'E',
+      'F',
+      'G',
+      'H',
+      'I',
+      'J',
+      'K',
+      'L',
+      'M',
+      'N',
+      '_x0041_',
+      '7',
+      'toString',
+    );
+    const member = fc.record({ name: names, value: fc.integer({ min: -5, max: 5 }), extended: fc.boolean() });
+    const layout = fc.array(member, { minLength: 0, maxLength: 18 });
+    fc.assert(
+      fc.property(
+        fc.array(layout, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(5), { maxLength: 12 }),
+        (layouts, picks) => {
+          // Mostly repeat the first layout (so shapes are learned and used), sometimes another.
+          const full = [...'ABCDEFGHIJKLMN'].map((name, i) => ({ name, value: i, extended: i > 11 }));
+          const pool = [full, ...layouts];
+          check([full, full, ...picks.map((p) => pool[p % pool.length]!)]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { XmlNames, XmlReader } from '../../src/internal/xml-reader.js';
+
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return 'no error';
+};
+
+describe('XmlReader cursor', () => {
+  it('leaves the start tag in its fields and reads attributes in place', () => {
+    const r = new XmlReader(`<Obj N="a&amp;b" RefId="12" Q='x'><S /></Obj>`);
+    r.readStartTag();
+    expect([r.name, r.empty, r.tagPos, r.attrCount]).toEqual(['Obj', false, 0, 3]);
+    expect(r.attr('N')).toBe('a&b');
+    expect(r.attr('Q')).toBe('x');
+    expect(r.attr('Missing')).toBeUndefined();
+    expect(r.attrIs('N', 'a&b')).toBe(true);
+    expect(r.attrIs('N', 'a&amp;b')).toBe(false);
+    expect(r.attrIs('Q', 'x')).toBe(true);
+    expect(r.attrIs('Q', 'xx')).toBe(false);
+    expect(r.attrInt('RefId')).toBe(12);
+    expect(r.attrInt('Missing')).toBe(-1);
+    expect(r.attrInt('Q')).toBe(-2);
+    r.readStartTag();
+    expect([r.name, r.empty, r.tagPos, r.attrCount]).toEqual(['S', true, 34, 0]);
+    expect(r.attr('N')).toBeUndefined();
+    r.endTag('Obj');
+    expect(r.pos).toBe(r.src.length);
+  });
+
+  it('reads only plain decimals as integers', () => {
+    for (const [v, want] of [
+      ['0', 0],
+      ['123456789', 123456789],
+      ['01', -2],
+      ['-1', -2],
+      ['+1', -2],
+      ['1234567890', -2],
+      ['', -2],
+      ['1 ', -2],
+      ['&#49;', -2],
+    ] as const) {
+      const r = new XmlReader(`<X RefId="${v}"/>`);
+      r.readStartTag();
+      expect(r.attrInt('RefId'), v).toBe(want);
+    }
+  });
+
+  it('takes the last of a repeated attribute', () => {
+    const r = new XmlReader('<X N="first" N="last"/>');
+    r.readStartTag();
+    expect(r.attr('N')).toBe('last');
+    expect(r.attrIs('N', 'last')).toBe(true);
+  });
+
+  it('checks every attribute value when the tag is read, even ones nobody asks for', () => {
+    expect(code(() => new XmlReader('<X A="&xxe;"/>').readStartTag())).toBe('PSRP_XML_FORBIDDEN');
+    expect(code(() => new XmlReader('<X A="a<b"/>').readStartTag())).toBe('PSRP_XML_MALFORMED');
+    expect(code(() => new XmlReader('<X A="&#xFFFFFF;"/>').readStartTag())).toBe('PSRP_XML_MALFORMED');
+    expect(code(() => new XmlReader('<X A="never closed').readStartTag())).toBe('PSRP_XML_MALFORMED');
+    expect(code(() => new XmlReader('<X A=unquoted/>').readStartTag())).toBe('PSRP_XML_MALFORMED');
+    expect(code(() => new XmlReader('</X>').readStartTag())).toBe('PSRP_XML_MALFORMED');
+  });
+
+  it('returns the known names and cached values as shared strings', () => {
+    const names = new XmlNames(['Obj', 'Objs', 'S']);
+    const src = '<Objs><S N="DisplayName"/><S N="DisplayName"/><Other/></Objs>';
+    const r = new XmlReader(src, names);
+    r.readStartTag();
+    expect(r.name).toBe('Objs');
+    r.readStartTag();
+    const first = r.attrShared('N');
+    r.readStartTag();
+    const second = r.attrShared('N');
+    expect(first).toBe('DisplayName');
+    expect(Object.is(first, second)).toBe(true);
+    r.readStartTag();
+    expect(r.name).toBe('Other');
+    // The same cache across readers (and documents).
+    const r2 = new XmlReader('<S N="DisplayName"/>', names);
+    r2.readStartTag();
+    expect(r2.attrShared('N')).toBe('DisplayName');
+  });
+
+  it('still builds a start-tag object for the element tree', () => {
+    const r = new XmlReader('<s:Envelope xmlns:s="urn:x" a="&lt;1&gt;"/>');
+    expect(r.startTag()).toEqual({
+      name: 's:Envelope',
+      attrs: { 'xmlns:s': 'urn:x', a: '<1>' },
+      empty: true,
+      pos: 0,
+    });
+  });
+});
