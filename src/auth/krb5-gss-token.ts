@@ -5,11 +5,18 @@
 /**
  * Finds the Kerberos message inside a GSS-API context token as `kerberos`/GSSAPI produce and
  * WinRM carries them: a krb5 mechanism token (RFC 2743 framing + TOK_ID), or the same wrapped in
- * SPNEGO (the first NegTokenInit's mechToken, or a NegTokenResp's responseToken). Sans-IO; malformed
- * input throws `ProtocolError` `PSRP_KERBEROS_MESSAGE_INVALID`.
+ * SPNEGO (the first NegTokenInit's mechToken, or a NegTokenResp's responseToken, decoded by
+ * src/auth/spnego.ts). Sans-IO; malformed input throws `ProtocolError` `PSRP_KERBEROS_MESSAGE_INVALID`.
  */
 import { ProtocolError } from '../errors.js';
 import { DerReader } from './der-reader.js';
+import {
+  decodeInitialContextToken,
+  decodeNegTokenInit,
+  decodeNegTokenResp,
+  MechOid,
+  NEG_STATES,
+} from './spnego.js';
 
 const fail = (message: string): ProtocolError =>
   new ProtocolError(`Kerberos GSS token: ${message}`, { code: 'PSRP_KERBEROS_MESSAGE_INVALID' });
@@ -17,7 +24,6 @@ const fail = (message: string): ProtocolError =>
 /** DER contents of the OIDs involved. */
 const KRB5_OID = Buffer.from('2a864886f712010202', 'hex'); // 1.2.840.113554.1.2.2
 const MS_KRB5_OID = Buffer.from('2a864882f712010202', 'hex'); // 1.2.840.48018.1.2.2 (Windows)
-const SPNEGO_OID = Buffer.from('2b0601050502', 'hex'); // 1.3.6.1.5.5.2
 
 /** RFC 4121 4.1 TOK_ID values of context-establishment tokens. */
 export const Krb5TokenId = { AP_REQ: 0x0100, AP_REP: 0x0200, KRB_ERROR: 0x0300 } as const;
@@ -49,6 +55,23 @@ function krb5Token(bytes: Uint8Array): { tokId: number; message: Uint8Array } {
   return { tokId: (inner[0]! << 8) | inner[1]!, message: inner.subarray(2) };
 }
 
+/** Runs a SPNEGO decoder (src/auth/spnego.ts), its `PSRP_SPNEGO_INVALID` rethrown as this codec's error. */
+function spnego<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (e) {
+    if (e instanceof ProtocolError && e.code === 'PSRP_SPNEGO_INVALID') {
+      throw new ProtocolError(`Kerberos GSS token: ${e.message}`, {
+        code: 'PSRP_KERBEROS_MESSAGE_INVALID',
+        cause: e,
+        ...(e.offset === undefined ? {} : { offset: e.offset }),
+        ...(e.element === undefined ? {} : { element: e.element }),
+      });
+    }
+    throw e;
+  }
+}
+
 /**
  * The Kerberos message of a context token: `token` is the krb5 token itself or a SPNEGO token
  * carrying one (base64 as in HTTP headers, or bytes).
@@ -58,54 +81,21 @@ export function krb5ContextToken(token: Uint8Array | string): Krb5ContextToken {
   if (bytes.length === 0) throw fail('empty token');
   if (bytes[0] === 0x60) {
     // Either krb5 framing or the SPNEGO initial token (the same framing with the SPNEGO OID).
-    const top = new DerReader(bytes, fail);
-    const body = top.enter(0x60, 'InitialContextToken');
-    top.done('InitialContextToken');
-    const oid = body.primitive(0x06, 'thisMech');
-    if (!eq(oid, SPNEGO_OID)) return { ...krb5Token(bytes), spnego: false, mechListMic: false };
-    const init = body.enter(0xa0, 'negTokenInit').enter(0x30, 'NegTokenInit');
-    body.done('SPNEGO InitialContextToken');
-    let mechToken: Uint8Array | undefined;
-    while (!init.atEnd) {
-      const tag = init.peekTag();
-      if (tag === 0xa2) {
-        const m = init.enter(0xa2, 'mechToken');
-        mechToken = m.primitive(0x04, 'mechToken');
-        m.done('mechToken');
-      } else init.read('NegTokenInit field');
-    }
+    const { mech } = spnego(() => decodeInitialContextToken(bytes));
+    if (mech !== MechOid.SPNEGO) return { ...krb5Token(bytes), spnego: false, mechListMic: false };
+    const { mechToken } = spnego(() => decodeNegTokenInit(bytes));
     if (!mechToken) throw fail('the SPNEGO NegTokenInit carries no mechToken (no optimistic Kerberos token)');
     return { ...krb5Token(mechToken), spnego: true, mechListMic: false };
   }
   if (bytes[0] === 0xa1) {
-    const top = new DerReader(bytes, fail);
-    const resp = top.enter(0xa1, 'negTokenResp').enter(0x30, 'NegTokenResp');
-    top.done('negTokenResp');
-    let negState: number | undefined;
-    let responseToken: Uint8Array | undefined;
-    let mechListMic = false;
-    while (!resp.atEnd) {
-      const tag = resp.peekTag();
-      if (tag === 0xa0) {
-        const n = resp.enter(0xa0, 'negState');
-        negState = n.enumerated('negState');
-        n.done('negState');
-      } else if (tag === 0xa2) {
-        const r = resp.enter(0xa2, 'responseToken');
-        responseToken = r.primitive(0x04, 'responseToken');
-        r.done('responseToken');
-      } else if (tag === 0xa3) {
-        resp.read('mechListMIC');
-        mechListMic = true;
-      } else resp.read('NegTokenResp field');
-    }
-    if (negState === 2) throw fail('the SPNEGO acceptor rejected the context (negState reject)');
-    if (!responseToken) throw fail('the SPNEGO NegTokenResp carries no responseToken');
+    const resp = spnego(() => decodeNegTokenResp(bytes));
+    if (resp.negState === 'reject') throw fail('the SPNEGO acceptor rejected the context (negState reject)');
+    if (!resp.responseToken) throw fail('the SPNEGO NegTokenResp carries no responseToken');
     return {
-      ...krb5Token(responseToken),
+      ...krb5Token(resp.responseToken),
       spnego: true,
-      mechListMic,
-      ...(negState === undefined ? {} : { negState }),
+      mechListMic: resp.mechListMIC !== undefined,
+      ...(resp.negState === undefined ? {} : { negState: NEG_STATES.indexOf(resp.negState) }),
     };
   }
   throw fail(`unknown token (first byte 0x${bytes[0]!.toString(16)})`);
@@ -119,10 +109,5 @@ export function krb5ContextToken(token: Uint8Array | string): Krb5ContextToken {
 export function negTokenRespHasMechListMic(token: Uint8Array | string): boolean {
   const bytes = typeof token === 'string' ? Buffer.from(token, 'base64') : token;
   if (bytes.length === 0) return false;
-  const top = new DerReader(bytes, fail);
-  const resp = top.enter(0xa1, 'negTokenResp').enter(0x30, 'NegTokenResp');
-  top.done('negTokenResp');
-  let mic = false;
-  while (!resp.atEnd) if (resp.read('NegTokenResp field').tag === 0xa3) mic = true;
-  return mic;
+  return spnego(() => decodeNegTokenResp(bytes)).mechListMIC !== undefined;
 }

@@ -98,6 +98,55 @@ function subjectAltNames(options: TestCertificateOptions): string[] {
   return [...new Set([...dns.map((d) => `DNS:${d}`), ...ips.map((i) => `IP:${i}`)])];
 }
 
+/**
+ * `openssl req -x509` with a new P-256 key: a self-signed certificate for `/CN=<commonName>` with the
+ * given extensions (`name=value`), written to `<file>.pem` and `<file>.key` in `dir`.
+ */
+function selfSigned(
+  dir: string,
+  file: string,
+  commonName: string,
+  days: number,
+  extensions: readonly string[],
+): Promise<void> {
+  return run(
+    [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${commonName}`,
+      ...extensions.flatMap((e) => ['-addext', e]),
+      '-keyout',
+      `${file}.key`,
+      '-out',
+      `${file}.pem`,
+    ],
+    dir,
+  );
+}
+
+/** RFC 5280 4.2.1.9 and 4.2.1.3: what makes a certificate a CA that signs certificates and CRLs. */
+const CA_EXTENSIONS = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'];
+
+/** Checks a subject CN as these helpers accept it. */
+function checkCommonName(commonName: string): void {
+  if (!/^[A-Za-z0-9 .*_-]{1,64}$/.test(commonName))
+    throw new InvalidArgumentError(
+      'commonName must be 1-64 letters, digits, spaces, dots, dashes or underscores',
+    );
+}
+
+/** Days of validity (default 2), checked: an integer from 1 to 3650. */
+function validDays(days: number | undefined): number {
+  const d = days ?? 2;
+  if (!Number.isInteger(d) || d < 1 || d > 3650)
+    throw new InvalidArgumentError('days must be an integer from 1 to 3650');
+  return d;
+}
+
 /** A minimal `openssl ca` configuration: the only way OpenSSL 3.0 sets explicit (past) dates. */
 const CA_CONFIG = `[ ca ]
 default_ca = lab
@@ -126,61 +175,20 @@ extendedKeyUsage = serverAuth, clientAuth
 export async function createTestCertificate(options: TestCertificateOptions = {}): Promise<TestCertificate> {
   const sans = subjectAltNames(options);
   const commonName = options.commonName ?? 'localhost';
-  if (!/^[A-Za-z0-9 .*_-]{1,64}$/.test(commonName))
-    throw new InvalidArgumentError(
-      'commonName must be 1-64 letters, digits, spaces, dots, dashes or underscores',
-    );
-  const days = options.days ?? 2;
-  if (!Number.isInteger(days) || days < 1 || days > 3650)
-    throw new InvalidArgumentError('days must be an integer from 1 to 3650');
+  checkCommonName(commonName);
+  const days = validDays(options.days);
   const san = `subjectAltName=${sans.join(',')}`;
 
   const dir = await mkdtemp(join(tmpdir(), 'psrp-cert-'));
   try {
     let caCert: string | undefined;
     if (options.signedByCa) {
-      await run(
-        [
-          'req',
-          '-x509',
-          ...EC_KEY,
-          '-days',
-          String(days + 1),
-          '-subj',
-          '/CN=psrp throw-away test CA',
-          '-addext',
-          'basicConstraints=critical,CA:TRUE',
-          '-addext',
-          'keyUsage=critical,keyCertSign,cRLSign',
-          '-keyout',
-          'ca.key',
-          '-out',
-          'ca.pem',
-        ],
-        dir,
-      );
+      await selfSigned(dir, 'ca', 'psrp throw-away test CA', days + 1, CA_EXTENSIONS);
       caCert = await readFile(join(dir, 'ca.pem'), 'utf8');
     }
 
     if (!options.signedByCa && !options.expired) {
-      await run(
-        [
-          'req',
-          '-x509',
-          ...EC_KEY,
-          '-days',
-          String(days),
-          '-subj',
-          `/CN=${commonName}`,
-          '-addext',
-          san,
-          '-keyout',
-          'leaf.key',
-          '-out',
-          'leaf.pem',
-        ],
-        dir,
-      );
+      await selfSigned(dir, 'leaf', commonName, days, [san]);
     } else {
       await run(
         [
@@ -252,35 +260,11 @@ export async function createTestCertificateAuthority(
   options: { readonly commonName?: string | undefined; readonly days?: number | undefined } = {},
 ): Promise<TestCertificateAuthority> {
   const commonName = options.commonName ?? 'psrp throw-away client CA';
-  if (!/^[A-Za-z0-9 .*_-]{1,64}$/.test(commonName))
-    throw new InvalidArgumentError(
-      'commonName must be 1-64 letters, digits, spaces, dots, dashes or underscores',
-    );
-  const days = options.days ?? 2;
-  if (!Number.isInteger(days) || days < 1 || days > 3650)
-    throw new InvalidArgumentError('days must be an integer from 1 to 3650');
+  checkCommonName(commonName);
+  const days = validDays(options.days);
   const dir = await mkdtemp(join(tmpdir(), 'psrp-cert-'));
   try {
-    await run(
-      [
-        'req',
-        '-x509',
-        ...EC_KEY,
-        '-days',
-        String(days),
-        '-subj',
-        `/CN=${commonName}`,
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
-        '-keyout',
-        'ca.key',
-        '-out',
-        'ca.pem',
-      ],
-      dir,
-    );
+    await selfSigned(dir, 'ca', commonName, days, CA_EXTENSIONS);
     return {
       cert: await readFile(join(dir, 'ca.pem'), 'utf8'),
       key: await readFile(join(dir, 'ca.key'), 'utf8'),
@@ -318,9 +302,7 @@ export async function createClientCertificate(options: ClientCertificateOptions)
   const upn = options.upn === undefined ? `${user}@localhost` : options.upn;
   if (upn !== false && !/^[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,190}$/.test(upn))
     throw new InvalidArgumentError(`Not a user principal name: ${JSON.stringify(String(upn).slice(0, 80))}`);
-  const days = options.days ?? 2;
-  if (!Number.isInteger(days) || days < 1 || days > 3650)
-    throw new InvalidArgumentError('days must be an integer from 1 to 3650');
+  const days = validDays(options.days);
   const extensions = [
     'basicConstraints = critical, CA:FALSE',
     'keyUsage = critical, digitalSignature, keyEncipherment',
@@ -362,22 +344,12 @@ export async function createClientCertificate(options: ClientCertificateOptions)
         dir,
       );
     } else {
-      await run(
-        [
-          'req',
-          '-x509',
-          ...EC_KEY,
-          '-days',
-          String(days),
-          '-subj',
-          `/CN=${user}`,
-          ...extensions.flatMap((e) => ['-addext', e.replace(/ = /, '=')]),
-          '-keyout',
-          'leaf.key',
-          '-out',
-          'leaf.pem',
-        ],
+      await selfSigned(
         dir,
+        'leaf',
+        user,
+        days,
+        extensions.map((e) => e.replace(/ = /, '=')),
       );
     }
     const cert = await readFile(join(dir, 'leaf.pem'), 'utf8');

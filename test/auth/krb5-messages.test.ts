@@ -12,7 +12,8 @@ import {
   principalToString,
 } from '../../src/auth/ccache.js';
 import { decrypt } from '../../src/auth/krb5-crypto.js';
-import { krb5ContextToken, Krb5TokenId } from '../../src/auth/krb5-gss-token.js';
+import { krb5ContextToken, Krb5TokenId, negTokenRespHasMechListMic } from '../../src/auth/krb5-gss-token.js';
+import { encodeNegTokenResp } from '../../src/auth/spnego.js';
 import {
   decodeApRep,
   decodeApReq,
@@ -76,6 +77,30 @@ describe('krb5 messages (RFC 4120 5.5.1, 5.5.2)', () => {
     expect(init).toMatchObject({ tokId: Krb5TokenId.AP_REQ, spnego: true });
     const resp = krb5ContextToken(Buffer.from(fixture.Negotiate.acceptorToken, 'base64'));
     expect(resp).toMatchObject({ tokId: Krb5TokenId.AP_REP, spnego: true, negState: 0, mechListMic: false });
+  });
+
+  it('SPNEGO: negState and mechListMIC of a NegTokenResp; its decoding errors carry the Kerberos code', () => {
+    const apRep = Buffer.from(fixture.Kerberos.acceptorToken, 'base64');
+    const withMic = encodeNegTokenResp({
+      negState: 'accept-incomplete',
+      responseToken: apRep,
+      mechListMIC: Buffer.from('0404', 'hex'),
+    });
+    expect(krb5ContextToken(withMic)).toMatchObject({
+      tokId: Krb5TokenId.AP_REP,
+      spnego: true,
+      negState: 1,
+      mechListMic: true,
+    });
+    expect(negTokenRespHasMechListMic(withMic.toString('base64'))).toBe(true);
+    expect(negTokenRespHasMechListMic(encodeNegTokenResp({ negState: 'accept-completed' }))).toBe(false);
+    expect(negTokenRespHasMechListMic('')).toBe(false);
+    // DER wants the fields in tag order: [3] before [2] is refused, with this codec's code.
+    const swapped = Buffer.from('a10c300aa3030401aaa2030401bb', 'hex');
+    for (const f of [krb5ContextToken, negTokenRespHasMechListMic]) {
+      expect(() => f(swapped)).toThrow(ProtocolError);
+      expect(() => f(swapped)).toThrow(expect.objectContaining({ code: 'PSRP_KERBEROS_MESSAGE_INVALID' }));
+    }
   });
 
   it('every truncation of every message is refused with PSRP_KERBEROS_MESSAGE_INVALID', () => {

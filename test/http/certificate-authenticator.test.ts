@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { inspect, promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, InvalidArgumentError } from '../../src/errors.js';
 import { CertificateAuthenticator, WSMAN_HTTPS_MUTUAL } from '../../src/http/certificate-authenticator.js';
 import { HttpTransport } from '../../src/http/http-transport.js';
@@ -15,7 +15,9 @@ import {
   type TestCertificate,
   type TestCertificateAuthority,
 } from '../../src/lab/certificate.js';
-import { closeAllServers, reply, soap, startServer } from './servers.js';
+import { thrown } from '../helpers/thrown.js';
+import { reply, soap, startServer } from './servers.js';
+import { transportsClosedAfterEach } from './transports.js';
 
 let server: TestCertificate;
 let clientCa: TestCertificateAuthority;
@@ -56,25 +58,7 @@ beforeAll(async () => {
   }
 });
 
-const transports: HttpTransport[] = [];
-function transport(options: ConstructorParameters<typeof HttpTransport>[0]): HttpTransport {
-  const t = new HttpTransport(options);
-  transports.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await closeAllServers();
-});
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
+const transport = transportsClosedAfterEach();
 
 /** An HTTPS server that asks for a client certificate and echoes what it saw. */
 function echoServer(): ReturnType<typeof startServer> {

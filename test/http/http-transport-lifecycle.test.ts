@@ -3,30 +3,20 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PsrpError, TransportError } from '../../src/errors.js';
-import { HttpTransport } from '../../src/http/http-transport.js';
-import type { HttpTransportOptions } from '../../src/http/http-transport.js';
 import { channels } from '../../src/internal/debug.js';
 import { createTestCertificate } from '../../src/lab/certificate.js';
 import type { TestCertificate } from '../../src/lab/certificate.js';
-import { closeAllServers, reply, soap, startServer } from './servers.js';
+import { reply, soap, startServer } from './servers.js';
+import { transportsClosedAfterEach } from './transports.js';
 
 let cert: TestCertificate;
 beforeAll(async () => {
   cert = await createTestCertificate();
 });
 
-const transports: HttpTransport[] = [];
-function transport(options: HttpTransportOptions): HttpTransport {
-  const t = new HttpTransport(options);
-  transports.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await closeAllServers();
-});
+const transport = transportsClosedAfterEach();
 
 async function failure(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -274,8 +264,7 @@ describe('observability without secrets', () => {
       const unauthorized = transport({ url: `https://localhost:${server.port}/unauthorized`, ca: cert.ca, auth: { username, password } });
       errors.push(await failure(unauthorized.send(soap())));
       // Same transport as the cookie: the echoed body now contains the cookie value too.
-      const again = new HttpTransport({ url: `https://localhost:${server.port}/set`, ca: cert.ca, auth: { username, password } });
-      transports.push(again);
+      const again = transport({ url: `https://localhost:${server.port}/set`, ca: cert.ca, auth: { username, password } });
       await again.send(soap());
       server.handle((req, res) => {
         res.writeHead(502);

@@ -1,10 +1,10 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TransportError } from '../../src/errors.js';
 import { HttpTransport } from '../../src/http/http-transport.js';
-import type { HttpTransportOptions } from '../../src/http/http-transport.js';
 import { createTestCertificate } from '../../src/lab/certificate.js';
 import type { TestCertificate } from '../../src/lab/certificate.js';
-import { closeAllServers, reply, soap, startServer } from './servers.js';
+import { reply, soap, startServer } from './servers.js';
+import { transportsClosedAfterEach } from './transports.js';
 import type { TestServer } from './servers.js';
 
 let cert: TestCertificate;
@@ -12,16 +12,7 @@ beforeAll(async () => {
   cert = await createTestCertificate();
 });
 
-const transports: HttpTransport[] = [];
-function transport(options: HttpTransportOptions): HttpTransport {
-  const t = new HttpTransport(options);
-  transports.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await closeAllServers();
-});
+const transport = transportsClosedAfterEach();
 
 const creds = { username: 'admin@contoso.com', password: 'S3cret!pw' };
 const tls = (): { ca: string } => ({ ca: cert.ca });

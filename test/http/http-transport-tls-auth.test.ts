@@ -1,11 +1,11 @@
 import type { TLSSocket } from 'node:tls';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, InvalidArgumentError, TransportError } from '../../src/errors.js';
 import type { AuthChallenge, Authenticator, AuthResult } from '../../src/http/authenticator.js';
-import { HttpTransport } from '../../src/http/http-transport.js';
 import { createTestCertificate } from '../../src/lab/certificate.js';
 import type { TestCertificate } from '../../src/lab/certificate.js';
-import { closeAllServers, reply, soap, startServer } from './servers.js';
+import { reply, soap, startServer } from './servers.js';
+import { transportsClosedAfterEach } from './transports.js';
 
 let selfSigned: TestCertificate;
 let caSigned: TestCertificate;
@@ -20,16 +20,7 @@ beforeAll(async () => {
   ]);
 });
 
-const transports: HttpTransport[] = [];
-function transport(options: ConstructorParameters<typeof HttpTransport>[0]): HttpTransport {
-  const t = new HttpTransport(options);
-  transports.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await closeAllServers();
-});
+const transport = transportsClosedAfterEach();
 
 const creds = { username: 'CONTOSO\\admin', password: 'pässwörd-Ünïcode:with:colons' };
 

@@ -6,8 +6,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -15,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, InvalidArgumentError } from '../../src/errors.js';
 import { kinit, type KinitOptions } from '../../src/http/kinit.js';
 import { kinit as exported } from '../../src/index.js';
-import { startTestRealm, type TestRealm } from '../../src/lab/test-realm.js';
+import { canConnect, startTestRealm, type TestRealm } from '../../src/lab/test-realm.js';
+import { loadKerberos } from '../helpers/kerberos-binding.js';
 
 const ALICE = 'Alic3-Passw0rd!';
 const BOB = 'B0b-Preauth-Passw0rd';
@@ -49,17 +48,6 @@ function klist(ccache: string, env: Record<string, string>): Promise<string> {
       err ? reject(new Error(`klist -c ${ccache}: ${stderr}`)) : resolve(stdout),
     ),
   );
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = createConnection({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
 }
 
 const privateCaches = async (): Promise<string[]> =>
@@ -214,23 +202,6 @@ describe('kinit() against an MIT KDC', () => {
 });
 
 describe('the ticket from kinit() serves the kerberos npm binding', () => {
-  interface KerberosModule {
-    initializeClient(
-      service: string,
-      options: { mechOID?: number },
-    ): Promise<{ step(c: string): Promise<string> }>;
-    GSS_MECH_OID_KRB5: number;
-  }
-  function loadKerberos(): KerberosModule {
-    try {
-      return createRequire(import.meta.url)('kerberos') as KerberosModule;
-    } catch (e) {
-      throw new Error(
-        `The optional npm package "kerberos" did not load (${(e as Error).message}): install libkrb5-dev (scripts/ensure-gss.sh) and run npm ci again`,
-      );
-    }
-  }
-
   it('initializeClient("HTTP@localhost").step("") fails without the cache and succeeds with KRB5CCNAME set to it', async () => {
     const kerberos = loadKerberos();
     const saved = { KRB5_CONFIG: process.env['KRB5_CONFIG'], KRB5CCNAME: process.env['KRB5CCNAME'] };

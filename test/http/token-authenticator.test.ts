@@ -1,10 +1,12 @@
 import { inspect } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, InvalidArgumentError } from '../../src/errors.js';
 import { HttpTransport } from '../../src/http/http-transport.js';
 import { BASIC_AUTH_TO_OAUTH, TokenAuthenticator } from '../../src/http/token-authenticator.js';
 import { createTestCertificate, type TestCertificate } from '../../src/lab/certificate.js';
-import { closeAllServers, reply, soap, startServer } from './servers.js';
+import { thrown } from '../helpers/thrown.js';
+import { reply, soap, startServer } from './servers.js';
+import { transportsClosedAfterEach } from './transports.js';
 
 // Shaped like a JWT; a test value, not a real token.
 const TOKEN = 'eyJ0eXAiOiJKV1QifQ.eyJ1cG4iOiJhZG1pbkBjb250b3NvIn0.c2lnbmF0dXJlLXRlc3Qtb25seQ';
@@ -14,25 +16,7 @@ let cert: TestCertificate;
 beforeAll(async () => {
   cert = await createTestCertificate();
 });
-const transports: HttpTransport[] = [];
-function transport(options: ConstructorParameters<typeof HttpTransport>[0]): HttpTransport {
-  const t = new HttpTransport(options);
-  transports.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await closeAllServers();
-});
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
+const transport = transportsClosedAfterEach();
 
 function decode(header: string | undefined): string {
   expect(header).toMatch(/^Basic [A-Za-z0-9+/]+=*$/);

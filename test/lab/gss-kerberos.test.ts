@@ -2,7 +2,6 @@
 // the `kerberos` npm binding's handshake for Negotiate (SPNEGO) and Kerberos, MIT's RFC 4121 Wrap
 // tokens converted to Windows' layout by src/auth/kerberos-wrap.ts (MS-WSMV 2.2.9.1.1.2.2) and
 // carried encrypted over plain http both ways, and the errors MIT gives for a missing SPN or user.
-import { createRequire } from 'node:module';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,12 +9,9 @@ import {
   parseWrapTokenHeader,
   toWindowsWrapLayout,
 } from '../../src/auth/kerberos-wrap.js';
-import { randomIds } from '../../src/internal/ids.js';
-import { LAB_USERS } from '../../src/lab/exchange-runspace.js';
 import { GssAcceptor } from '../../src/lab/gss-acceptor.js';
-import { startLab, type Lab } from '../../src/lab/lab-server.js';
-import { startTestRealm, type KerberosClientEnv, type TestRealm } from '../../src/lab/test-realm.js';
-import { deleteEnvelope } from '../../src/wsman/envelope.js';
+import type { Lab } from '../../src/lab/lab-server.js';
+import type { KerberosClientEnv, TestRealm } from '../../src/lab/test-realm.js';
 import { identifyEnvelope } from '../../src/wsman/identify.js';
 import {
   decryptMessage,
@@ -25,76 +21,47 @@ import {
   type SealingContext,
 } from '../../src/wsman/message-encryption.js';
 import { PythonInitiator } from '../helpers/gss-initiator.js';
+import {
+  ALICE_PASSWORD,
+  closeGssLab,
+  post,
+  startGssLab,
+  tokenOf,
+  unknownShellDeleteXml,
+} from '../helpers/gss-lab.js';
+import {
+  loadKerberos,
+  sealingFlags,
+  type KerberosClient,
+  type KerberosModule,
+} from '../helpers/kerberos-binding.js';
 
-interface KerberosClient {
-  step(challenge: string): Promise<string>;
-  wrap(data: string, options?: { user?: string; protect?: boolean }): Promise<string>;
-  unwrap(data: string): Promise<string>;
-  contextComplete: boolean;
-}
-interface KerberosModule {
-  initializeClient(service: string, options: { mechOID?: number; gssFlag?: number }): Promise<KerberosClient>;
-  GSS_MECH_OID_KRB5: number;
-  GSS_MECH_OID_SPNEGO: number;
-  GSS_C_MUTUAL_FLAG: number;
-  GSS_C_CONF_FLAG: number;
-  GSS_C_INTEG_FLAG: number;
-  GSS_C_SEQUENCE_FLAG: number;
-}
-
-function loadKerberos(): KerberosModule {
-  try {
-    return createRequire(import.meta.url)('kerberos') as KerberosModule;
-  } catch (e) {
-    throw new Error(
-      `The optional npm package "kerberos" did not load (${(e as Error).message}): install libkrb5-dev (scripts/ensure-gss.sh) and run npm ci again`,
-    );
-  }
-}
-
-const PASSWORD = 'Alic3-Passw0rd!';
 let realm: TestRealm;
 let lab: Lab;
 let clientEnv: KerberosClientEnv;
 let kerberos: KerberosModule;
 
 beforeAll(async () => {
-  realm = await startTestRealm({ users: { alice: PASSWORD, carol: 'Car0l-Passw0rd!' } });
+  ({ realm, lab } = await startGssLab({ alice: ALICE_PASSWORD, carol: 'Car0l-Passw0rd!' }));
   clientEnv = await realm.kinit('alice');
   // MIT reads KRB5_CONFIG / KRB5CCNAME when each context is made, so setting them in this worker
   // process before the first GSSAPI call is enough (vitest runs each file in its own process).
   Object.assign(process.env, clientEnv);
   kerberos = loadKerberos();
-  lab = await startLab({
-    users: { ...LAB_USERS, alice: { password: 'basic-unused-1', role: 'admin' } },
-    gssapi: { env: realm.acceptorEnv },
-    behaviours: { authSchemes: ['Negotiate', 'Kerberos', 'NTLM', 'Basic'] },
+});
+afterAll(() => closeGssLab(lab, realm));
+
+/** A kerberos npm krb5 context authenticated against a GssAcceptor of its own, as context `c`. */
+async function acceptedContext(acceptor: GssAcceptor): Promise<KerberosClient> {
+  const k = await kerberos.initializeClient('HTTP@localhost', {
+    mechOID: kerberos.GSS_MECH_OID_KRB5,
+    gssFlag: sealingFlags(kerberos),
   });
-});
-afterAll(async () => {
-  await lab?.close();
-  await realm?.close();
-});
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
+  const r = await acceptor.accept('c', 'Kerberos', Buffer.from(await k.step(''), 'base64'));
+  expect(r).toMatchObject({ complete: true, user: 'alice@PSRP.TEST', mech: 'krb5' });
+  await k.step(r.token.toString('base64'));
+  return k;
 }
-async function post(
-  client: Client,
-  headers: Record<string, string>,
-  body: string | Buffer = '',
-): Promise<Reply> {
-  const r = await client.request({ path: '/wsman', method: 'POST', headers, body });
-  return { status: r.statusCode, headers: r.headers, body: Buffer.from(await r.body.arrayBuffer()) };
-}
-function tokenOf(reply: Reply, scheme: string): string | undefined {
-  return new RegExp(`^${scheme} (\\S+)$`).exec(String(reply.headers['www-authenticate'] ?? ''))?.[1];
-}
-
-const flags = (k: KerberosModule): number =>
-  k.GSS_C_MUTUAL_FLAG | k.GSS_C_CONF_FLAG | k.GSS_C_INTEG_FLAG | k.GSS_C_SEQUENCE_FLAG;
 
 describe('lab GSSAPI acceptor: Kerberos', () => {
   for (const [scheme, mech] of [
@@ -106,7 +73,7 @@ describe('lab GSSAPI acceptor: Kerberos', () => {
       try {
         const k = await kerberos.initializeClient('HTTP@localhost', {
           mechOID: mech === 'spnego' ? kerberos.GSS_MECH_OID_SPNEGO : kerberos.GSS_MECH_OID_KRB5,
-          gssFlag: flags(kerberos),
+          gssFlag: sealingFlags(kerberos),
         });
         const before = lab.gssCounts.get('mech:krb5') ?? 0;
         const r = await post(client, { authorization: `${scheme} ${await k.step('')}` });
@@ -151,21 +118,8 @@ describe('lab GSSAPI acceptor: Kerberos', () => {
         expect(ct).toBe(`multipart/encrypted;protocol="${sealing.protocol}";boundary="Encrypted Boundary"`);
         expect(await decryptMessage(sealing, a.body, ct)).toContain('IdentifyResponse');
 
-        const del = deleteEnvelope(
-          {
-            to: `${lab.httpOrigin}/wsman`,
-            resourceUri: 'http://schemas.microsoft.com/powershell/Microsoft.PowerShell',
-            ids: randomIds,
-            sessionId: crypto.randomUUID(),
-            maxEnvelopeSize: 153600,
-            operationTimeoutSeconds: 20,
-            locale: 'en-US',
-            dataLocale: 'en-US',
-          },
-          '11111111-2222-3333-4444-555555555555',
-        );
         for (let i = 0; i < 3; i++) {
-          const m = await encryptMessage(sealing, del.xml);
+          const m = await encryptMessage(sealing, unknownShellDeleteXml(lab));
           const d = await post(client, { 'content-type': m.contentType }, m.body);
           expect(d.status).toBe(500);
           expect(await decryptMessage(sealing, d.body, String(d.headers['content-type']))).toContain(
@@ -199,13 +153,7 @@ describe('lab GSSAPI acceptor: Kerberos', () => {
   it('the kerberos npm client unwraps a Windows-layout message (RRC 28) joined back into one token', async () => {
     const acceptor = await GssAcceptor.start({ env: realm.acceptorEnv });
     try {
-      const k = await kerberos.initializeClient('HTTP@localhost', {
-        mechOID: kerberos.GSS_MECH_OID_KRB5,
-        gssFlag: flags(kerberos),
-      });
-      const r = await acceptor.accept('c', 'Kerberos', Buffer.from(await k.step(''), 'base64'));
-      expect(r).toMatchObject({ complete: true, user: 'alice@PSRP.TEST', mech: 'krb5' });
-      await k.step(r.token.toString('base64'));
+      const k = await acceptedContext(acceptor);
       // (Not an empty message: kerberos@7's unwrap() of an empty plaintext fails in its native callback.)
       for (const text of ['first answer', 'second answer', 'x'.repeat(5000)]) {
         const { header, data } = await acceptor.wrap('c', Buffer.from(text));
@@ -226,12 +174,7 @@ describe('lab GSSAPI acceptor: Kerberos', () => {
     // When this fails, the binding was fixed and the client may use wrap() for message encryption.
     const acceptor = await GssAcceptor.start({ env: realm.acceptorEnv });
     try {
-      const k = await kerberos.initializeClient('HTTP@localhost', {
-        mechOID: kerberos.GSS_MECH_OID_KRB5,
-        gssFlag: flags(kerberos),
-      });
-      const r = await acceptor.accept('c', 'Kerberos', Buffer.from(await k.step(''), 'base64'));
-      await k.step(r.token.toString('base64'));
+      const k = await acceptedContext(acceptor);
       const data = Buffer.from('<s:Envelope>twenty-seven</s:Envelope>');
       const token = Buffer.from(await k.wrap(data.toString('base64'), { protect: true }), 'base64');
       expect(token.length).toBe(16 + 16 + 4 + 16 + 12); // 4 bytes of plaintext, not data.length
@@ -244,7 +187,7 @@ describe('lab GSSAPI acceptor: Kerberos', () => {
   it('errors: a missing SPN, an unknown user, a principal that is no lab user', async () => {
     const k = await kerberos.initializeClient('HTTP@127.0.0.1', {
       mechOID: kerberos.GSS_MECH_OID_KRB5,
-      gssFlag: flags(kerberos),
+      gssFlag: sealingFlags(kerberos),
     });
     await expect(k.step('')).rejects.toThrow(
       'Unspecified GSS failure.  Minor code may provide more information: Server HTTP/127.0.0.1@PSRP.TEST not found in Kerberos database',

@@ -6,11 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NtlmClientContext } from '../../src/auth/ntlm-context.js';
 import { AUTHENTICATE_MIC_OFFSET } from '../../src/auth/ntlm-messages.js';
 import { ntlmSealingContext } from '../../src/auth/ntlm-sealing.js';
-import { LAB_USERS } from '../../src/lab/exchange-runspace.js';
-import { startLab, type Lab } from '../../src/lab/lab-server.js';
-import { startTestRealm, type TestRealm } from '../../src/lab/test-realm.js';
-import { randomIds } from '../../src/internal/ids.js';
-import { deleteEnvelope } from '../../src/wsman/envelope.js';
+import type { Lab } from '../../src/lab/lab-server.js';
+import type { TestRealm } from '../../src/lab/test-realm.js';
 import { identifyEnvelope } from '../../src/wsman/identify.js';
 import {
   decryptMessage,
@@ -19,44 +16,29 @@ import {
   type SealingContext,
 } from '../../src/wsman/message-encryption.js';
 import { PythonInitiator } from '../helpers/gss-initiator.js';
+import {
+  ALICE_PASSWORD,
+  closeGssLab,
+  post,
+  startGssLab,
+  tokenBytesOf as tokenOf,
+  unknownShellDeleteXml,
+} from '../helpers/gss-lab.js';
 
-const PASSWORD = 'Alic3-Passw0rd!';
+const PASSWORD = ALICE_PASSWORD;
 let realm: TestRealm;
 let lab: Lab;
 
 beforeAll(async () => {
-  realm = await startTestRealm({ users: { alice: PASSWORD } });
-  lab = await startLab({
-    users: { ...LAB_USERS, alice: { password: 'basic-unused-1', role: 'admin' } },
-    gssapi: { env: realm.acceptorEnv },
-    behaviours: { authSchemes: ['Negotiate', 'Kerberos', 'NTLM', 'Basic'] },
-  });
+  ({ realm, lab } = await startGssLab());
 });
-afterAll(async () => {
-  await lab?.close();
-  await realm?.close();
-});
+afterAll(() => closeGssLab(lab, realm));
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-async function post(
-  client: Client,
-  headers: Record<string, string>,
-  body: string | Buffer = '',
-): Promise<Reply> {
-  const r = await client.request({ path: '/wsman', method: 'POST', headers, body });
-  return { status: r.statusCode, headers: r.headers, body: Buffer.from(await r.body.arrayBuffer()) };
-}
-
-function tokenOf(reply: Reply, scheme: string): Buffer {
-  const h = String(reply.headers['www-authenticate'] ?? '');
-  const m = new RegExp(`^${scheme} (\\S+)$`).exec(h);
-  if (!m) throw new Error(`no ${scheme} token in ${JSON.stringify(h)}`);
-  return Buffer.from(m[1]!, 'base64');
+/** A Negotiate NEGOTIATE to the lab, its CHALLENGE fed to a new context: alice's AUTHENTICATE. */
+async function authenticateFor(client: Client, password: string): Promise<Buffer> {
+  const ctx = new NtlmClientContext({ credentials: { username: 'PSRP\\alice', password } });
+  const first = await post(client, { authorization: `Negotiate ${ctx.negotiate().toString('base64')}` });
+  return ctx.authenticate(tokenOf(first, 'Negotiate'));
 }
 
 describe('lab GSSAPI acceptor: our NTLM client against gss-ntlmssp', () => {
@@ -95,21 +77,8 @@ describe('lab GSSAPI acceptor: our NTLM client against gss-ntlmssp', () => {
       expect(answer).toContain('ProductVersion');
 
       // Later requests on the connection need no Authorization header (connection-based auth).
-      const del = deleteEnvelope(
-        {
-          to: `${lab.httpOrigin}/wsman`,
-          resourceUri: 'http://schemas.microsoft.com/powershell/Microsoft.PowerShell',
-          ids: randomIds,
-          sessionId: crypto.randomUUID(),
-          maxEnvelopeSize: 153600,
-          operationTimeoutSeconds: 20,
-          locale: 'en-US',
-          dataLocale: 'en-US',
-        },
-        '11111111-2222-3333-4444-555555555555',
-      );
       for (let i = 0; i < 3; i++) {
-        const m = await encryptMessage(sealing, del.xml);
+        const m = await encryptMessage(sealing, unknownShellDeleteXml(lab));
         const r = await post(client, { 'content-type': m.contentType }, m.body);
         expect(r.status).toBe(500);
         const text = await decryptMessage(sealing, r.body, String(r.headers['content-type']));
@@ -202,9 +171,7 @@ describe('lab GSSAPI acceptor: our NTLM client against gss-ntlmssp', () => {
     const client = new Client(lab.httpOrigin, { pipelining: 1 });
     try {
       const failed = lab.gssCounts.get('authFailed') ?? 0;
-      const ctx = new NtlmClientContext({ credentials: { username: 'PSRP\\alice', password: 'wrong' } });
-      const first = await post(client, { authorization: `Negotiate ${ctx.negotiate().toString('base64')}` });
-      const authenticate = ctx.authenticate(tokenOf(first, 'Negotiate'));
+      const authenticate = await authenticateFor(client, 'wrong');
       const second = await post(client, { authorization: `Negotiate ${authenticate.toString('base64')}` });
       expect(second.status).toBe(401);
       expect(second.headers['www-authenticate']).toEqual([
@@ -222,9 +189,7 @@ describe('lab GSSAPI acceptor: our NTLM client against gss-ntlmssp', () => {
   it('refuses an AUTHENTICATE whose MIC was altered (gss-ntlmssp verifies the MIC)', async () => {
     const client = new Client(lab.httpOrigin, { pipelining: 1 });
     try {
-      const ctx = new NtlmClientContext({ credentials: { username: 'PSRP\\alice', password: PASSWORD } });
-      const first = await post(client, { authorization: `Negotiate ${ctx.negotiate().toString('base64')}` });
-      const authenticate = ctx.authenticate(tokenOf(first, 'Negotiate'));
+      const authenticate = await authenticateFor(client, PASSWORD);
       authenticate[AUTHENTICATE_MIC_OFFSET] = authenticate[AUTHENTICATE_MIC_OFFSET]! ^ 0xff; // MS-NLMP 2.2.1.3
       const second = await post(client, { authorization: `Negotiate ${authenticate.toString('base64')}` });
       expect(second.status).toBe(401);

@@ -10,33 +10,25 @@ import {
   type RunspacePoolOptions,
 } from '../../src/index.js';
 import { channels } from '../../src/internal/debug.js';
-import { LAB_USERS } from '../../src/lab/exchange-runspace.js';
-import { startLab, type Lab } from '../../src/lab/lab-server.js';
-import { startTestRealm, type TestRealm } from '../../src/lab/test-realm.js';
+import type { Lab } from '../../src/lab/lab-server.js';
+import type { TestRealm } from '../../src/lab/test-realm.js';
+import { ALICE_PASSWORD, closeGssLab, startGssLab } from '../helpers/gss-lab.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
-const PASSWORD = 'Alic3-Passw0rd!';
+const PASSWORD = ALICE_PASSWORD;
 let realm: TestRealm;
 let lab: Lab;
 let ticketCache: string;
 
 beforeAll(async () => {
   requirePwsh();
-  realm = await startTestRealm({ users: { alice: PASSWORD } });
-  lab = await startLab({
-    users: { ...LAB_USERS, alice: { password: 'basic-unused-1', role: 'admin' } },
-    gssapi: { env: realm.acceptorEnv },
-    behaviours: { authSchemes: ['Negotiate', 'Kerberos', 'NTLM', 'Basic'] },
-  });
+  ({ realm, lab } = await startGssLab());
   const env = await realm.kinit('alice');
   // The kerberos binding (MIT) reads these from this process's environment for each new context.
   process.env['KRB5_CONFIG'] = env.KRB5_CONFIG;
   process.env['KRB5CCNAME'] = ticketCache = env.KRB5CCNAME;
 }, 60_000);
-afterAll(async () => {
-  await lab?.close();
-  await realm?.close();
-});
+afterAll(() => closeGssLab(lab, realm));
 afterEach(() => {
   process.env['KRB5CCNAME'] = ticketCache;
   expect(lab.liveShells()).toBe(0);

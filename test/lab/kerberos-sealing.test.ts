@@ -7,7 +7,6 @@
 // with gss_wrap_iov, so both directions are checked by MIT.
 import { execFile } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,37 +14,19 @@ import { EncType } from '../../src/auth/krb5-crypto.js';
 import { kerberosSealer, type KerberosSealingContext } from '../../src/auth/kerberos-sealing.js';
 import { parseWrapTokenHeader } from '../../src/auth/kerberos-wrap.js';
 import { readServiceTicketKeys } from '../../src/http/kerberos-ccache-file.js';
-import { randomIds } from '../../src/internal/ids.js';
-import { LAB_USERS } from '../../src/lab/exchange-runspace.js';
-import { startLab, type Lab } from '../../src/lab/lab-server.js';
-import { startTestRealm, type KerberosClientEnv, type TestRealm } from '../../src/lab/test-realm.js';
-import { deleteEnvelope } from '../../src/wsman/envelope.js';
+import type { Lab } from '../../src/lab/lab-server.js';
+import type { KerberosClientEnv, TestRealm } from '../../src/lab/test-realm.js';
 import { identifyEnvelope } from '../../src/wsman/identify.js';
 import { decryptMessage, encryptMessage } from '../../src/wsman/message-encryption.js';
-
-interface KerberosClient {
-  step(challenge: string): Promise<string>;
-  contextComplete: boolean;
-}
-interface KerberosModule {
-  initializeClient(service: string, options: { mechOID?: number; gssFlag?: number }): Promise<KerberosClient>;
-  GSS_MECH_OID_KRB5: number;
-  GSS_MECH_OID_SPNEGO: number;
-  GSS_C_MUTUAL_FLAG: number;
-  GSS_C_CONF_FLAG: number;
-  GSS_C_INTEG_FLAG: number;
-  GSS_C_SEQUENCE_FLAG: number;
-}
-
-function loadKerberos(): KerberosModule {
-  try {
-    return createRequire(import.meta.url)('kerberos') as KerberosModule;
-  } catch (e) {
-    throw new Error(
-      `The optional npm package "kerberos" did not load (${(e as Error).message}): install libkrb5-dev (scripts/ensure-gss.sh) and run npm ci again`,
-    );
-  }
-}
+import {
+  ALICE_PASSWORD,
+  closeGssLab,
+  post,
+  startGssLab,
+  tokenOf,
+  unknownShellDeleteXml,
+} from '../helpers/gss-lab.js';
+import { loadKerberos, sealingFlags, type KerberosModule } from '../helpers/kerberos-binding.js';
 
 let realm: TestRealm;
 let lab: Lab;
@@ -54,7 +35,7 @@ let kerberos: KerberosModule;
 const envs: Record<'aes256' | 'aes128' | 'aes128-ticket', KerberosClientEnv> = {} as never;
 
 beforeAll(async () => {
-  realm = await startTestRealm({ users: { alice: 'Alic3-Passw0rd!' } });
+  ({ realm, lab } = await startGssLab());
   const base = await realm.kinit('alice');
   envs.aes256 = base;
   const conf = await readFile(realm.krb5Config, 'utf8');
@@ -76,7 +57,7 @@ beforeAll(async () => {
       (e, _o, err) =>
         e ? reject(new Error(`kinit (Debian krb5-user) failed: ${err || e.message}`)) : resolve(),
     );
-    child.stdin?.end('Alic3-Passw0rd!\n');
+    child.stdin?.end(`${ALICE_PASSWORD}\n`);
   });
   // An aes128 service ticket from the aes256 TGT (MIT then makes both subkeys aes128 too).
   envs['aes128-ticket'] = await variant(
@@ -88,30 +69,8 @@ beforeAll(async () => {
     envs['aes128-ticket'].KRB5CCNAME.replace(/^FILE:/, ''),
   );
   kerberos = loadKerberos();
-  lab = await startLab({
-    users: { ...LAB_USERS, alice: { password: 'basic-unused-1', role: 'admin' } },
-    gssapi: { env: realm.acceptorEnv },
-    behaviours: { authSchemes: ['Negotiate', 'Kerberos', 'NTLM', 'Basic'] },
-  });
 });
-afterAll(async () => {
-  await lab?.close();
-  await realm?.close();
-});
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-async function post(
-  client: Client,
-  headers: Record<string, string>,
-  body: string | Buffer = '',
-): Promise<Reply> {
-  const r = await client.request({ path: '/wsman', method: 'POST', headers, body });
-  return { status: r.statusCode, headers: r.headers, body: Buffer.from(await r.body.arrayBuffer()) };
-}
+afterAll(() => closeGssLab(lab, realm));
 
 /** kerberos@7 handshake on `client`'s connection; then the sealing context from the ccache. */
 async function authenticate(
@@ -122,16 +81,12 @@ async function authenticate(
   Object.assign(process.env, env); // MIT reads these when the context is made
   const k = await kerberos.initializeClient('HTTP@localhost', {
     mechOID: scheme === 'Negotiate' ? kerberos.GSS_MECH_OID_SPNEGO : kerberos.GSS_MECH_OID_KRB5,
-    gssFlag:
-      kerberos.GSS_C_MUTUAL_FLAG |
-      kerberos.GSS_C_CONF_FLAG |
-      kerberos.GSS_C_INTEG_FLAG |
-      kerberos.GSS_C_SEQUENCE_FLAG,
+    gssFlag: sealingFlags(kerberos),
   });
   const first = await k.step('');
   const r = await post(client, { authorization: `${scheme} ${first}` });
   expect(r.status).toBe(200);
-  const final = new RegExp(`^${scheme} (\\S+)$`).exec(String(r.headers['www-authenticate'] ?? ''))?.[1];
+  const final = tokenOf(r, scheme);
   expect(final, 'the 200 carries the mutual-authentication token').toBeDefined();
   await k.step(final!);
   expect(k.contextComplete).toBe(true);
@@ -139,20 +94,7 @@ async function authenticate(
   return kerberosSealer({ sessionKey: keys, initiatorToken: first, acceptorToken: final!, scheme });
 }
 
-const deleteXml = (): string =>
-  deleteEnvelope(
-    {
-      to: `${lab.httpOrigin}/wsman`,
-      resourceUri: 'http://schemas.microsoft.com/powershell/Microsoft.PowerShell',
-      ids: randomIds,
-      sessionId: crypto.randomUUID(),
-      maxEnvelopeSize: 153600,
-      operationTimeoutSeconds: 20,
-      locale: 'en-US',
-      dataLocale: 'en-US',
-    },
-    '11111111-2222-3333-4444-555555555555',
-  ).xml;
+const deleteXml = (): string => unknownShellDeleteXml(lab);
 
 describe('Kerberos sealing in TypeScript against MIT (lab over plain http)', () => {
   for (const scheme of ['Negotiate', 'Kerberos'] as const) {
