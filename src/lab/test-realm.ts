@@ -97,6 +97,8 @@ function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, inpu
         );
       } else resolve(`${stdout}`);
     });
+    // The tool may exit before it reads stdin (a failing kinit): its EPIPE is not the failure.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }
