@@ -168,3 +168,19 @@ describe('NegotiateAuthenticator', () => {
     }
   });
 });
+
+describe('secrets', () => {
+  it('a Kerberos or Negotiate password appears in no inspect or JSON output', async () => {
+    const { inspect } = await import('node:util');
+    const { HttpTransport } = await import('../../src/http/http-transport.js');
+    for (const auth of [
+      { method: 'kerberos', username: 'alice@PSRP.TEST', password: 'Sekr3t-Kerb!' },
+      { method: 'negotiate', username: 'PSRP\\alice', password: 'Sekr3t-Kerb!' },
+    ] as const) {
+      const t = new HttpTransport({ url: 'http://cas01.contoso.test/wsman', auth });
+      const shown = inspect(t, { depth: 10, showHidden: true }) + JSON.stringify(t);
+      expect(shown).not.toContain('Sekr3t-Kerb!');
+      await t.close();
+    }
+  });
+});
