@@ -21,6 +21,7 @@
 //   (the module uses EXPLICIT TAGS; the initial NegTokenInit travels inside the RFC 2743 wrapper,
 //   every later token is a bare NegotiationToken)
 import { ProtocolError } from '../errors.js';
+import { DerReader } from './der-reader.js';
 
 /** Mechanism OIDs (dotted) that SPNEGO lists. */
 export const MechOid = {
@@ -211,32 +212,13 @@ interface Tlv {
 }
 
 /**
- * Reads the TLV at `pos`, which must end by `limit`. Only low-tag-number identifiers (every tag
- * SPNEGO uses) and definite lengths of at most 4 octets are accepted; the long form may be
- * non-minimal (BER), which changes nothing about where the value ends.
+ * Reads the TLV at `pos`, which must end by `limit`, with the shared strict DER reader (low tag
+ * numbers, definite lengths of at most 4 octets); a failure is `PSRP_SPNEGO_INVALID` at `pos`.
  */
 function readTlv(token: Buffer, pos: number, limit: number, element: string): Tlv {
-  if (pos + 2 > limit) throw invalid(`${element} is truncated`, pos, element);
-  const tag = token[pos] ?? 0;
-  if ((tag & 0x1f) === 0x1f) throw invalid(`${element} uses a high tag number`, pos, element);
-  const first = token[pos + 1] ?? 0;
-  let length: number;
-  let start: number;
-  if (first < 0x80) {
-    length = first;
-    start = pos + 2;
-  } else {
-    const count = first & 0x7f;
-    if (count === 0) throw invalid(`${element} has an indefinite length (not DER)`, pos + 1, element);
-    if (count > 4) throw invalid(`${element} has a ${count}-octet length`, pos + 1, element);
-    if (pos + 2 + count > limit) throw invalid(`${element} length is truncated`, pos + 1, element);
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + (token[pos + 2 + i] ?? 0);
-    start = pos + 2 + count;
-  }
-  if (length > limit - start)
-    throw invalid(`${element} claims ${length} bytes, only ${limit - start} remain`, pos, element);
-  return { tag, at: pos, start, end: start + length };
+  const e = new DerReader(token, (message) => invalid(message, pos, element), pos, limit).read(element);
+  const start = e.value.byteOffset - token.byteOffset;
+  return { tag: e.tag, at: pos, start, end: start + e.value.length };
 }
 
 /** Reads a TLV that must have tag `tag`. */
