@@ -5,6 +5,7 @@
 // `Negotiate` the NTLM messages are wrapped in SPNEGO by default, see spnego-ntlm-context.ts).
 // Under `NTLM` the tokens are always raw NTLMSSP.
 import { InvalidArgumentError } from '../errors.js';
+import { parseNegotiateChallenges } from './negotiate-challenges.js';
 import type { AuthChallenge, AuthRequest, AuthResult, Authenticator } from '../http/authenticator.js';
 import {
   NtlmClientContext,
@@ -47,23 +48,6 @@ export interface NtlmAuthenticatorOptions {
 }
 
 type Phase = 'idle' | 'negotiate-sent' | 'authenticate-sent' | 'established' | 'failed';
-
-const TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
-
-/** The `Negotiate`/`NTLM` challenges in `WWW-Authenticate` values: scheme → token ('' when bare). */
-export function parseNegotiateChallenges(wwwAuthenticate: readonly string[]): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const value of wwwAuthenticate) {
-    for (const part of value.split(',')) {
-      const m = /^\s*(Negotiate|NTLM)(?:\s+(\S+))?\s*$/i.exec(part);
-      if (!m?.[1]) continue;
-      const scheme = m[1].toLowerCase() === 'ntlm' ? 'NTLM' : 'Negotiate';
-      const token = m[2] ?? '';
-      if (token === '' || TOKEN.test(token)) if (!found.has(scheme) || token !== '') found.set(scheme, token);
-    }
-  }
-  return found;
-}
 
 /**
  * NTLM over HTTP for one authenticated connection: answers `Negotiate` 401s with SPNEGO-wrapped

@@ -21,6 +21,7 @@ import { AuthenticationError } from '../errors.js';
 import { kerberosError } from './kerberos-errors.js';
 import { kinit } from './kinit.js';
 import { kerberosSealer } from '../auth/kerberos-sealing.js';
+import { parseNegotiateChallenges } from '../auth/negotiate-challenges.js';
 import type { Krb5Key } from '../auth/krb5-crypto.js';
 import { readServiceTicketKeys } from './kerberos-ccache-file.js';
 import { rm } from 'node:fs/promises';
@@ -173,7 +174,7 @@ export class KerberosAuthenticator implements Authenticator {
   }
 
   async respond(challenge: AuthChallenge): Promise<string | undefined> {
-    const token = challengeToken(challenge.wwwAuthenticate, this.#scheme);
+    const token = parseNegotiateChallenges(challenge.wwwAuthenticate).get(this.#scheme);
     if (token === undefined) return undefined;
     if (this.#phase === 'sent' && token !== '') {
       const out = await this.#step(token);
@@ -189,7 +190,7 @@ export class KerberosAuthenticator implements Authenticator {
 
   async complete(result: AuthResult): Promise<void> {
     if (this.#phase !== 'sent') return;
-    const token = challengeToken(result.wwwAuthenticate, this.#scheme);
+    const token = parseNegotiateChallenges(result.wwwAuthenticate).get(this.#scheme);
     // Mutual authentication: the server's last token proves it holds the service key.
     let finalToken = '';
     if (token !== undefined && token !== '') finalToken = await this.#step(token);
@@ -307,18 +308,4 @@ function withCredentialCache<T>(cache: string | undefined, fn: () => Promise<T>)
   const result = credentialCacheLock.then(run, run);
   credentialCacheLock = result.catch(() => undefined);
   return result;
-}
-
-/** The token of `scheme` in `WWW-Authenticate` values: '' when bare, undefined when not offered. */
-function challengeToken(values: readonly string[], scheme: string): string | undefined {
-  let found: string | undefined;
-  for (const value of values) {
-    for (const part of value.split(',')) {
-      const m = /^\s*([A-Za-z]+)(?:\s+([A-Za-z0-9+/]+={0,2}))?\s*$/.exec(part);
-      if (m?.[1]?.toLowerCase() !== scheme.toLowerCase()) continue;
-      if (m[2] !== undefined) return m[2];
-      found = '';
-    }
-  }
-  return found;
 }

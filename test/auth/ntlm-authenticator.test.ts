@@ -3,11 +3,8 @@
 // HttpTransport's (authorize, respond on 401 with `attempt`, complete).
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import {
-  NtlmAuthenticator,
-  parseNegotiateChallenges,
-  type NtlmAuthenticatorOptions,
-} from '../../src/auth/ntlm-authenticator.js';
+import { NtlmAuthenticator, type NtlmAuthenticatorOptions } from '../../src/auth/ntlm-authenticator.js';
+import { parseNegotiateChallenges } from '../../src/auth/negotiate-challenges.js';
 import { NtlmClientContext } from '../../src/auth/ntlm-context.js';
 import { AvId, findAvPair } from '../../src/auth/ntlm-messages.js';
 import { SpnegoNtlmClientContext } from '../../src/auth/spnego-ntlm-context.js';
@@ -213,6 +210,11 @@ describe('NtlmAuthenticator', () => {
       ['Negotiate', 'TlRMTVNTUAACAAAA=='],
     ]);
     expect([...parseNegotiateChallenges(['Negotiate not-base64!'])]).toEqual([]);
+    // The Kerberos scheme (WinRM with Negotiate off) in the same form, for the Kerberos authenticator.
+    expect([...parseNegotiateChallenges(['KERBEROS YWJj', 'Negotiate'])]).toEqual([
+      ['Kerberos', 'YWJj'],
+      ['Negotiate', ''],
+    ]);
   });
 
   it('keeps the password out of inspect and JSON', () => {
