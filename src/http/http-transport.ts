@@ -35,10 +35,16 @@ interface RoundTrip {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const EMPTY = Buffer.alloc(0);
 
+/** tls-server-end-point data by server certificate: computed once per TLS connection, not per request. */
+const bindingsByCertificate = new WeakMap<Buffer, Buffer>();
+
 /** RFC 5929 tls-server-end-point data of a leased TLS connection, once it is open. */
 function channelBindingsOf(lease: Lease): Buffer | undefined {
   const der = lease.peerCertificate();
-  return der === undefined ? undefined : tlsServerEndPoint(der);
+  if (der === undefined) return undefined;
+  let bindings = bindingsByCertificate.get(der);
+  if (bindings === undefined) bindingsByCertificate.set(der, (bindings = tlsServerEndPoint(der)));
+  return bindings;
 }
 function headerList(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
