@@ -13,15 +13,19 @@ import {
   type SecureStringCipher,
 } from './values.js';
 import { XmlNames, XmlReader } from '../internal/xml-reader.js';
+import { decodeBase64 } from '../internal/base64.js';
+import { MAX_NUMBER_LITERAL, isDecimalText, isIntegerText, trimXmlSpace } from './number-text.js';
 
 /** Limits and behaviour of deserialization. Every limit has a safe default. */
 export interface DeserializeOptions {
-  /** Deepest element nesting accepted. Default 100. */
+  /** Deepest element nesting accepted, for every kind of container alike. Default 100. */
   readonly maxDepth?: number;
   /** Longest input in characters. Default 512 Mi. */
   readonly maxInputLength?: number;
   /** Most `<Obj>` elements in one input. Default 10,000,000. */
   readonly maxObjects?: number;
+  /** Most type names in one `<TN>`. Default 1,000. */
+  readonly maxTypeNames?: number;
   /**
    * Return `PSTypedValue` wrappers for the types a plain JS value cannot tell apart (By, SB, U16,
    * I16, U32, Sg, I64, U64, C, G, URI, Version, XD, SBK), so that serializing the result gives the
@@ -98,26 +102,33 @@ const CLIXML_NAMES = new XmlNames([
   ...Object.keys(PROGRESS_NAMES),
 ]);
 
-const INT_RE = /^\s*[+-]?\d+\s*$/;
-const FLOAT_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
-const DT_RE = /^(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/;
+// The regular expressions below only ever see text of at most MAX_DATE_LITERAL characters, and
+// none of them can backtrack more than linearly.
+/** Longest `<DT>`/`<TS>` text accepted after trimming (PowerShell writes at most 33 characters). */
+const MAX_DATE_LITERAL = 256;
+const DT_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?$/;
 const DURATION_RE =
   /^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?)?$/;
 const I64_MIN = -(2n ** 63n);
 const I64_END = 2n ** 63n;
 const U64_END = 2n ** 64n;
 
-const BASE64_RE = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
+/** .NET Decimal.MaxValue: the largest integer part `<D>` may have. */
+const DECIMAL_MAX = '79228162514264337593543950335';
+/** .NET TimeSpan range in ticks. */
+const TIMESPAN_MAX = 2n ** 63n - 1n;
+const TIMESPAN_MIN = -(2n ** 63n);
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/**
- * The bytes of base64 text, or undefined when it is not base64. Canonical text (what PowerShell
- * writes) is recognised by encoding the bytes back, which is several times faster than the regular
- * expression on large byte arrays; anything else (line breaks, missing padding) is left to it.
- */
-function base64Bytes(text: string): Uint8Array | undefined {
-  const buf = Buffer.from(text, 'base64');
-  if (buf.toString('base64') !== text && !BASE64_RE.test(text)) return undefined;
-  return new Uint8Array(buf);
+/** True when the decimal text (checked by isDecimalText) is within .NET Decimal's range. */
+function decimalInRange(t: string): boolean {
+  let i = t.charCodeAt(0) === 0x2b || t.charCodeAt(0) === 0x2d ? 1 : 0;
+  while (t.charCodeAt(i) === 0x30) i++;
+  let end = t.indexOf('.', i);
+  if (end < 0) end = t.length;
+  const digits = end - i;
+  if (digits !== DECIMAL_MAX.length) return digits < DECIMAL_MAX.length;
+  return t.slice(i, end) <= DECIMAL_MAX;
 }
 
 const RANGES: Record<string, [number, number]> = {
@@ -197,6 +208,9 @@ class Deserializer {
   private objects = 0;
   private readonly maxDepth: number;
   private readonly maxObjects: number;
+  private readonly maxTypeNames: number;
+  /** The type-name lists that name an enum (checked once per `<TN>`, not once per object). */
+  private readonly enumTypeNames = new Set<readonly string[]>();
   private readonly preserve: boolean;
   private readonly dictAuto: boolean;
 
@@ -213,6 +227,7 @@ class Deserializer {
     this.r = new XmlReader(xml, CLIXML_NAMES);
     this.maxDepth = options.maxDepth ?? 100;
     this.maxObjects = options.maxObjects ?? 10_000_000;
+    this.maxTypeNames = options.maxTypeNames ?? 1000;
     this.preserve = options.preserveTypes ?? false;
     this.dictAuto = (options.dictionaries ?? 'auto') === 'auto';
   }
@@ -225,6 +240,29 @@ class Deserializer {
     });
   }
 
+  /** Refuses nesting deeper than maxDepth: every container (Obj, LST, DCT, MS, Props, En, PR) comes here. */
+  private checkDepth(depth: number): void {
+    if (depth > this.maxDepth) {
+      this.r.fail(`CLIXML nesting deeper than ${this.maxDepth}`, 'PSRP_CLIXML_TOO_DEEP', this.r.tagPos);
+    }
+  }
+
+  /** A number literal's text without XML whitespace, refused beyond MAX_NUMBER_LITERAL characters. */
+  private literal(text: string, name: string, pos: number, max = MAX_NUMBER_LITERAL): string {
+    const t = trimXmlSpace(text);
+    if (t.length > max) {
+      throw new ProtocolError(
+        `<${name}> literal of ${t.length} characters exceeds the limit of ${max} (<${name}> at offset ${pos})`,
+        {
+          code: 'PSRP_CLIXML_TOO_LARGE',
+          offset: pos,
+          element: name,
+        },
+      );
+    }
+    return t;
+  }
+
   /** The current start tag's RefId attribute, or undefined. */
   private refKey(): RefKey | undefined {
     const n = this.r.attrInt('RefId');
@@ -234,6 +272,7 @@ class Deserializer {
   /** A document: `<Objs>` with values, or one value element. */
   document(): unknown[] {
     const r = this.r;
+    this.skipClixmlHeader();
     r.skipMisc();
     r.readStartTag();
     let values: unknown[];
@@ -254,6 +293,29 @@ class Deserializer {
     return values;
   }
 
+  /**
+   * Skips the `#< CLIXML` line that `pwsh -OutputFormat xml` (and a remoting host's error stream)
+   * writes before the document, after an optional BOM and whitespace.
+   */
+  private skipClixmlHeader(): void {
+    const r = this.r;
+    const s = r.src;
+    let i = r.pos;
+    while (
+      i < s.length &&
+      (s.charCodeAt(i) === 0x20 ||
+        s.charCodeAt(i) === 0x09 ||
+        s.charCodeAt(i) === 0x0a ||
+        s.charCodeAt(i) === 0x0d)
+    )
+      i++;
+    if (!s.startsWith('#< CLIXML', i)) return;
+    i += 9;
+    while (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09) i++;
+    if (i < s.length && s.charCodeAt(i) !== 0x0a && s.charCodeAt(i) !== 0x0d) return;
+    r.pos = i;
+  }
+
   /** Reads the text content of the simple element just started and its end tag. */
   private content(): string {
     const r = this.r;
@@ -267,9 +329,7 @@ class Deserializer {
   /** Reads the value element whose start tag was just read. */
   value(depth: number): unknown {
     const r = this.r;
-    if (depth > this.maxDepth) {
-      r.fail(`CLIXML nesting deeper than ${this.maxDepth}`, 'PSRP_CLIXML_TOO_DEEP', r.tagPos);
-    }
+    this.checkDepth(depth);
     const name = r.name;
     switch (name) {
       case 'Obj':
@@ -300,78 +360,95 @@ class Deserializer {
     switch (name) {
       case 'S':
         return decodeClixmlString(text);
-      case 'B':
-        if (text === 'true') return true;
-        if (text === 'false') return false;
-        return this.invalid(`Invalid boolean "${text.slice(0, 20)}"`, name, pos);
+      case 'B': {
+        // XmlConvert.ToBoolean: trimmed `true`/`1`, `false`/`0`.
+        const t = this.literal(text, name, pos);
+        if (t === 'true' || t === '1') return true;
+        if (t === 'false' || t === '0') return false;
+        return this.invalid(`Invalid boolean "${t.slice(0, 20)}"`, name, pos);
+      }
       case 'I32':
       case 'By':
       case 'SB':
       case 'U16':
       case 'I16':
       case 'U32': {
-        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 30)}"`, name, pos);
-        const n = Number(text);
+        const t = this.literal(text, name, pos);
+        if (!isIntegerText(t)) this.invalid(`Invalid integer "${t.slice(0, 30)}"`, name, pos);
+        const n = Number(t);
         const [lo, hi] = RANGES[name]!;
-        if (n < lo || n > hi) this.invalid(`Integer ${text.trim()} out of range for ${name}`, name, pos);
-        return this.preserve && name !== 'I32' ? new PSTypedValue(name, n) : n;
+        if (n < lo || n > hi) this.invalid(`Integer ${t.slice(0, 30)} out of range for ${name}`, name, pos);
+        const v = n === 0 ? 0 : n; // never -0
+        return this.preserve && name !== 'I32' ? new PSTypedValue(name, v) : v;
       }
       case 'I64':
       case 'U64': {
-        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 30)}"`, name, pos);
-        if (!this.preserve && text.length <= 15) {
+        const t = this.literal(text, name, pos);
+        if (!isIntegerText(t)) this.invalid(`Invalid integer "${t.slice(0, 30)}"`, name, pos);
+        if (!this.preserve && t.length <= 15) {
           // At most 15 characters: within ±2^53, exact as a number and in range for both types unless negative.
-          const n = Number(text);
+          const n = Number(t);
           if (name === 'I64' || n >= 0) return n === 0 ? 0 : n; // never -0
         }
-        const b = BigInt(text.trim());
+        const b = BigInt(t);
         if (name === 'I64' ? b < I64_MIN || b >= I64_END : b < 0n || b >= U64_END) {
-          this.invalid(`Integer ${text.trim()} out of range for ${name}`, name, pos);
+          this.invalid(`Integer ${t.slice(0, 30)} out of range for ${name}`, name, pos);
         }
         if (this.preserve) return new PSTypedValue(name, b);
         return b >= -9007199254740991n && b <= 9007199254740991n ? Number(b) : b;
       }
       case 'Db':
       case 'Sg': {
-        const t = text.trim();
-        const n =
+        // XmlConvert.ToDouble/ToSingle: INF, -INF, then .NET's float syntax (NaN, ±Infinity too);
+        // out of range is ±Infinity, as in .NET Core 3.0 and later.
+        const t = this.literal(text, name, pos);
+        let n =
           t === 'NaN'
             ? NaN
             : t === 'INF' || t === 'Infinity'
               ? Infinity
               : t === '-INF' || t === '-Infinity'
                 ? -Infinity
-                : FLOAT_RE.test(t)
+                : isDecimalText(t, true)
                   ? Number(t)
                   : undefined;
         if (n === undefined)
           return this.invalid(`Invalid floating-point number "${t.slice(0, 30)}"`, name, pos);
-        return this.preserve && name === 'Sg' ? new PSTypedValue('Sg', n) : n;
-      }
-      case 'D':
-        try {
-          return new PSDecimal(text);
-        } catch {
-          return this.invalid(`Invalid decimal "${text.slice(0, 30)}"`, name, pos);
+        if (name === 'Sg') {
+          // A Single overflows to ±Infinity and underflows to 0 where a Double does not.
+          const f = Math.fround(n);
+          if (f === 0 || !Number.isFinite(f)) n = f;
+          return this.preserve ? new PSTypedValue('Sg', n) : n;
         }
+        return n;
+      }
+      case 'D': {
+        // XmlConvert.ToDecimal: sign, digits, decimal point; no exponent; at most Decimal.MaxValue.
+        const t = this.literal(text, name, pos);
+        if (!isDecimalText(t, false)) return this.invalid(`Invalid decimal "${t.slice(0, 30)}"`, name, pos);
+        if (!decimalInRange(t)) return this.invalid(`Decimal ${t.slice(0, 40)} out of range`, name, pos);
+        return new PSDecimal(t);
+      }
       case 'C': {
-        if (!INT_RE.test(text)) this.invalid(`Invalid char "${text.slice(0, 20)}"`, name, pos);
-        const code = Number(text);
-        if (code < 0 || code > 0xffff) this.invalid(`Char ${code} out of range`, name, pos);
+        const t = this.literal(text, name, pos);
+        if (!isIntegerText(t) || t.charCodeAt(0) === 0x2d)
+          this.invalid(`Invalid char "${t.slice(0, 20)}"`, name, pos);
+        const code = Number(t);
+        if (code > 0xffff) this.invalid(`Char ${t.slice(0, 20)} out of range`, name, pos);
         const ch = String.fromCharCode(code);
         return this.preserve ? new PSTypedValue('C', ch) : ch;
       }
       case 'DT':
-        return this.dateTime(text.trim(), pos);
+        return this.dateTime(this.literal(text, name, pos, MAX_DATE_LITERAL), pos);
       case 'TS':
-        return this.duration(text.trim(), pos);
+        return this.duration(this.literal(text, name, pos, MAX_DATE_LITERAL), pos);
       case 'BA': {
-        const bytes = base64Bytes(text);
+        const bytes = decodeBase64(text);
         if (bytes === undefined) return this.invalid('Invalid base64', name, pos);
         return bytes;
       }
       case 'SS': {
-        const cipherBytes = base64Bytes(text);
+        const cipherBytes = decodeBase64(text);
         if (cipherBytes === undefined) return this.invalid('Invalid base64 in SecureString', name, pos);
         const cipher = this.options.secureStringCipher;
         if (!cipher) return PSSecureString.fromCiphertext(cipherBytes);
@@ -389,18 +466,41 @@ class Deserializer {
     return this.invalid('Unknown primitive', name, pos);
   }
 
+  /**
+   * `<DT>` as XmlConvert.ToDateTime (RoundtripKind) reads it: a real calendar date (years 1-9999),
+   * time fields in range, fractions beyond 100 ns rounded; offsets are applied as given (PowerShell
+   * accepts any two-digit hours and minutes there).
+   */
   private dateTime(text: string, pos: number): PSDateTime {
     const m = DT_RE.exec(text);
     if (!m) return this.invalid(`Invalid date/time "${text.slice(0, 40)}"`, 'DT', pos);
-    const [, y, mo, d, h, mi, s, frac = '', zone] = m;
-    const ticks7 = (frac + '0000000').slice(0, 7);
-    const ms = Number(ticks7.slice(0, 3));
-    const sub = Number(ticks7.slice(3));
+    const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
     const year = Number(y);
-    let epoch = Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
-    if (year >= 0 && year < 100) {
+    const month = Number(mo);
+    const day = Number(d);
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    if (
+      year < 1 ||
+      month < 1 ||
+      month > 12 ||
+      day < 1 ||
+      day > DAYS_IN_MONTH[month - 1]! ||
+      (month === 2 && day === 29 && !leap) ||
+      Number(h) > 23 ||
+      Number(mi) > 59 ||
+      Number(s) > 59
+    ) {
+      return this.invalid(`Invalid date/time "${text.slice(0, 40)}"`, 'DT', pos);
+    }
+    // 100 ns ticks of the fraction, rounded half up at the eighth digit as .NET does.
+    let ticks = Number((frac + '0000000').slice(0, 7));
+    if (frac.charCodeAt(7) >= 0x35 /* 5 */) ticks++;
+    const ms = Math.floor(ticks / 10_000);
+    const sub = ticks % 10_000;
+    let epoch = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s), ms);
+    if (year < 100) {
       // Date.UTC maps years 0-99 to 1900-1999; fix the year explicitly.
-      const fix = new Date(epoch);
+      const fix = new Date(Date.UTC(2000, month - 1, day, Number(h), Number(mi), Number(s), ms));
       fix.setUTCFullYear(year);
       epoch = fix.getTime();
     }
@@ -416,9 +516,10 @@ class Deserializer {
     return new PSDateTime(epoch, text, sub, kind);
   }
 
+  /** `<TS>` as XmlConvert.ToTimeSpan reads it: Y = 365 days, M = 30 days, within TimeSpan's range. */
   private duration(text: string, pos: number): PSDuration {
     const m = DURATION_RE.exec(text);
-    if (!m || text === 'P' || text.endsWith('T'))
+    if (!m || text === 'P' || text === '-P' || text.endsWith('T'))
       return this.invalid(`Invalid duration "${text.slice(0, 40)}"`, 'TS', pos);
     const [, neg, y, mo, d, h, mi, s, frac] = m;
     const days = BigInt(y ?? 0) * 365n + BigInt(mo ?? 0) * 30n + BigInt(d ?? 0);
@@ -427,6 +528,8 @@ class Deserializer {
       BigInt(s ?? 0) * 10_000_000n +
       BigInt(((frac ?? '') + '0000000').slice(0, 7));
     if (neg) ticks = -ticks;
+    if (ticks > TIMESPAN_MAX || ticks < TIMESPAN_MIN)
+      return this.invalid(`Duration out of range "${text.slice(0, 40)}"`, 'TS', pos);
     return new PSDuration(ticks);
   }
 
@@ -439,6 +542,7 @@ class Deserializer {
     const out: Record<string, unknown> = {};
     const r = this.r;
     if (r.empty) return out;
+    this.checkDepth(depth + 1);
     const name = r.name;
     while (!r.atEndTag()) {
       r.readStartTag();
@@ -451,8 +555,9 @@ class Deserializer {
       const pos = r.tagPos;
       const text = decodeClixmlString(this.content());
       if (PROGRESS_NUMERIC.has(child)) {
-        if (!INT_RE.test(text)) this.invalid(`Invalid integer "${text.slice(0, 20)}"`, child, pos);
-        out[key] = Number(text);
+        const t = this.literal(text, child, pos);
+        if (!isIntegerText(t)) this.invalid(`Invalid integer "${t.slice(0, 20)}"`, child, pos);
+        out[key] = Number(t);
       } else {
         out[key] = text;
       }
@@ -494,7 +599,16 @@ class Deserializer {
               while (!r.atEndTag()) {
                 r.readStartTag();
                 if (r.name !== 'T') this.invalid('Expected <T> in <TN>', r.name, r.tagPos);
-                names.push(decodeClixmlString(this.content()));
+                if (names.length >= this.maxTypeNames) {
+                  r.fail(
+                    `More than ${this.maxTypeNames} type names in one <TN>`,
+                    'PSRP_CLIXML_TOO_LARGE',
+                    r.tagPos,
+                  );
+                }
+                const t = decodeClixmlString(this.content());
+                names.push(t);
+                if (t === 'System.Enum' || t === 'Deserialized.System.Enum') this.enumTypeNames.add(names);
               }
               r.endTag('TN');
             }
@@ -520,6 +634,7 @@ class Deserializer {
           case 'QUE': {
             if (container !== undefined) this.invalid('Two containers in one <Obj>', child, r.tagPos);
             container = child;
+            this.checkDepth(depth + 1);
             const arr: unknown[] = [];
             target = arr;
             this.register(refId, arr);
@@ -535,6 +650,7 @@ class Deserializer {
           case 'DCT': {
             if (container !== undefined) this.invalid('Two containers in one <Obj>', child, r.tagPos);
             container = 'DCT';
+            this.checkDepth(depth + 1);
             const map = new Map<unknown, unknown>();
             target = map;
             this.register(refId, map);
@@ -592,7 +708,7 @@ class Deserializer {
       hasBase &&
       container === undefined &&
       typeof baseValue === 'number' &&
-      (typeNames.includes('System.Enum') || typeNames.includes('Deserialized.System.Enum'))
+      this.enumTypeNames.has(typeNames)
     ) {
       const e = new PSEnumValue(baseValue, toString ?? String(baseValue), typeNames);
       if (refId !== undefined) this.refs.set(refId, e);
@@ -717,6 +833,7 @@ class Deserializer {
   ): number {
     const r = this.r;
     if (r.empty) return k;
+    this.checkDepth(depth);
     const tagName = r.name;
     const names = isProps ? adapted : extended;
     while (!r.atEndTag()) {
@@ -787,6 +904,7 @@ class Deserializer {
     const r = this.r;
     const pos = r.tagPos;
     if (r.name !== 'En') this.invalid('Expected <En> in <DCT>', r.name, pos);
+    this.checkDepth(depth);
     let key: unknown;
     let value: unknown = null;
     let hasKey = false;

@@ -1,5 +1,7 @@
 // MS-PSRP 2.2.5.1 Serialization of Primitive Type Objects — the JS classes for values JavaScript
 // cannot express exactly.
+import { MAX_NUMBER_LITERAL, isDecimalText } from './number-text.js';
+
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
 /** Primitive CLIXML element names (MS-PSRP 2.2.5.1.x). */
@@ -113,7 +115,7 @@ export class PSDecimal {
   readonly text: string;
   constructor(text: string | number | bigint) {
     const t = String(text).trim();
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) throw new TypeError(`Not a decimal number: ${t.slice(0, 40)}`);
+    if (t.length > MAX_NUMBER_LITERAL || !isDecimalText(t, true)) throw new TypeError(`Not a decimal number: ${t.slice(0, 40)}`);
     this.text = t;
   }
   toString(): string {

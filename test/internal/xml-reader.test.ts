@@ -50,11 +50,16 @@ describe('XmlReader cursor', () => {
     }
   });
 
-  it('takes the last of a repeated attribute', () => {
+  it("refuses a repeated attribute (XML 1.0 3.1 Unique Att Spec), as .NET's XmlReader does", () => {
     const r = new XmlReader('<X N="first" N="last"/>');
-    r.readStartTag();
-    expect(r.attr('N')).toBe('last');
-    expect(r.attrIs('N', 'last')).toBe(true);
+    expect(() => r.readStartTag()).toThrow(expect.objectContaining({ code: 'PSRP_XML_MALFORMED' }));
+    // Past the linear scan: more than 16 attributes, then a repeat.
+    const many = Array.from({ length: 20 }, (_, i) => `a${i}="${i}"`).join(' ');
+    const r2 = new XmlReader(`<X ${many} a3="again"/>`);
+    expect(() => r2.readStartTag()).toThrow(expect.objectContaining({ code: 'PSRP_XML_MALFORMED' }));
+    const r3 = new XmlReader(`<X ${many}/>`);
+    r3.readStartTag();
+    expect(r3.attr('a19')).toBe('19');
   });
 
   it('checks every attribute value when the tag is read, even ones nobody asks for', () => {
