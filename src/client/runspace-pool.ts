@@ -40,6 +40,11 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   readonly signal?: AbortSignal | undefined;
   /** Milliseconds to wait for the pool to open. Default 60000. */
   readonly openTimeoutMs?: number | undefined;
+  /**
+   * Most bytes of unfinished PSRP messages the client holds at once (all messages together);
+   * beyond it the pool fails with `PSRP_MESSAGE_TOO_LARGE`. Default 256 MiB.
+   */
+  readonly maxBufferedMessageBytes?: number | undefined;
 }
 
 /** Internal handle PowerShell uses to drive the pool. */
@@ -119,6 +124,7 @@ export class RunspacePool implements AsyncDisposable {
       minRunspaces: options.minRunspaces ?? 1,
       maxRunspaces: options.maxRunspaces ?? 1,
       hasHost: options.host !== undefined,
+      ...(options.maxBufferedMessageBytes !== undefined ? { maxBufferedMessageBytes: options.maxBufferedMessageBytes } : {}),
       ...(options.applicationArguments ? { applicationArguments: options.applicationArguments } : {}),
     });
     const pool = new RunspacePool(core, connection, ids, options.host, own);

@@ -69,6 +69,11 @@ export interface DefragmenterLimits {
   readonly maxMessageBytes?: number;
   /** Most messages being reassembled at once. Default 1024. */
   readonly maxPartialMessages?: number;
+  /**
+   * Most bytes held for unfinished messages and an unfinished fragment, all together. Default
+   * 256 MiB (one message of the largest size can always complete).
+   */
+  readonly maxBufferedBytes?: number;
 }
 
 interface Partial {
@@ -80,80 +85,161 @@ interface Partial {
 /**
  * Reassembles messages from a byte stream of fragments. Input may be split at any byte boundary
  * and fragments of different objects may interleave. "Need more bytes" is not an error: `push`
- * simply returns the messages completed so far.
+ * simply returns the messages completed so far. Bytes of an unfinished fragment are kept as a list
+ * of chunks and joined once the fragment is complete, so a large fragment arriving in many small
+ * pieces costs linear time.
  */
 export class Defragmenter {
-  private pending: Uint8Array = new Uint8Array(0);
+  /** Chunks of an unfinished fragment (or header), in order. */
+  private pending: Uint8Array[] = [];
+  private pendingSize = 0;
+  /** Bytes the unfinished fragment needs before it can be read (header only, until it is known). */
+  private pendingNeed = 0;
   private readonly partial = new Map<bigint, Partial>();
+  /** Bytes held in {@link partial}. */
+  private partialSize = 0;
   private readonly maxMessageBytes: number;
   private readonly maxPartial: number;
+  private readonly maxBuffered: number;
 
   constructor(limits: DefragmenterLimits = {}) {
     this.maxMessageBytes = limits.maxMessageBytes ?? 256 * 1024 * 1024;
     this.maxPartial = limits.maxPartialMessages ?? 1024;
+    this.maxBuffered = limits.maxBufferedBytes ?? 256 * 1024 * 1024;
   }
 
   /** True when no partial fragment or message is buffered. */
   get isIdle(): boolean {
-    return this.pending.length === 0 && this.partial.size === 0;
+    return this.pendingSize === 0 && this.partial.size === 0;
   }
 
   /** Adds bytes; returns every message completed by them, in completion order. */
   push(bytes: Uint8Array): Uint8Array[] {
     let buf: Uint8Array;
-    if (this.pending.length === 0) buf = bytes;
+    /** The bytes are this defragmenter's own copy (blobs may be kept as views of it). */
+    let owned = false;
+    if (this.pendingSize === 0) buf = bytes;
     else {
-      buf = new Uint8Array(this.pending.length + bytes.length);
-      buf.set(this.pending);
-      buf.set(bytes, this.pending.length);
+      this.pending.push(bytes);
+      this.pendingSize += bytes.length;
+      this.checkBuffered();
+      if (this.pendingSize < this.pendingNeed) return [];
+      buf = new Uint8Array(this.pendingSize);
+      let o = 0;
+      for (const chunk of this.pending) {
+        buf.set(chunk, o);
+        o += chunk.length;
+      }
+      owned = true;
+      this.pending = [];
+      this.pendingSize = 0;
     }
     const done: Uint8Array[] = [];
     let offset = 0;
     for (;;) {
-      if (buf.length - offset >= FRAGMENT_HEADER_SIZE) {
-        const len = new DataView(buf.buffer, buf.byteOffset + offset + 17, 4).getUint32(0, false);
-        if (len > this.maxMessageBytes) {
-          throw new ProtocolError(`Fragment announces ${len} bytes, above the ${this.maxMessageBytes}-byte limit`, {
-            code: 'PSRP_MESSAGE_TOO_LARGE',
-          });
-        }
+      const left = buf.length - offset;
+      if (left < FRAGMENT_HEADER_SIZE) {
+        this.keep(buf, offset, owned, FRAGMENT_HEADER_SIZE);
+        break;
       }
-      const r = readFragment(buf, offset);
-      if (!r) break;
+      const len = new DataView(buf.buffer, buf.byteOffset + offset + 17, 4).getUint32(0, false);
+      if (len > this.maxMessageBytes) {
+        throw new ProtocolError(
+          `Fragment announces ${len} bytes, above the ${this.maxMessageBytes}-byte limit`,
+          {
+            code: 'PSRP_MESSAGE_TOO_LARGE',
+          },
+        );
+      }
+      if (left < FRAGMENT_HEADER_SIZE + len) {
+        this.keep(buf, offset, owned, FRAGMENT_HEADER_SIZE + len);
+        break;
+      }
+      const r = readFragment(buf, offset)!;
       offset = r.next;
-      const m = this.add(r.fragment);
+      const m = this.add(r.fragment, owned);
       if (m) done.push(m);
     }
-    this.pending = offset === buf.length ? new Uint8Array(0) : buf.slice(offset);
     return done;
   }
 
-  private add(f: Fragment): Uint8Array | undefined {
+  /** Keeps the unfinished tail of `buf` from `offset`; `need` is the size of the fragment it starts. */
+  private keep(buf: Uint8Array, offset: number, owned: boolean, need: number): void {
+    if (offset === buf.length) return;
+    // The caller's bytes are copied (they may be reused); a tail of our own buffer is kept as is.
+    const tail = owned && offset === 0 ? buf : buf.slice(offset);
+    this.pending = [tail];
+    this.pendingSize = tail.length;
+    this.pendingNeed = need;
+    this.checkBuffered();
+  }
+
+  /** Refuses to hold more than maxBufferedBytes in unfinished fragments and messages together. */
+  private checkBuffered(): void {
+    if (this.pendingSize + this.partialSize > this.maxBuffered) {
+      throw new ProtocolError(
+        `Unfinished messages hold more than ${this.maxBuffered} bytes (${this.partial.size} message(s) and ${this.pendingSize} bytes of a fragment)`,
+        { code: 'PSRP_MESSAGE_TOO_LARGE' },
+      );
+    }
+  }
+
+  /** Takes one fragment; `owned`: its blob is a view of this defragmenter's own buffer (no copy needed). */
+  private add(f: Fragment, owned: boolean): Uint8Array | undefined {
     const details = { objectId: f.objectId, fragmentId: f.fragmentId };
+    const blob = owned ? f.blob : f.blob.slice();
     let p = this.partial.get(f.objectId);
     if (f.start) {
-      if (p) throw new ProtocolError(`Fragment ${f.fragmentId} restarts object ${f.objectId} before it ended`, { code: 'PSRP_FRAGMENT_INVALID', ...details });
-      if (f.fragmentId !== 0n) throw new ProtocolError(`Start fragment of object ${f.objectId} has id ${f.fragmentId}`, { code: 'PSRP_FRAGMENT_INVALID', ...details });
-      if (f.end) return f.blob.slice();
+      if (p)
+        throw new ProtocolError(`Fragment ${f.fragmentId} restarts object ${f.objectId} before it ended`, {
+          code: 'PSRP_FRAGMENT_INVALID',
+          ...details,
+        });
+      if (f.fragmentId !== 0n)
+        throw new ProtocolError(`Start fragment of object ${f.objectId} has id ${f.fragmentId}`, {
+          code: 'PSRP_FRAGMENT_INVALID',
+          ...details,
+        });
+      if (f.end) return blob;
       if (this.partial.size >= this.maxPartial) {
-        throw new ProtocolError(`More than ${this.maxPartial} messages in reassembly at once`, { code: 'PSRP_MESSAGE_TOO_LARGE', ...details });
+        throw new ProtocolError(`More than ${this.maxPartial} messages in reassembly at once`, {
+          code: 'PSRP_MESSAGE_TOO_LARGE',
+          ...details,
+        });
       }
-      p = { next: 1n, parts: [f.blob.slice()], size: f.blob.length };
+      p = { next: 1n, parts: [blob], size: blob.length };
       this.partial.set(f.objectId, p);
+      this.partialSize += blob.length;
+      this.checkBuffered();
       return undefined;
     }
-    if (!p) throw new ProtocolError(`Fragment ${f.fragmentId} of object ${f.objectId} has no start fragment`, { code: 'PSRP_FRAGMENT_INVALID', ...details });
+    if (!p)
+      throw new ProtocolError(`Fragment ${f.fragmentId} of object ${f.objectId} has no start fragment`, {
+        code: 'PSRP_FRAGMENT_INVALID',
+        ...details,
+      });
     if (f.fragmentId !== p.next) {
-      throw new ProtocolError(`Fragment ${f.fragmentId} of object ${f.objectId} out of order (expected ${p.next})`, { code: 'PSRP_FRAGMENT_INVALID', ...details });
+      throw new ProtocolError(
+        `Fragment ${f.fragmentId} of object ${f.objectId} out of order (expected ${p.next})`,
+        { code: 'PSRP_FRAGMENT_INVALID', ...details },
+      );
     }
-    p.size += f.blob.length;
+    p.size += blob.length;
     if (p.size > this.maxMessageBytes) {
-      throw new ProtocolError(`Message of object ${f.objectId} exceeds ${this.maxMessageBytes} bytes`, { code: 'PSRP_MESSAGE_TOO_LARGE', ...details });
+      throw new ProtocolError(`Message of object ${f.objectId} exceeds ${this.maxMessageBytes} bytes`, {
+        code: 'PSRP_MESSAGE_TOO_LARGE',
+        ...details,
+      });
     }
-    p.parts.push(f.blob.slice());
+    p.parts.push(blob);
     p.next++;
-    if (!f.end) return undefined;
+    this.partialSize += blob.length;
+    if (!f.end) {
+      this.checkBuffered();
+      return undefined;
+    }
     this.partial.delete(f.objectId);
+    this.partialSize -= p.size;
     const out = new Uint8Array(p.size);
     let o = 0;
     for (const part of p.parts) {
@@ -167,8 +253,8 @@ export class Defragmenter {
   finish(): void {
     if (!this.isIdle) {
       throw new ProtocolError(
-        this.pending.length > 0
-          ? `Input ended inside a fragment (${this.pending.length} bytes left over)`
+        this.pendingSize > 0
+          ? `Input ended inside a fragment (${this.pendingSize} bytes left over)`
           : `Input ended with ${this.partial.size} message(s) incomplete`,
         { code: 'PSRP_FRAGMENT_TRUNCATED' },
       );

@@ -79,6 +79,8 @@ export interface RunspacePoolCoreOptions {
   readonly applicationArguments?: Readonly<Record<string, unknown>>;
   /** Whether the client answers host calls (sends HostInfo with a host). Default false. */
   readonly hasHost?: boolean;
+  /** Most bytes of unfinished messages held at once (see DefragmenterLimits). Default 256 MiB. */
+  readonly maxBufferedMessageBytes?: number;
 }
 
 type Bag = Record<string, unknown>;
@@ -97,7 +99,7 @@ export class RunspacePoolCore {
   private readonly applicationArguments: Readonly<Record<string, unknown>> | undefined;
   private readonly queue: Queued[] = [];
   private readonly events: PsrpEvent[] = [];
-  private readonly defrag = new Defragmenter();
+  private readonly defrag: Defragmenter;
   private readonly pipelines = new Map<string, PipelineCore>();
   private nextObjectId = 1n;
   private nextCallId = 0n;
@@ -114,6 +116,7 @@ export class RunspacePoolCore {
     }
     this.applicationArguments = options.applicationArguments;
     this.hasHost = options.hasHost ?? false;
+    this.defrag = new Defragmenter(options.maxBufferedMessageBytes !== undefined ? { maxBufferedBytes: options.maxBufferedMessageBytes } : {});
   }
 
   /** True once the server speaks protocol 2.2 or later (Exchange 2010 / PowerShell 2 speak 2.1). */

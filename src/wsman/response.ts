@@ -1,6 +1,7 @@
 // MS-WSMV 3.1.4.5 CreateResponse, 3.1.4.11 CommandResponse, 2.2.4.9/2.2.4.40 ReceiveResponse
 // (rsp:Stream, rsp:CommandState), and SOAP faults (2.2.4.43).
 import { ProtocolError } from '../errors.js';
+import { decodeBase64 } from '../internal/base64.js';
 import { attr, child, descendants, parseXmlTree, path, type XmlElement } from '../internal/xml-tree.js';
 import { faultElement, faultToError } from './fault.js';
 import { CommandState } from './namespaces.js';
@@ -73,16 +74,15 @@ export interface ReceiveResult {
   readonly exitCode: number | undefined;
 }
 
-const BASE64_RE = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
-
 export function parseReceiveResponse(r: ParsedResponse): ReceiveResult {
   const rr = child(r.body, 'ReceiveResponse');
   if (!rr) throw new ProtocolError('Expected a ReceiveResponse', { code: 'PSRP_WSMAN_INVALID_ENVELOPE' });
   const streams: ReceivedStream[] = [];
   for (const s of rr.children) {
     if (s.name !== 'Stream') continue;
-    if (!BASE64_RE.test(s.text)) throw new ProtocolError('rsp:Stream content is not base64', { code: 'PSRP_WSMAN_INVALID_ENVELOPE' });
-    streams.push({ name: attr(s, 'Name') ?? 'stdout', commandId: attr(s, 'CommandId'), data: new Uint8Array(Buffer.from(s.text, 'base64')) });
+    const data = decodeBase64(s.text);
+    if (data === undefined) throw new ProtocolError('rsp:Stream content is not base64', { code: 'PSRP_WSMAN_INVALID_ENVELOPE' });
+    streams.push({ name: attr(s, 'Name') ?? 'stdout', commandId: attr(s, 'CommandId'), data });
   }
   const cs = child(rr, 'CommandState');
   const state = attr(cs, 'State');
@@ -95,6 +95,7 @@ export function parseReceiveResponse(r: ParsedResponse): ReceiveResult {
 export function parseConnectResponse(r: ParsedResponse): Uint8Array | undefined {
   const x = descendants(r.body, 'connectResponseXml')[0];
   if (!x) return undefined;
-  if (!BASE64_RE.test(x.text)) throw new ProtocolError('connectResponseXml is not base64', { code: 'PSRP_WSMAN_INVALID_ENVELOPE' });
-  return new Uint8Array(Buffer.from(x.text, 'base64'));
+  const data = decodeBase64(x.text);
+  if (data === undefined) throw new ProtocolError('connectResponseXml is not base64', { code: 'PSRP_WSMAN_INVALID_ENVELOPE' });
+  return data;
 }
