@@ -25,6 +25,11 @@ export interface ReceivedChunk {
 
 export interface ConnectionOperationOptions {
   readonly signal?: AbortSignal | undefined;
+  /**
+   * A short limit of the operation's own, in milliseconds: cleanup requests (Signal after an abort,
+   * Delete after a failure) use it, and a timeout then names the stage `cleanup`.
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 export interface PsrpConnection {
