@@ -156,7 +156,6 @@ export class RunspacePool implements AsyncDisposable {
         ids,
         operationTimeoutSeconds: options.operationTimeoutSeconds,
         idleTimeoutSeconds: options.idleTimeoutSeconds,
-        cleanupTimeoutMs: options.cleanupTimeoutMs,
       });
     }
     const endpoint = endpointOf(transport?.url ?? (options.uri !== undefined ? String(options.uri) : undefined));

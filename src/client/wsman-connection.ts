@@ -40,8 +40,6 @@ export interface WSManConnectionOptions {
   readonly idleTimeoutSeconds?: number | undefined;
   readonly locale?: string | undefined;
   readonly dataLocale?: string | undefined;
-  /** Milliseconds each cleanup request (the Delete after a failed Create) may take. Default `CONNECTION_DEFAULTS.cleanupTimeoutMs`. */
-  readonly cleanupTimeoutMs?: number | undefined;
 }
 
 /**
@@ -121,11 +119,7 @@ export class WSManConnection implements PsrpConnection {
       dataLocale: options.dataLocale ?? options.locale ?? 'en-US',
     };
     this.idleTimeoutSeconds = options.idleTimeoutSeconds;
-    this.cleanupTimeoutMs = options.cleanupTimeoutMs ?? CONNECTION_DEFAULTS.cleanupTimeoutMs;
   }
-
-  /** Milliseconds each cleanup request may take. */
-  readonly cleanupTimeoutMs: number;
 
   private payloadBudget: { readonly envelopeSize: number; readonly bytes: number } | undefined;
 
@@ -207,12 +201,10 @@ export class WSManConnection implements PsrpConnection {
       );
     } catch (e) {
       // The server may have created the shell — under the ShellId we proposed in the Create body
-      // (MS-WSMV 2.2.4.37) — before the answer was lost, cut, or garbled: delete it, best effort
-      // and under the cleanup timeout, so that it does not count against the user's shell quota.
-      if (!createRefused(e)) {
-        this.shellId = poolId.toUpperCase();
-        await this.deleteShell(this.cleanupOptions(), false).catch(() => undefined);
-      }
+      // (MS-WSMV 2.2.4.37) — before the answer was lost, cut, or garbled: remember it, so that
+      // closePool() (which the caller runs on every failed open, under its own time limit)
+      // deletes it and it does not count against the user's shell quota.
+      if (!createRefused(e)) this.shellId = poolId.toUpperCase();
       throw e;
     }
     try {
@@ -220,14 +212,8 @@ export class WSManConnection implements PsrpConnection {
     } catch (e) {
       // A CreateResponse without a ShellId: the server may still hold the shell we proposed.
       this.shellId = poolId.toUpperCase();
-      await this.deleteShell(this.cleanupOptions(), false).catch(() => undefined);
       throw e;
     }
-  }
-
-  /** Cleanup requests after a failure: their own short timeout, never the caller's spent signal. */
-  private cleanupOptions(): ConnectionOperationOptions {
-    return { timeoutMs: this.cleanupTimeoutMs };
   }
 
   async createPipeline(pipelineId: string, data: Uint8Array, options?: ConnectionOperationOptions): Promise<void> {

@@ -126,7 +126,11 @@ export class ConnectionPool {
     const connector: buildConnector.connector = (options, callback) => {
       slot.peer = undefined;
       let settled = false;
-      const tcp = tcpConnect({ host: options.hostname, port: Number(options.port) || 443, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+      const tcp = tcpConnect({
+        host: options.hostname,
+        port: Number(options.port) || 443,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      });
       const fail = (err: Error): void => {
         if (settled) return;
         settled = true;
@@ -135,7 +139,18 @@ export class ConnectionPool {
         callback(err, null);
       };
       const timer = setTimeout(
-        () => fail(new TimeoutError(`No TCP connection to ${origin} within ${connectTimeoutMs} ms (connectTimeoutMs)`, { stage: 'connect', url: origin, timeoutMs: connectTimeoutMs, hint: 'The host did not accept a connection in time: check the firewall and the port.' })),
+        () =>
+          fail(
+            new TimeoutError(
+              `No TCP connection to ${origin} within ${connectTimeoutMs} ms (connectTimeoutMs)`,
+              {
+                stage: 'connect',
+                url: origin,
+                timeoutMs: connectTimeoutMs,
+                hint: 'The host did not accept a connection in time: check the firewall and the port.',
+              },
+            ),
+          ),
         connectTimeoutMs,
       );
       tcp.once('error', fail);
@@ -151,7 +166,16 @@ export class ConnectionPool {
             const code = (err as { code?: unknown }).code;
             callback(
               code === 'UND_ERR_CONNECT_TIMEOUT'
-                ? new TimeoutError(`No TLS handshake with ${origin} within ${connectTimeoutMs} ms (connectTimeoutMs)`, { stage: 'tls', url: origin, timeoutMs: connectTimeoutMs, cause: err, hint: 'The port accepted a TCP connection but did not complete a TLS handshake: check that it speaks TLS (WinRM: 5986 is HTTPS, 5985 is HTTP) and the proxy between.' })
+                ? new TimeoutError(
+                    `No TLS handshake with ${origin} within ${connectTimeoutMs} ms (connectTimeoutMs)`,
+                    {
+                      stage: 'tls',
+                      url: origin,
+                      timeoutMs: connectTimeoutMs,
+                      cause: err,
+                      hint: 'The port accepted a TCP connection but did not complete a TLS handshake: check that it speaks TLS (WinRM: 5986 is HTTPS, 5985 is HTTP) and the proxy between.',
+                    },
+                  )
                 : err,
               null,
             );

@@ -31,7 +31,8 @@ export function where(url: URL): string {
 export function excerpt(body: string, secrets: readonly string[] | Redactor = []): string {
   let text = body.slice(0, 16_384);
   if (Array.isArray(secrets)) {
-    for (const secret of secrets as readonly string[]) if (secret.length >= 4) text = text.split(secret).join('[redacted]');
+    for (const secret of secrets as readonly string[])
+      if (secret.length >= 4) text = text.split(secret).join('[redacted]');
   } else text = (secrets as Redactor).redact(text);
   text = text
     .replace(/\b((?:proxy-)?authorization|cookie|set-cookie)\s*[:=]\s*[^\r\n<]*/gi, '$1: [redacted]')
@@ -131,7 +132,12 @@ export function statusError(
   body = Array.isArray(secrets) ? body : (secrets as Redactor).redact(body);
   const soap = isSoapEnvelope(body);
   const { code, hint } = statusInfo(status, soap);
-  const reason = soap ? faultReason(body)?.replace(/\b(Basic|Bearer|Negotiate|NTLM|Kerberos)\s+[A-Za-z0-9+/=._~-]{8,}/g, '$1 [redacted]') : undefined;
+  const reason = soap
+    ? faultReason(body)?.replace(
+        /\b(Basic|Bearer|Negotiate|NTLM|Kerberos)\s+[A-Za-z0-9+/=._~-]{8,}/g,
+        '$1 [redacted]',
+      )
+    : undefined;
   return new TransportError(
     `HTTP ${status} from ${where(url)}${reason ? `: ${reason}` : ''}${hint ? `. ${hint}` : ''}`,
     {

@@ -9,7 +9,13 @@
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { tlsServerEndPoint } from '../auth/channel-bindings.js';
-import { AuthenticationError, InvalidArgumentError, ProtocolError, TimeoutError, TransportError } from '../errors.js';
+import {
+  AuthenticationError,
+  InvalidArgumentError,
+  ProtocolError,
+  TimeoutError,
+  TransportError,
+} from '../errors.js';
 import { channels, log, redactHeaders } from '../internal/debug.js';
 import { SecretRedactor } from '../internal/secret-redactor.js';
 import { offeredSchemes } from './authenticator.js';
@@ -198,7 +204,12 @@ export class HttpTransport implements WsmanTransport {
     }, limit);
     this.#inflight.add(controller);
     try {
-      return await this.#exchange(Buffer.from(envelope, 'utf8'), controller.signal, stage, options.waitMs ?? 0);
+      return await this.#exchange(
+        Buffer.from(envelope, 'utf8'),
+        controller.signal,
+        stage,
+        options.waitMs ?? 0,
+      );
     } catch (err) {
       if (controller.signal.aborted) throw this.#secrets.scrub(controller.signal.reason);
       throw this.#secrets.scrub(err);
@@ -288,7 +299,9 @@ export class HttpTransport implements WsmanTransport {
         try {
           res = await this.#roundTrip(lease, url, headers, payload, signal, waitMs);
         } catch (err) {
-          const failure: unknown = signal.aborted ? (signal.reason as unknown) : this.#failure(err, url, stage);
+          const failure: unknown = signal.aborted
+            ? (signal.reason as unknown)
+            : this.#failure(err, url, stage);
           report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
           throw failure;
         }
@@ -503,7 +516,11 @@ export class HttpTransport implements WsmanTransport {
 
   /** A failure to exchange a request as a typed error; a read timeout names `stage`. */
   #failure(err: unknown, url: URL, stage: TimeoutStage): TransportError {
-    return connectionError(err, url, { stage, readTimeoutMs: this.#o.readTimeoutMs, connectTimeoutMs: this.#o.connectTimeoutMs });
+    return connectionError(err, url, {
+      stage,
+      readTimeoutMs: this.#o.readTimeoutMs,
+      connectTimeoutMs: this.#o.connectTimeoutMs,
+    });
   }
 
   #pool(url: URL): ConnectionPool {

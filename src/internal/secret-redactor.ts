@@ -29,7 +29,7 @@ function formsOf(value: string): string[] {
   if (/^[A-Za-z0-9+/]+=*$/.test(token) && token.length % 4 === 0) {
     const decoded = Buffer.from(token, 'base64').toString('utf8');
     // Only text decodes to text: a binary token (NTLM, Kerberos) decodes to nothing useful.
-    if (!decoded.includes('\uFFFD') && /^[^\0-\x08\x0e-\x1f]*$/.test(decoded)) {
+    if (!decoded.includes('\uFFFD') && ![...decoded].some((c) => c.charCodeAt(0) < 0x20 && c !== '\t')) {
       forms.push(decoded);
       const colon = decoded.indexOf(':');
       if (colon >= 0) forms.push(decoded.slice(colon + 1));
@@ -49,7 +49,8 @@ export class SecretRedactor {
     for (const form of formsOf(value)) {
       for (const s of [form, ...xmlEscaped(form)]) {
         if (s.length < MIN_SECRET || this.#secrets.has(s)) continue;
-        if (this.#secrets.size >= MAX_SECRETS) this.#secrets.delete(this.#secrets.values().next().value as string);
+        if (this.#secrets.size >= MAX_SECRETS)
+          this.#secrets.delete(this.#secrets.values().next().value as string);
         this.#secrets.add(s);
         this.#sorted = undefined;
       }
