@@ -106,6 +106,29 @@ export class TransportError extends PsrpError {
   }
 }
 
+/** Where a timeout struck: opening a TCP connection, the TLS handshake, an HTTP request, a Receive long poll, a cleanup request (Signal/Delete), or the caller's whole `open()` / `invoke()` budget. */
+export type TimeoutStage = 'connect' | 'tls' | 'request' | 'receive' | 'cleanup' | 'open' | 'invoke';
+
+/** A time limit passed (`code` `PSRP_TIMEOUT`); `stage` and `url` say which one and where. */
+export class TimeoutError extends TransportError {
+  override name = 'TimeoutError';
+  readonly stage: TimeoutStage;
+  /** Origin and path of the endpoint (no query, no credentials), when known. */
+  readonly url: string | undefined;
+  /** The limit that passed, in milliseconds. */
+  readonly timeoutMs: number | undefined;
+
+  constructor(
+    message: string,
+    options: PsrpErrorOptions & { stage: TimeoutStage; url?: string | undefined; timeoutMs?: number; hint?: string },
+  ) {
+    super(message, { ...options, code: 'PSRP_TIMEOUT' });
+    this.stage = options.stage;
+    this.url = options.url;
+    this.timeoutMs = options.timeoutMs;
+  }
+}
+
 /** Authentication failed or could not be attempted. */
 export class AuthenticationError extends PsrpError {
   override name = 'AuthenticationError';

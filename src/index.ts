@@ -8,12 +8,13 @@ export {
   ProtocolError,
   InvalidStateError,
   TransportError,
+  TimeoutError,
   AuthenticationError,
   WSManFaultError,
   PipelineFailedError,
   RunspacePoolBrokenError,
 } from './errors.js';
-export type { PsrpErrorOptions, ProtocolErrorDetails, WSManFaultDetails, ErrorRecordLike } from './errors.js';
+export type { PsrpErrorOptions, ProtocolErrorDetails, WSManFaultDetails, ErrorRecordLike, TimeoutStage } from './errors.js';
 
 // CLIXML (MS-PSRP 2.2.5)
 export {
@@ -64,6 +65,7 @@ export type {
 } from './client/psrp-connection.js';
 export { HttpTransport } from './http/http-transport.js';
 export type { HttpTransportOptions, BasicCredentials } from './http/http-transport.js';
+export { CONNECTION_DEFAULTS } from './http/transport-options.js';
 export { BasicAuthenticator } from './http/basic-authenticator.js';
 export { CertificateAuthenticator, WSMAN_HTTPS_MUTUAL } from './http/certificate-authenticator.js';
 export type { CertificateCredentials } from './http/certificate-authenticator.js';

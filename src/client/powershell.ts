@@ -10,7 +10,7 @@ import type { CommandParameter, CommandSpec } from '../psrp/messages.js';
 import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../psrp/records.js';
 import { TERMINAL_PIPELINE_STATES, type PipelineCore, type PipelineState, type PsrpEvent } from '../psrp/runspace-pool-core.js';
 import { answerHostCall } from './host.js';
-import type { PoolInternals } from './runspace-pool.js';
+import { deadline, type PoolInternals } from './runspace-pool.js';
 
 /** One record of a running pipeline. */
 export type PipelineRecord =
@@ -206,9 +206,8 @@ export class PowerShell {
 
   private async *execute(options: RunOptions, setState: (s: PipelineState) => void, origin: Error): AsyncGenerator<PipelineRecord, void, undefined> {
     const { core, connection, ids } = this.pool;
-    const userSignals = [options.signal, options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
+    const limit = options.timeoutMs !== undefined ? deadline(options.timeoutMs, 'invoke', this.pool.endpoint, 'timeoutMs') : undefined;
+    const userSignals = [options.signal, limit?.signal].filter((s): s is AbortSignal => s !== undefined);
     const stopController = new AbortController();
     this.stopRequested = () => stopController.abort(new PsrpError('The pipeline was stopped', { code: 'PSRP_PIPELINE_STOPPED' }));
     const signal = AbortSignal.any([...userSignals, stopController.signal]);
@@ -297,6 +296,15 @@ export class PowerShell {
           }
         }
         await this.pool.dispatch(events.filter((e) => !('pipelineId' in e) || e.pipelineId === null), signal);
+        if (!finished && chunk.done) {
+          // WS-Man says the command is over (CommandState Done) but no final PIPELINE_STATE came:
+          // no more data can arrive for it, so waiting would never end.
+          finished = true;
+          setState('Failed');
+          failure = new PipelineFailedError('The server ended the command (WS-Man CommandState Done) without a final pipeline state (MS-PSRP 2.2.2.21)', {
+            code: 'PSRP_PIPELINE_ENDED_WITHOUT_STATE',
+          });
+        }
         if (!finished) this.pool.assertUsable();
       }
       if (failure) throw failure;
@@ -311,32 +319,44 @@ export class PowerShell {
     } finally {
       const pid = pipeline?.id;
       const stoppedEarly = pipeline !== undefined && !finished;
+      limit?.clear();
       if (pipeline && pid && !finished && created) {
-        // Stop it on the server (break, throw, abort): Signal ctrl_c, then drain until it ends.
+        // Stop it on the server (break, throw, abort): Signal ctrl_c, then drain until it ends —
+        // off the caller's critical path (a timeout must mean what it says), each request under
+        // the cleanup timeout. The runspace slot is released once that is done.
         pipeline.stopping();
-        try {
-          await connection.stopPipeline(pid);
-          const limit = Date.now() + 30_000;
-          while (!TERMINAL_PIPELINE_STATES.has(pipeline.state) && Date.now() < limit) {
-            const chunk = await connection.receive(pid);
-            for (const d of chunk.data) core.receiveData(d);
-            for (let ev = core.nextEvent(); ev; ev = core.nextEvent()) void ev;
-            if (chunk.done) break;
-          }
-        } catch {
-          // The pool may be gone; closing it will clean up.
+        setState('Stopped');
+        const stopping = pipeline;
+        const cleanup = { timeoutMs: this.pool.cleanupTimeoutMs };
+        this.pool.background(
+          (async () => {
+            try {
+              await connection.stopPipeline(pid, cleanup);
+              const until = Date.now() + 3 * cleanup.timeoutMs;
+              while (!TERMINAL_PIPELINE_STATES.has(stopping.state) && Date.now() < until) {
+                const chunk = await connection.receive(pid, cleanup);
+                for (const d of chunk.data) core.receiveData(d);
+                for (let ev = core.nextEvent(); ev; ev = core.nextEvent()) void ev;
+                if (chunk.done) break;
+              }
+            } catch {
+              // The pool may be gone; closing it will clean up.
+            }
+            core.removePipeline(pid);
+            await connection.closePipeline(pid, cleanup).catch(() => undefined);
+          })().finally(release),
+        );
+      } else {
+        // A pipeline whose Command failed or was never answered has nothing to stop or drain: the
+        // Signal terminate below releases it in case the server did start it.
+        if (pid) {
+          core.removePipeline(pid);
+          // A command that reached CommandState Done is finished on the server; one that was stopped
+          // early is released with Signal terminate, off the caller's critical path.
+          if (stoppedEarly) this.pool.background(connection.closePipeline(pid));
         }
-        setState(pipeline.state === 'Stopping' ? 'Stopped' : pipeline.state);
+        release();
       }
-      // A pipeline whose Command failed or was never answered has nothing to stop or drain: the
-      // Signal terminate below releases it in case the server did start it.
-      if (pid) {
-        core.removePipeline(pid);
-        // A command that reached CommandState Done is finished on the server; one that was stopped
-        // early is released with Signal terminate, off the caller's critical path.
-        if (stoppedEarly) this.pool.background(connection.closePipeline(pid));
-      }
-      release();
     }
   }
 }

@@ -25,6 +25,11 @@ export interface ReceivedChunk {
 
 export interface ConnectionOperationOptions {
   readonly signal?: AbortSignal | undefined;
+  /**
+   * A short limit of the operation's own, in milliseconds: cleanup requests (Signal after an abort,
+   * Delete after a failure) use it, and a timeout then names the stage `cleanup`.
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 export interface PsrpConnection {
@@ -34,7 +39,11 @@ export interface PsrpConnection {
    */
   readonly maxPayloadBytes: number;
 
-  /** Create the runspace pool on the server carrying its first fragments (WS-Man creationXml). */
+  /**
+   * Create the runspace pool on the server carrying its first fragments (WS-Man creationXml). When
+   * it fails in a way that may have left the pool on the server, `closePool()` removes it: callers
+   * run `closePool()` after every failed open.
+   */
   openPool(poolId: string, data: Uint8Array, options?: ConnectionOperationOptions): Promise<void>;
 
   /** Create a pipeline carrying the first fragments of its CREATE_PIPELINE message (WS-Man Command). */

@@ -4,9 +4,10 @@
  * `maxRunspaces` running at once; the rest wait), and always deletes the shell on close, on a
  * failed open and on abort.
  */
-import { InvalidArgumentError, PipelineFailedError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
+import { InvalidArgumentError, PipelineFailedError, PsrpError, RunspacePoolBrokenError, TimeoutError, WSManFaultError } from '../errors.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
+import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
 import type { WsmanTransport } from '../http/wsman-transport.js';
 import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psrp/runspace-pool-core.js';
 import { answerHostCall, type PSHost } from './host.js';
@@ -38,13 +39,21 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   readonly idleTimeoutSeconds?: number | undefined;
   /** Cancels opening. */
   readonly signal?: AbortSignal | undefined;
-  /** Milliseconds to wait for the pool to open. Default 60000. */
+  /**
+   * Milliseconds `open()` may take end to end, the Delete after a failed open included. Default
+   * `CONNECTION_DEFAULTS.openTimeoutMs` (60000).
+   */
   readonly openTimeoutMs?: number | undefined;
   /**
    * Most bytes of unfinished PSRP messages the client holds at once (all messages together);
    * beyond it the pool fails with `PSRP_MESSAGE_TOO_LARGE`. Default 256 MiB.
    */
   readonly maxBufferedMessageBytes?: number | undefined;
+  /**
+   * Milliseconds each cleanup request may take: the Signal that stops an aborted pipeline, the
+   * Delete after a failed open. Default `CONNECTION_DEFAULTS.cleanupTimeoutMs` (5000).
+   */
+  readonly cleanupTimeoutMs?: number | undefined;
 }
 
 /** Internal handle PowerShell uses to drive the pool. */
@@ -62,11 +71,40 @@ export interface PoolInternals {
   assertUsable(): void;
   /** Exchanges the session key once (MS-PSRP 3.1.5.4.5), before a SecureString is sent. */
   ensureSessionKey(signal?: AbortSignal): Promise<void>;
+  /** Milliseconds each cleanup request (Signal after an abort) may take. */
+  readonly cleanupTimeoutMs: number;
+  /** Where the pool is (origin and path), for messages; undefined for a local process. */
+  readonly endpoint: string | undefined;
 }
 
-function combine(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
-  const signals = [signal, timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
-  return signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+/** `origin + path` of an endpoint URL, the only part of it named in errors. */
+export function endpointOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An AbortSignal that aborts with a `TimeoutError` (code `PSRP_TIMEOUT`) after `ms`, and a `clear`
+ * to call when the guarded work is over (its timer must not outlive it).
+ */
+export function deadline(ms: number, stage: 'open' | 'invoke', url: string | undefined, option: string): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(
+      new TimeoutError(`${stage === 'open' ? 'Opening the runspace pool' : 'The pipeline'}${url ? ` at ${url}` : ''} did not complete within ${ms} ms (${option})`, {
+        stage,
+        url,
+        timeoutMs: ms,
+        hint: `Raise \`${option}\`, or check the server: it accepted the requests but did not finish in time.`,
+      }),
+    );
+  }, ms);
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 export class RunspacePool implements AsyncDisposable {
@@ -77,6 +115,7 @@ export class RunspacePool implements AsyncDisposable {
   private closing: Promise<void> | undefined;
   private readonly ownTransport: WsmanTransport | undefined;
   private brokenError: PsrpError | undefined;
+  private readonly cleanupTimeoutMs: number;
 
   private constructor(
     private readonly core: RunspacePoolCore,
@@ -84,9 +123,14 @@ export class RunspacePool implements AsyncDisposable {
     private readonly ids: IdSource,
     readonly host: PSHost | undefined,
     ownTransport: WsmanTransport | undefined,
+    cleanupTimeoutMs: number,
+    endpoint: string | undefined,
   ) {
     this.ownTransport = ownTransport;
+    this.cleanupTimeoutMs = cleanupTimeoutMs;
     this.internals = {
+      cleanupTimeoutMs,
+      endpoint,
       core,
       connection,
       ids,
@@ -119,6 +163,8 @@ export class RunspacePool implements AsyncDisposable {
         idleTimeoutSeconds: options.idleTimeoutSeconds,
       });
     }
+    const endpoint = endpointOf(transport?.url ?? (options.uri !== undefined ? String(options.uri) : undefined));
+    const cleanupTimeoutMs = options.cleanupTimeoutMs ?? CONNECTION_DEFAULTS.cleanupTimeoutMs;
     const core = new RunspacePoolCore({
       id: ids.uuid(),
       minRunspaces: options.minRunspaces ?? 1,
@@ -127,16 +173,44 @@ export class RunspacePool implements AsyncDisposable {
       ...(options.maxBufferedMessageBytes !== undefined ? { maxBufferedMessageBytes: options.maxBufferedMessageBytes } : {}),
       ...(options.applicationArguments ? { applicationArguments: options.applicationArguments } : {}),
     });
-    const pool = new RunspacePool(core, connection, ids, options.host, own);
-    const signal = combine(options.signal, options.openTimeoutMs ?? 60_000);
+    const pool = new RunspacePool(core, connection, ids, options.host, own, cleanupTimeoutMs, endpoint);
+    const openTimeoutMs = options.openTimeoutMs ?? CONNECTION_DEFAULTS.openTimeoutMs;
+    const started = Date.now();
+    const limit = deadline(openTimeoutMs, 'open', endpoint, 'openTimeoutMs');
+    const signal = options.signal ? AbortSignal.any([options.signal, limit.signal]) : limit.signal;
     try {
       await pool.doOpen(signal);
     } catch (e) {
-      await pool.close().catch(() => undefined);
-      if (signal?.aborted && e === signal.reason) throw e;
+      // The Delete after a failed open shares the open budget: it gets what is left, at least a
+      // short moment and at most cleanupTimeoutMs, so that open() stays within openTimeoutMs (+1 s).
+      const left = Math.min(cleanupTimeoutMs, Math.max(1_000, openTimeoutMs - (Date.now() - started)));
+      await pool.close({ timeoutMs: left }).catch(() => undefined);
       throw e;
+    } finally {
+      limit.clear();
     }
     return pool;
+  }
+
+  /**
+   * One Receive for the pool itself. The shell gone (a ShellNotFound fault) or its Receive ended
+   * (CommandState Done) breaks the pool: no pool message can come any more.
+   */
+  private async receivePool(signal: AbortSignal | undefined): Promise<void> {
+    let chunk;
+    try {
+      chunk = await this.connection.receive(null, { signal });
+    } catch (e) {
+      if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_SHELL_NOT_FOUND') {
+        this.brokenError ??= new RunspacePoolBrokenError(`The runspace pool's shell is gone on the server: ${e.message}`, { cause: e });
+        throw this.brokenError;
+      }
+      throw e;
+    }
+    for (const d of chunk.data) this.core.receiveData(d);
+    if (chunk.done && !this.closing) {
+      this.brokenError ??= new RunspacePoolBrokenError('The server ended the runspace pool\'s Receive (WS-Man CommandState Done): no more pool messages can come');
+    }
   }
 
   private async doOpen(signal: AbortSignal | undefined): Promise<void> {
@@ -149,9 +223,9 @@ export class RunspacePool implements AsyncDisposable {
       if (core.state === 'Broken' || core.state === 'Closed') {
         throw this.brokenError ?? new RunspacePoolBrokenError(`The server refused to open the runspace pool (state ${core.state})`);
       }
-      const chunk = await connection.receive(null, { signal });
-      for (const d of chunk.data) core.receiveData(d);
+      await this.receivePool(signal);
       await this.dispatch(this.drain(), signal);
+      if ((core.state as RunspacePoolState) !== 'Opened' && this.brokenError) throw this.brokenError;
     }
     // Protocol 2.2+ servers take 500 KB envelopes, as PowerShell itself uses.
     if (core.isProtocol22 && connection instanceof WSManConnection) connection.setMaxEnvelopeSize(512000);
@@ -188,8 +262,7 @@ export class RunspacePool implements AsyncDisposable {
     const ci = send();
     await this.flush(null, signal);
     for (;;) {
-      const chunk = await this.connection.receive(null, { signal });
-      for (const d of chunk.data) this.core.receiveData(d);
+      await this.receivePool(signal);
       const events = this.drain();
       const answer = events.find((e) => e.type === 'RunspaceAvailability' && e.callId === ci);
       await this.dispatch(events.filter((e) => e !== answer), signal);
@@ -311,8 +384,7 @@ export class RunspacePool implements AsyncDisposable {
       await this.flush(null, signal);
       while (!this.core.cipher) {
         this.assertUsable();
-        const chunk = await this.connection.receive(null, { signal });
-        for (const d of chunk.data) this.core.receiveData(d);
+        await this.receivePool(signal);
         await this.dispatch(this.drain(), signal);
       }
     })().finally(() => {
@@ -327,13 +399,16 @@ export class RunspacePool implements AsyncDisposable {
     void tracked.finally(() => this.pending.delete(tracked));
   }
 
-  /** Closes the pool: waits for background requests, deletes the shell, releases the transport. */
-  close(): Promise<void> {
+  /**
+   * Closes the pool: waits for background requests, deletes the shell, releases the transport.
+   * `timeoutMs` bounds the Delete (default: the transport's `requestTimeoutMs`).
+   */
+  close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       try {
         await Promise.all(this.pending);
         this.core.close();
-        await this.connection.closePool();
+        await this.connection.closePool(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : undefined);
       } finally {
         this.core.closed();
         for (const w of this.waiters.splice(0)) w();

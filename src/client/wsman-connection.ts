@@ -3,10 +3,11 @@
  * fragments of CREATE_PIPELINE, Send for the rest, Receive (long poll), Signal and Delete, through
  * any WsmanTransport (HTTP, or a replay of a recording).
  */
-import { TransportError, WSManFaultError } from '../errors.js';
+import { AuthenticationError, InvalidArgumentError, TimeoutError, TransportError, WSManFaultError } from '../errors.js';
 import { channels } from '../internal/debug.js';
+import { scrubError } from '../internal/secret-redactor.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
-import type { WsmanTransport } from '../http/wsman-transport.js';
+import type { WsmanSendOptions, WsmanTransport } from '../http/wsman-transport.js';
 import {
   commandEnvelope,
   createShellEnvelope,
@@ -24,6 +25,7 @@ import {
   type BuiltEnvelope,
   type EnvelopeContext,
 } from '../wsman/index.js';
+import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
 import type { ConnectionOperationOptions, PsrpConnection, PsrpStream, ReceivedChunk } from './psrp-connection.js';
 
 export interface WSManConnectionOptions {
@@ -56,12 +58,48 @@ const TRANSIENT = new Set([
 const isTransient = (e: unknown): boolean => e instanceof TransportError && TRANSIENT.has(e.code);
 /** Pauses before the second and third Delete attempts. */
 const DELETE_RETRY_MS = [250, 1000] as const;
+/** First pause after a Receive that came back at once with nothing; it doubles up to the OperationTimeout. */
+const EMPTY_RECEIVE_BACKOFF_MS = 5;
+
+/**
+ * True when a failed Create proves the server made no shell: it refused (a fault, 401, a 4xx), or
+ * the request never left (TLS, connect). Otherwise the shell we proposed may exist.
+ */
+function createRefused(e: unknown): boolean {
+  if (e instanceof AuthenticationError || e instanceof WSManFaultError || e instanceof InvalidArgumentError) return true;
+  if (e instanceof TimeoutError) return e.stage === 'connect' || e.stage === 'tls';
+  if (e instanceof TransportError) {
+    if (e.code.startsWith('PSRP_TLS_') || e.code === 'PSRP_TRANSPORT_CLOSED') return true;
+    return e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500;
+  }
+  return false;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 export class WSManConnection implements PsrpConnection {
   private ctx: EnvelopeContext;
   private shellId: string | undefined;
   private readonly idleTimeoutSeconds: number | undefined;
   private deleted = false;
+  /** Current pause after an empty, immediate Receive, by target (see receive). */
+  private readonly emptyBackoff = new Map<string | null, number>();
   /** Request counter by action, for diagnostics and benchmarks. */
   readonly requestCounts = new Map<string, number>();
 
@@ -76,7 +114,7 @@ export class WSManConnection implements PsrpConnection {
       ids,
       sessionId: ids.uuid(),
       maxEnvelopeSize: options.maxEnvelopeSize ?? 153600,
-      operationTimeoutSeconds: options.operationTimeoutSeconds ?? 20,
+      operationTimeoutSeconds: options.operationTimeoutSeconds ?? CONNECTION_DEFAULTS.operationTimeoutSeconds,
       locale: options.locale ?? 'en-US',
       dataLocale: options.dataLocale ?? options.locale ?? 'en-US',
     };
@@ -106,7 +144,7 @@ export class WSManConnection implements PsrpConnection {
     this.ctx = { ...this.ctx, maxEnvelopeSize: bytes };
   }
 
-  private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined) {
+  private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined, send: Omit<WsmanSendOptions, 'signal'> = {}) {
     this.ctx = { ...this.ctx, to: this.transport.url };
     const name = env.action.slice(env.action.lastIndexOf('/') + 1);
     this.requestCounts.set(name, (this.requestCounts.get(name) ?? 0) + 1);
@@ -114,14 +152,39 @@ export class WSManConnection implements PsrpConnection {
     if (channels.wsmanRequest.hasSubscribers) channels.wsmanRequest.publish({ id: env.messageId, action: name, uri: this.ctx.to, bytes: env.xml.length });
     let status = 'ok';
     try {
-      const body = await this.transport.send(env.xml, { signal: options?.signal });
-      return parseResponse(body, env);
+      const own = options?.timeoutMs !== undefined ? { stage: 'cleanup' as const, timeoutMs: options.timeoutMs } : {};
+      const body = await this.transport.send(env.xml, { signal: options?.signal, ...send, ...own });
+      try {
+        return parseResponse(body, env);
+      } catch (e) {
+        throw this.redacted(e, body, env);
+      }
     } catch (e) {
       status = e instanceof WSManFaultError ? e.code : 'error';
       throw e;
     } finally {
       if (channels.wsmanResponse.hasSubscribers) channels.wsmanResponse.publish({ id: env.messageId, action: name, status, durationMs: Date.now() - started });
     }
+  }
+
+  /**
+   * An error built from a response body, rebuilt from the body with every credential the transport
+   * sent redacted (a server that echoes the request must not put it into a message), then scrubbed.
+   */
+  private redacted(e: unknown, body: string, env: BuiltEnvelope): unknown {
+    const transport = this.transport;
+    if (transport.redact === undefined) return e;
+    const redact = (t: string): string => transport.redact!(t);
+    const clean = redact(body);
+    let err = e;
+    if (clean !== body) {
+      try {
+        parseResponse(clean, env);
+      } catch (again) {
+        err = again;
+      }
+    }
+    return scrubError(err, redact);
   }
 
   private requireShell(): string {
@@ -137,15 +200,20 @@ export class WSManConnection implements PsrpConnection {
         options,
       );
     } catch (e) {
-      // The server may have created the shell (named after the pool) before the answer was lost:
-      // delete it, best effort, so that it does not count against the user's shell quota.
-      if (isTransient(e) || (options?.signal?.aborted === true && e === options.signal.reason)) {
-        this.shellId = poolId.toUpperCase();
-        await this.deleteShell(undefined, false).catch(() => undefined);
-      }
+      // The server may have created the shell — under the ShellId we proposed in the Create body
+      // (MS-WSMV 2.2.4.37) — before the answer was lost, cut, or garbled: remember it, so that
+      // closePool() (which the caller runs on every failed open, under its own time limit)
+      // deletes it and it does not count against the user's shell quota.
+      if (!createRefused(e)) this.shellId = poolId.toUpperCase();
       throw e;
     }
-    this.shellId = parseCreateResponse(r).shellId;
+    try {
+      this.shellId = parseCreateResponse(r).shellId;
+    } catch (e) {
+      // A CreateResponse without a ShellId: the server may still hold the shell we proposed.
+      this.shellId = poolId.toUpperCase();
+      throw e;
+    }
   }
 
   async createPipeline(pipelineId: string, data: Uint8Array, options?: ConnectionOperationOptions): Promise<void> {
@@ -158,14 +226,29 @@ export class WSManConnection implements PsrpConnection {
   }
 
   async receive(target: string | null, options?: ConnectionOperationOptions): Promise<ReceivedChunk> {
+    let chunk: ReceivedChunk;
     try {
-      const r = parseReceiveResponse(await this.request(receiveEnvelope(this.ctx, this.requireShell(), target), options));
-      return { data: r.streams.map((s) => s.data), done: r.commandState === 'Done' };
+      const waitMs = this.ctx.operationTimeoutSeconds * 1000;
+      const r = parseReceiveResponse(await this.request(receiveEnvelope(this.ctx, this.requireShell(), target), options, { stage: 'receive', waitMs }));
+      chunk = { data: r.streams.map((s) => s.data), done: r.commandState === 'Done' };
     } catch (e) {
       // MS-WSMV: an OperationTimeout fault on Receive only means "no output yet": poll again.
-      if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_OPERATION_TIMEOUT') return { data: [], done: false };
+      if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_OPERATION_TIMEOUT') {
+        this.emptyBackoff.delete(target);
+        return { data: [], done: false };
+      }
       throw e;
     }
+    if (chunk.data.length > 0 || chunk.done) {
+      this.emptyBackoff.delete(target);
+      return chunk;
+    }
+    // An empty answer that did not wait for the OperationTimeout (Windows never sends one): back
+    // off, a few ms doubling up to the OperationTimeout, instead of polling as fast as it answers.
+    const pause = Math.min(this.ctx.operationTimeoutSeconds * 1000, (this.emptyBackoff.get(target) ?? EMPTY_RECEIVE_BACKOFF_MS / 2) * 2);
+    this.emptyBackoff.set(target, pause);
+    await sleep(pause, options?.signal);
+    return chunk;
   }
 
   async stopPipeline(pipelineId: string, options?: ConnectionOperationOptions): Promise<void> {
@@ -183,7 +266,8 @@ export class WSManConnection implements PsrpConnection {
   }
 
   closePool(options?: ConnectionOperationOptions): Promise<void> {
-    return this.deleteShell(options, true);
+    // A Delete under a cleanup limit of its own is tried once: retries would overrun that limit.
+    return this.deleteShell(options, options?.timeoutMs === undefined);
   }
 
   private async deleteShell(options: ConnectionOperationOptions | undefined, retry: boolean): Promise<void> {

@@ -7,9 +7,10 @@
  * connection is busy (long-poll Receives) and the cap is reached, requests wait in FIFO order for
  * the next free one; an abort takes a waiter out of the queue.
  */
+import { connect as tcpConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector, Client } from 'undici';
-import { TransportError } from '../errors.js';
+import { TimeoutError, TransportError } from '../errors.js';
 
 interface Slot {
   readonly client: Client;
@@ -114,19 +115,78 @@ export class ConnectionPool {
       return { client: new Client(this.#origin, this.#options), busy: false, peer: undefined };
     }
     const base = buildConnector(connect);
+    const connectTimeoutMs = typeof connect.timeout === 'number' ? connect.timeout : 10_000;
+    const origin = this.#origin;
     const slot: { client?: Client; busy: boolean; peer: Buffer | undefined } = {
       busy: false,
       peer: undefined,
     };
+    // TCP first, under its own connectTimeoutMs, then TLS on that socket under another: a timeout
+    // then says which of the two stalled (stage `connect` or `tls`).
     const connector: buildConnector.connector = (options, callback) => {
       slot.peer = undefined;
-      base(options, (...args) => {
-        const socket = args[1];
-        if (socket && typeof (socket as TLSSocket).getPeerCertificate === 'function') {
-          const raw = (socket as TLSSocket).getPeerCertificate().raw as Buffer | undefined;
-          slot.peer = raw && raw.length > 0 ? raw : undefined;
-        }
-        callback(...args);
+      let settled = false;
+      const tcp = tcpConnect({
+        host: options.hostname,
+        port: Number(options.port) || 443,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      });
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        tcp.destroy();
+        callback(err, null);
+      };
+      const timer = setTimeout(
+        () =>
+          fail(
+            new TimeoutError(
+              `No TCP connection to ${origin} within ${connectTimeoutMs} ms (connectTimeoutMs)`,
+              {
+                stage: 'connect',
+                url: origin,
+                timeoutMs: connectTimeoutMs,
+                hint: 'The host did not accept a connection in time: check the firewall and the port.',
+              },
+            ),
+          ),
+        connectTimeoutMs,
+      );
+      tcp.once('error', fail);
+      tcp.once('connect', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        tcp.removeListener('error', fail);
+        base({ ...options, httpSocket: tcp }, (...args) => {
+          const [err, socket] = args;
+          if (err) {
+            tcp.destroy();
+            const code = (err as { code?: unknown }).code;
+            callback(
+              code === 'UND_ERR_CONNECT_TIMEOUT'
+                ? new TimeoutError(
+                    `No TLS handshake with ${origin} within ${connectTimeoutMs} ms (connectTimeoutMs)`,
+                    {
+                      stage: 'tls',
+                      url: origin,
+                      timeoutMs: connectTimeoutMs,
+                      cause: err,
+                      hint: 'The port accepted a TCP connection but did not complete a TLS handshake: check that it speaks TLS (WinRM: 5986 is HTTPS, 5985 is HTTP) and the proxy between.',
+                    },
+                  )
+                : err,
+              null,
+            );
+            return;
+          }
+          if (socket && typeof (socket as TLSSocket).getPeerCertificate === 'function') {
+            const raw = (socket as TLSSocket).getPeerCertificate().raw as Buffer | undefined;
+            slot.peer = raw && raw.length > 0 ? raw : undefined;
+          }
+          callback(...args);
+        });
       });
     };
     slot.client = new Client(this.#origin, { ...this.#options, connect: connector });

@@ -6,7 +6,7 @@
  * name the origin and path, and response excerpts are scrubbed of anything that looks like a
  * credential.
  */
-import { AuthenticationError, TransportError } from '../errors.js';
+import { AuthenticationError, TimeoutError, TransportError, type TimeoutStage } from '../errors.js';
 
 /** Most characters of a response body kept in `responseExcerpt`. */
 export const EXCERPT_CHARS = 300;
@@ -28,15 +28,23 @@ export function where(url: URL): string {
  * (`Authorization: ...`, `Cookie: ...`), `Basic`/`Negotiate`/`Bearer` tokens, and each exact
  * secret the transport knows (its Authorization and Cookie values) become `[redacted]`.
  */
-export function excerpt(body: string, secrets: readonly string[] = []): string {
+export function excerpt(body: string, secrets: readonly string[] | Redactor = []): string {
   let text = body.slice(0, 16_384);
-  for (const secret of secrets) if (secret.length >= 4) text = text.split(secret).join('[redacted]');
+  if (Array.isArray(secrets)) {
+    for (const secret of secrets as readonly string[])
+      if (secret.length >= 4) text = text.split(secret).join('[redacted]');
+  } else text = (secrets as Redactor).redact(text);
   text = text
     .replace(/\b((?:proxy-)?authorization|cookie|set-cookie)\s*[:=]\s*[^\r\n<]*/gi, '$1: [redacted]')
     .replace(/\b(Basic|Bearer|Negotiate|NTLM|Kerberos)\s+[A-Za-z0-9+/=._~-]{8,}/g, '$1 [redacted]')
     .replace(/\s+/g, ' ')
     .trim();
   return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
+}
+
+/** Anything that redacts known secrets from text (the transport's SecretRedactor). */
+export interface Redactor {
+  redact(text: string): string;
 }
 
 /** The text of a SOAP fault reason, if `body` carries one (for messages of non-500 faults). */
@@ -117,11 +125,19 @@ export function statusError(
   status: number,
   body: string,
   url: URL,
-  secrets: readonly string[],
+  secrets: readonly string[] | Redactor,
 ): TransportError {
+  // Built from redacted text only: a server that echoes the request must not put a credential
+  // into the message, the excerpt or the stack.
+  body = Array.isArray(secrets) ? body : (secrets as Redactor).redact(body);
   const soap = isSoapEnvelope(body);
   const { code, hint } = statusInfo(status, soap);
-  const reason = soap ? faultReason(body) : undefined;
+  const reason = soap
+    ? faultReason(body)?.replace(
+        /\b(Basic|Bearer|Negotiate|NTLM|Kerberos)\s+[A-Za-z0-9+/=._~-]{8,}/g,
+        '$1 [redacted]',
+      )
+    : undefined;
   return new TransportError(
     `HTTP ${status} from ${where(url)}${reason ? `: ${reason}` : ''}${hint ? `. ${hint}` : ''}`,
     {
@@ -254,8 +270,15 @@ const CONNECTION_HINTS: Readonly<Record<string, string>> = {
   EPIPE: 'The server closed the connection while the request was sent.',
 };
 
+/** What {@link connectionError} names in a timeout: the request's stage and the limits in force. */
+export interface TimeoutContext {
+  readonly stage?: TimeoutStage;
+  readonly readTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+}
+
 /** Any other failure to exchange a request: TLS, timeouts, sockets. Keeps the cause. */
-export function connectionError(err: unknown, url: URL): TransportError {
+export function connectionError(err: unknown, url: URL, context: TimeoutContext = {}): TransportError {
   if (err instanceof TransportError) return err;
   const tls = tlsError(err, url);
   if (tls) return tls;
@@ -264,15 +287,26 @@ export function connectionError(err: unknown, url: URL): TransportError {
     (c) => c === 'UND_ERR_CONNECT_TIMEOUT' || c === 'UND_ERR_HEADERS_TIMEOUT' || c === 'UND_ERR_BODY_TIMEOUT',
   );
   if (timeout) {
-    const what = timeout === 'UND_ERR_CONNECT_TIMEOUT' ? 'connecting to' : 'waiting for a response from';
-    return new TransportError(`Timed out ${what} ${where(url)} (${timeout})`, {
-      code: 'PSRP_TIMEOUT',
-      cause: err,
-      hint:
-        timeout === 'UND_ERR_CONNECT_TIMEOUT'
+    const connecting = timeout === 'UND_ERR_CONNECT_TIMEOUT';
+    const limit = connecting ? context.connectTimeoutMs : context.readTimeoutMs;
+    const option = connecting ? 'connectTimeoutMs' : 'readTimeoutMs';
+    const what = connecting
+      ? 'connecting to'
+      : timeout === 'UND_ERR_HEADERS_TIMEOUT'
+        ? 'waiting for the response headers from'
+        : 'waiting for more of the response body from';
+    return new TimeoutError(
+      `Timed out ${what} ${where(url)}${limit !== undefined ? ` (${option} ${limit} ms)` : ''} (${timeout})`,
+      {
+        stage: connecting ? 'connect' : (context.stage ?? 'request'),
+        url: where(url),
+        ...(limit !== undefined ? { timeoutMs: limit } : {}),
+        cause: err,
+        hint: connecting
           ? 'The host did not accept a connection in time: check the firewall and the port.'
-          : 'Raise `requestTimeoutMs` above the WS-Man OperationTimeout (plus a margin), or check the proxy between.',
-    });
+          : 'The server went silent: raise `readTimeoutMs`, or check the server and the proxy between.',
+      },
+    );
   }
   const known = codes.find((c) => c in CONNECTION_HINTS);
   const code = known ?? codes[0];

@@ -9,8 +9,15 @@
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { tlsServerEndPoint } from '../auth/channel-bindings.js';
-import { AuthenticationError, InvalidArgumentError, ProtocolError, TransportError } from '../errors.js';
+import {
+  AuthenticationError,
+  InvalidArgumentError,
+  ProtocolError,
+  TimeoutError,
+  TransportError,
+} from '../errors.js';
 import { channels, log, redactHeaders } from '../internal/debug.js';
+import { SecretRedactor } from '../internal/secret-redactor.js';
 import { offeredSchemes } from './authenticator.js';
 import type { Authenticator } from './authenticator.js';
 import { resolveAuth } from './auth-options.js';
@@ -21,6 +28,7 @@ import { authError, connectionError, excerpt, isSoapEnvelope, statusError, where
 import { decodeBody, readBounded } from './response-body.js';
 import { DEFAULTS, extraHeaders, parseUrl, positive } from './transport-options.js';
 import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
+import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
 import { decryptMessage, encryptedBoundary, encryptMessage } from '../wsman/message-encryption.js';
 import type { WsmanSendOptions, WsmanTransport } from './wsman-transport.js';
@@ -68,11 +76,16 @@ export class HttpTransport implements WsmanTransport {
     readonly maxRedirects: number;
     readonly requestTimeoutMs: number;
     readonly connectTimeoutMs: number;
+    readonly readTimeoutMs: number;
     readonly maxResponseBytes: number;
     readonly connections: number;
     readonly keepAliveTimeoutMs: number;
   };
   #closed = false;
+  /** Every credential sent so far, to keep out of errors and logs. */
+  readonly #secrets = new SecretRedactor();
+  /** The configured origin: `servername` applies to it only, never to a redirect target. */
+  readonly #firstOrigin: string;
 
   constructor(options: HttpTransportOptions) {
     let url = parseUrl(options.url);
@@ -89,6 +102,9 @@ export class HttpTransport implements WsmanTransport {
       connectTimeoutMs:
         positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 2_147_483_647) ||
         DEFAULTS.connectTimeoutMs,
+      readTimeoutMs:
+        positive('readTimeoutMs', options.readTimeoutMs, DEFAULTS.readTimeoutMs, 2_147_483_647) ||
+        DEFAULTS.readTimeoutMs,
       maxResponseBytes:
         positive('maxResponseBytes', options.maxResponseBytes, DEFAULTS.maxResponseBytes, 2 ** 31 - 1) ||
         DEFAULTS.maxResponseBytes,
@@ -125,6 +141,20 @@ export class HttpTransport implements WsmanTransport {
     if (options.skipCertificateCheck === true)
       log('TLS certificate verification is OFF for %s (skipCertificateCheck)', url.origin);
     this.#url = url;
+    this.#firstOrigin = url.origin;
+  }
+
+  /**
+   * `text` with every credential this transport has sent (each form of it: the Authorization
+   * value, its token, a decoded Basic `user:password`, the password) replaced by `[redacted]`.
+   */
+  redact(text: string): string {
+    return this.#secrets.redact(text);
+  }
+
+  /** Redacts, in place, every string field of `err` and its causes (see {@link redact}). */
+  scrub<E>(err: E): E {
+    return this.#secrets.scrub(err);
   }
 
   /** The URL requests go to: the configured one, or where a permitted redirect led. */
@@ -154,23 +184,35 @@ export class HttpTransport implements WsmanTransport {
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(outer?.reason);
     outer?.addEventListener('abort', onAbort, { once: true });
+    const stage = options.stage ?? 'request';
+    const own = options.timeoutMs !== undefined && options.timeoutMs < this.#o.requestTimeoutMs;
+    const limit = own ? Math.max(1, Math.floor(options.timeoutMs ?? 0)) : this.#o.requestTimeoutMs;
     const timer = setTimeout(() => {
       controller.abort(
-        new TransportError(
-          `No complete response from ${where(this.#url)} within ${this.#o.requestTimeoutMs} ms`,
+        new TimeoutError(
+          `No complete response from ${where(this.#url)} within ${limit} ms (${stage}${own ? '' : ', requestTimeoutMs'})`,
           {
-            code: 'PSRP_TIMEOUT',
-            hint: 'Raise `requestTimeoutMs` above the WS-Man OperationTimeout (plus a margin), or check the proxy between.',
+            stage,
+            url: where(this.#url),
+            timeoutMs: limit,
+            hint: own
+              ? 'A cleanup request (Signal, Delete) gets a short time of its own (`cleanupTimeoutMs`): the server or the path to it is stalled.'
+              : 'Raise `requestTimeoutMs` above the WS-Man OperationTimeout (plus a margin), or check the proxy between.',
           },
         ),
       );
-    }, this.#o.requestTimeoutMs);
+    }, limit);
     this.#inflight.add(controller);
     try {
-      return await this.#exchange(Buffer.from(envelope, 'utf8'), controller.signal);
+      return await this.#exchange(
+        Buffer.from(envelope, 'utf8'),
+        controller.signal,
+        stage,
+        options.waitMs ?? 0,
+      );
     } catch (err) {
-      if (controller.signal.aborted) throw controller.signal.reason;
-      throw err;
+      if (controller.signal.aborted) throw this.#secrets.scrub(controller.signal.reason);
+      throw this.#secrets.scrub(err);
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onAbort);
@@ -178,7 +220,7 @@ export class HttpTransport implements WsmanTransport {
     }
   }
 
-  async #exchange(body: Buffer, signal: AbortSignal): Promise<string> {
+  async #exchange(body: Buffer, signal: AbortSignal, stage: TimeoutStage, waitMs: number): Promise<string> {
     let url = this.#url;
     let redirects = 0;
     let attempt = 0;
@@ -197,7 +239,7 @@ export class HttpTransport implements WsmanTransport {
         try {
           lease = await pool.acquire(signal);
         } catch (err) {
-          throw signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
+          throw signal.aborted ? (signal.reason as unknown) : this.#failure(err, url, stage);
         }
       }
       let keep = false;
@@ -229,7 +271,10 @@ export class HttpTransport implements WsmanTransport {
         if (authorization !== undefined) headers['authorization'] = authorization;
         const cookie = this.#jar.header(url);
         if (cookie !== undefined) headers['cookie'] = cookie;
-        const secrets = [authorization, cookie].filter((s): s is string => s !== undefined);
+        // Known before the request leaves, so that whatever the server echoes can be redacted.
+        this.#secrets.add(authorization);
+        this.#secrets.add(cookie);
+        const secrets = this.#secrets;
         const started = performance.now();
         const report = (status: number | undefined, bytes: number, error?: string): void => {
           const durationMs = Math.round(performance.now() - started);
@@ -252,9 +297,11 @@ export class HttpTransport implements WsmanTransport {
 
         let res: RoundTrip;
         try {
-          res = await this.#roundTrip(lease, url, headers, payload, signal);
+          res = await this.#roundTrip(lease, url, headers, payload, signal, waitMs);
         } catch (err) {
-          const failure: unknown = signal.aborted ? (signal.reason as unknown) : connectionError(err, url);
+          const failure: unknown = signal.aborted
+            ? (signal.reason as unknown)
+            : this.#failure(err, url, stage);
           report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
           throw failure;
         }
@@ -323,7 +370,8 @@ export class HttpTransport implements WsmanTransport {
           }
           await auth?.complete?.({ ...request, status, wwwAuthenticate });
           if (url !== this.#url) this.#remember(url);
-          return text;
+          // A fault is never data: the WS-Man layer builds its error from a redacted copy.
+          return ok ? text : this.#secrets.redact(text);
         }
         throw statusError(status, text, url, secrets);
       } finally {
@@ -360,6 +408,7 @@ export class HttpTransport implements WsmanTransport {
     headers: Record<string, string>,
     body: Buffer,
     signal: AbortSignal,
+    waitMs: number,
   ): Promise<RoundTrip> {
     const res = await lease.client.request({
       path: url.pathname + url.search,
@@ -367,6 +416,10 @@ export class HttpTransport implements WsmanTransport {
       headers,
       body,
       signal,
+      // The server may take `waitMs` (a Receive's OperationTimeout) before it answers; beyond
+      // that, and between two chunks of the body, `readTimeoutMs` of silence is a timeout.
+      headersTimeout: this.#o.readTimeoutMs + waitMs,
+      bodyTimeout: this.#o.readTimeoutMs,
     });
     if (REDIRECTS.has(res.statusCode)) {
       await res.body.dump({ limit: 65_536 });
@@ -392,7 +445,7 @@ export class HttpTransport implements WsmanTransport {
         code: 'PSRP_REDIRECT_INVALID',
         statusCode: status,
         cause,
-        responseExcerpt: excerpt(location),
+        responseExcerpt: excerpt(location, this.#secrets),
       });
     }
     if ((next.protocol !== 'https:' && next.protocol !== 'http:') || next.username || next.password) {
@@ -450,6 +503,26 @@ export class HttpTransport implements WsmanTransport {
     }
   }
 
+  /**
+   * The TLS options for an origin. `servername` names the certificate of the configured host only:
+   * a redirect target is verified against its own name, so that credentials never go to a server
+   * whose certificate does not name it.
+   */
+  #tlsFor(url: URL): Readonly<Record<string, unknown>> {
+    if (url.origin === this.#firstOrigin || !('servername' in this.#tls)) return this.#tls;
+    const { servername: _ignored, ...rest } = this.#tls;
+    return rest;
+  }
+
+  /** A failure to exchange a request as a typed error; a read timeout names `stage`. */
+  #failure(err: unknown, url: URL, stage: TimeoutStage): TransportError {
+    return connectionError(err, url, {
+      stage,
+      readTimeoutMs: this.#o.readTimeoutMs,
+      connectTimeoutMs: this.#o.connectTimeoutMs,
+    });
+  }
+
   #pool(url: URL): ConnectionPool {
     if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
     let pool = this.#pools.get(url.origin);
@@ -463,7 +536,7 @@ export class HttpTransport implements WsmanTransport {
           keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
           headersTimeout: safety,
           bodyTimeout: safety,
-          connect: { timeout: this.#o.connectTimeoutMs, ...this.#tls },
+          connect: { timeout: this.#o.connectTimeoutMs, ...this.#tlsFor(url) },
         },
         this.#o.connections,
       );

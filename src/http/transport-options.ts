@@ -39,11 +39,21 @@ export interface HttpTransportOptions {
   readonly passphrase?: string | undefined;
   /**
    * Milliseconds one `send` may take, redirects included. Must exceed the WS-Man OperationTimeout of
-   * Receive long polls plus a margin (PowerShell uses 180 s). Default 240000.
+   * Receive long polls plus a margin (PowerShell uses 180 s). Default
+   * `CONNECTION_DEFAULTS.requestTimeoutMs` (240000).
    */
   readonly requestTimeoutMs?: number | undefined;
-  /** Milliseconds to open a TCP+TLS connection. Default 30000. */
+  /**
+   * Milliseconds to open a TCP connection, and again to complete the TLS handshake on it. Default
+   * `CONNECTION_DEFAULTS.connectTimeoutMs` (30000).
+   */
   readonly connectTimeoutMs?: number | undefined;
+  /**
+   * Milliseconds the server may stay silent: before the response headers (beyond the OperationTimeout
+   * a Receive waits on the server) and between two chunks of the body. Default
+   * `CONNECTION_DEFAULTS.readTimeoutMs` (30000).
+   */
+  readonly readTimeoutMs?: number | undefined;
   /** Largest response body accepted, in bytes. Default 64 MiB. */
   readonly maxResponseBytes?: number | undefined;
   /** Most connections per origin (each running pipeline holds one for its long-poll Receive). Default 8. */
@@ -72,15 +82,32 @@ export interface HttpExchangeEvent {
   readonly error?: string;
 }
 
-/** Defaults of the numeric options. */
-export const DEFAULTS = {
+/**
+ * The one source of truth for the defaults of every numeric connection option: HttpTransport's
+ * and RunspacePool's (docs/api.md and docs/http.md name this constant; a test checks their numbers
+ * against it).
+ */
+export const CONNECTION_DEFAULTS = {
   maxRedirects: 5,
+  /** The whole of one HTTP request. */
   requestTimeoutMs: 240_000,
+  /** TCP connect, and again the TLS handshake. */
   connectTimeoutMs: 30_000,
+  /** Silence allowed before the headers (beyond a Receive's OperationTimeout) and within the body. */
+  readTimeoutMs: 30_000,
   maxResponseBytes: 64 * 1024 * 1024,
   connections: 8,
   keepAliveTimeoutMs: 30_000,
+  /** RunspacePool.open end to end, the Delete after a failed open included. */
+  openTimeoutMs: 60_000,
+  /** Each cleanup request (Signal after an abort, Delete after a failed open). */
+  cleanupTimeoutMs: 5_000,
+  /** WS-Man OperationTimeout of a Receive long poll, in seconds. */
+  operationTimeoutSeconds: 20,
 } as const;
+
+/** @internal The short name used inside the transport. */
+export const DEFAULTS = CONNECTION_DEFAULTS;
 
 /** Headers the transport owns; `headers` cannot set them. */
 const RESERVED = new Set([

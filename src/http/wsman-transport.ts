@@ -3,6 +3,12 @@
 export interface WsmanSendOptions {
   /** Aborts the request; the promise then rejects with `signal.reason`. */
   readonly signal?: AbortSignal | undefined;
+  /** What the request is for, named by a timeout's `stage`. Default `'request'`. */
+  readonly stage?: 'request' | 'receive' | 'cleanup' | undefined;
+  /** A limit of this request's own, when shorter than the transport's `requestTimeoutMs` (cleanup requests). */
+  readonly timeoutMs?: number | undefined;
+  /** How long the server may legitimately wait before answering (a Receive's OperationTimeout), in ms. */
+  readonly waitMs?: number | undefined;
 }
 
 /**
@@ -15,6 +21,11 @@ export interface WsmanTransport {
   send(envelope: string, options?: WsmanSendOptions): Promise<string>;
   /** The URL requests go to now (after a permitted redirect); WS-Man `To` uses it. */
   readonly url: string;
+  /**
+   * Optional: `text` with every credential the transport has sent replaced by `[redacted]`, for
+   * errors built above the transport from a response body.
+   */
+  redact?(text: string): string;
   /** Releases connections; pending sends reject. Idempotent. */
   close(): Promise<void>;
 }
