@@ -4,7 +4,7 @@
  * `maxRunspaces` running at once; the rest wait), and always deletes the shell on close, on a
  * failed open and on abort.
  */
-import { InvalidArgumentError, PipelineFailedError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
+import { InvalidArgumentError, PipelineFailedError, PsrpError, RunspacePoolBrokenError, WSManFaultError } from '../errors.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
 import type { WsmanTransport } from '../http/wsman-transport.js';
@@ -40,6 +40,14 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   readonly signal?: AbortSignal | undefined;
   /** Milliseconds to wait for the pool to open. Default 60000. */
   readonly openTimeoutMs?: number | undefined;
+  /**
+   * WS-Man MaxEnvelopeSize in bytes (MS-WSMV 2.2.4.10): no request is larger; PSRP data is split
+   * over Command/Create and Send requests to fit. A number is used as given and never raised;
+   * `'server'` reads the server's MaxEnvelopeSizekb from winrm/config first (administrators only;
+   * otherwise the default stays). Default: 153600, raised to 512000 once a protocol 2.2+ server has
+   * opened the pool, as PowerShell does.
+   */
+  readonly maxEnvelopeSize?: number | 'server' | undefined;
 }
 
 /** Internal handle PowerShell uses to drive the pool. */
@@ -112,6 +120,7 @@ export class RunspacePool implements AsyncDisposable {
         ids,
         operationTimeoutSeconds: options.operationTimeoutSeconds,
         idleTimeoutSeconds: options.idleTimeoutSeconds,
+        maxEnvelopeSize: typeof options.maxEnvelopeSize === 'number' ? options.maxEnvelopeSize : undefined,
       });
     }
     const core = new RunspacePoolCore({
@@ -124,6 +133,7 @@ export class RunspacePool implements AsyncDisposable {
     const pool = new RunspacePool(core, connection, ids, options.host, own);
     const signal = combine(options.signal, options.openTimeoutMs ?? 60_000);
     try {
+      if (options.maxEnvelopeSize === 'server' && connection instanceof WSManConnection) await pool.queryEnvelopeSize(connection, signal);
       await pool.doOpen(signal);
     } catch (e) {
       await pool.close().catch(() => undefined);
@@ -147,8 +157,22 @@ export class RunspacePool implements AsyncDisposable {
       for (const d of chunk.data) core.receiveData(d);
       await this.dispatch(this.drain(), signal);
     }
-    // Protocol 2.2+ servers take 500 KB envelopes, as PowerShell itself uses.
-    if (core.isProtocol22 && connection instanceof WSManConnection) connection.setMaxEnvelopeSize(512000);
+    // Protocol 2.2+ servers take 500 KB envelopes, as PowerShell itself uses; only the default size
+    // is raised, never one the caller set or the server announced.
+    if (core.isProtocol22 && connection instanceof WSManConnection) connection.raiseDefaultMaxEnvelopeSize(512000);
+  }
+
+  /**
+   * Reads the server's MaxEnvelopeSizekb. When the server refuses to tell (a fault: not an
+   * administrator, or an endpoint without winrm/config) the default stays, and is not raised.
+   */
+  private async queryEnvelopeSize(connection: WSManConnection, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await connection.queryMaxEnvelopeSize({ signal });
+    } catch (e) {
+      if (!(e instanceof WSManFaultError)) throw e;
+      connection.setMaxEnvelopeSize(connection.maxEnvelopeSize);
+    }
   }
 
   private drain(): PsrpEvent[] {
