@@ -351,9 +351,13 @@ export class PowerShell {
         // Signal terminate below releases it in case the server did start it.
         if (pid) {
           core.removePipeline(pid);
-          // A command that reached CommandState Done is finished on the server; one that was stopped
-          // early is released with Signal terminate, off the caller's critical path.
+          // Every command the server knows of is released with Signal terminate (MS-WSMV 3.1.4.12),
+          // finished ones too: Windows counts a command against MaxConcurrentCommandsPerShell until
+          // it is terminated or the shell deleted, so a long-lived pool would otherwise fail after
+          // about 1,000 commands. Off the critical path: a finished command's Signal leaves on the
+          // next turn of the event loop, after the caller has its result; close() waits for it.
           if (stoppedEarly) this.pool.background(connection.closePipeline(pid));
+          else if (created) this.pool.background(new Promise<void>((resolve) => setImmediate(resolve)).then(() => connection.closePipeline(pid)));
         }
         release();
       }

@@ -54,6 +54,14 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
    * Delete after a failed open. Default `CONNECTION_DEFAULTS.cleanupTimeoutMs` (5000).
    */
   readonly cleanupTimeoutMs?: number | undefined;
+  /**
+   * WS-Man MaxEnvelopeSize in bytes (MS-WSMV 2.2.4.10): no request is larger; PSRP data is split
+   * over Command/Create and Send requests to fit. A number is used as given and never raised;
+   * `'server'` reads the server's MaxEnvelopeSizekb from winrm/config first (administrators only;
+   * otherwise the default stays). Default: 153600, raised to 512000 once a protocol 2.2+ server has
+   * opened the pool, as PowerShell does.
+   */
+  readonly maxEnvelopeSize?: number | 'server' | undefined;
 }
 
 /** Internal handle PowerShell uses to drive the pool. */
@@ -161,6 +169,7 @@ export class RunspacePool implements AsyncDisposable {
         ids,
         operationTimeoutSeconds: options.operationTimeoutSeconds,
         idleTimeoutSeconds: options.idleTimeoutSeconds,
+        maxEnvelopeSize: typeof options.maxEnvelopeSize === 'number' ? options.maxEnvelopeSize : undefined,
       });
     }
     const endpoint = endpointOf(transport?.url ?? (options.uri !== undefined ? String(options.uri) : undefined));
@@ -179,6 +188,7 @@ export class RunspacePool implements AsyncDisposable {
     const limit = deadline(openTimeoutMs, 'open', endpoint, 'openTimeoutMs');
     const signal = options.signal ? AbortSignal.any([options.signal, limit.signal]) : limit.signal;
     try {
+      if (options.maxEnvelopeSize === 'server' && connection instanceof WSManConnection) await pool.queryEnvelopeSize(connection, signal);
       await pool.doOpen(signal);
     } catch (e) {
       // The Delete after a failed open shares the open budget: it gets what is left, at least a
@@ -227,8 +237,22 @@ export class RunspacePool implements AsyncDisposable {
       await this.dispatch(this.drain(), signal);
       if ((core.state as RunspacePoolState) !== 'Opened' && this.brokenError) throw this.brokenError;
     }
-    // Protocol 2.2+ servers take 500 KB envelopes, as PowerShell itself uses.
-    if (core.isProtocol22 && connection instanceof WSManConnection) connection.setMaxEnvelopeSize(512000);
+    // Protocol 2.2+ servers take 500 KB envelopes, as PowerShell itself uses; only the default size
+    // is raised, never one the caller set or the server announced.
+    if (core.isProtocol22 && connection instanceof WSManConnection) connection.raiseDefaultMaxEnvelopeSize(512000);
+  }
+
+  /**
+   * Reads the server's MaxEnvelopeSizekb. When the server refuses to tell (a fault: not an
+   * administrator, or an endpoint without winrm/config) the default stays, and is not raised.
+   */
+  private async queryEnvelopeSize(connection: WSManConnection, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await connection.queryMaxEnvelopeSize({ signal });
+    } catch (e) {
+      if (!(e instanceof WSManFaultError)) throw e;
+      connection.setMaxEnvelopeSize(connection.maxEnvelopeSize);
+    }
   }
 
   private drain(): PsrpEvent[] {

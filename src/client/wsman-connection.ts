@@ -10,11 +10,13 @@ import { randomIds, type IdSource } from '../internal/ids.js';
 import type { WsmanSendOptions, WsmanTransport } from '../http/wsman-transport.js';
 import {
   commandEnvelope,
+  configGetEnvelope,
   createShellEnvelope,
   deleteEnvelope,
   maxPayloadBytes,
   parseCommandResponse,
   parseCreateResponse,
+  parseMaxEnvelopeSize,
   parseReceiveResponse,
   parseResponse,
   powershellResourceUri,
@@ -34,7 +36,12 @@ export interface WSManConnectionOptions {
   readonly ids?: IdSource | undefined;
   /** WS-Man OperationTimeout in seconds: how long a Receive long-polls. Default 20. */
   readonly operationTimeoutSeconds?: number | undefined;
-  /** Starting MaxEnvelopeSize in bytes. Default 153600 (WinRM's default 150 KB). */
+  /**
+   * MaxEnvelopeSize in bytes (MS-WSMV 2.2.4.10): no request is larger, and PSRP data is fragmented
+   * over Command/Create and Send requests to fit. A value set here is never raised. Default 153600
+   * (WinRM's default 150 KB), raised to 512000 once a protocol 2.2+ server opened the pool, as
+   * PowerShell does, unless the server announced its own limit (`queryMaxEnvelopeSize()`).
+   */
   readonly maxEnvelopeSize?: number | undefined;
   /** Shell idle timeout to ask for, in seconds. Default: the server's. */
   readonly idleTimeoutSeconds?: number | undefined;
@@ -55,6 +62,18 @@ const TRANSIENT = new Set([
   'PSRP_HTTP_BAD_GATEWAY',
   'PSRP_HTTP_GATEWAY_TIMEOUT',
 ]);
+/** WinRM's default MaxEnvelopeSizekb before Windows Server 2012 (150 KB); later ones default to 500 KB. */
+const DEFAULT_MAX_ENVELOPE_SIZE = 153600;
+/** Windows' smallest MaxEnvelopeSizekb is 32; below 8 KB no PSRP fragment fits beside the markup. */
+const MIN_MAX_ENVELOPE_SIZE = 8192;
+
+function checkEnvelopeSize(bytes: number | undefined): number | undefined {
+  if (bytes !== undefined && (!Number.isInteger(bytes) || bytes < MIN_MAX_ENVELOPE_SIZE)) {
+    throw new InvalidArgumentError(`maxEnvelopeSize must be an integer number of bytes, at least ${MIN_MAX_ENVELOPE_SIZE} (got ${bytes})`);
+  }
+  return bytes;
+}
+
 const isTransient = (e: unknown): boolean => e instanceof TransportError && TRANSIENT.has(e.code);
 /** Pauses before the second and third Delete attempts. */
 const DELETE_RETRY_MS = [250, 1000] as const;
@@ -100,6 +119,8 @@ export class WSManConnection implements PsrpConnection {
   private deleted = false;
   /** Current pause after an empty, immediate Receive, by target (see receive). */
   private readonly emptyBackoff = new Map<string | null, number>();
+  /** Where MaxEnvelopeSize came from: only the default is ever raised. */
+  private envelopeSizeSource: 'default' | 'user' | 'server';
   /** Request counter by action, for diagnostics and benchmarks. */
   readonly requestCounts = new Map<string, number>();
 
@@ -113,25 +134,39 @@ export class WSManConnection implements PsrpConnection {
       resourceUri: powershellResourceUri(options.configurationName ?? 'Microsoft.PowerShell'),
       ids,
       sessionId: ids.uuid(),
-      maxEnvelopeSize: options.maxEnvelopeSize ?? 153600,
+      maxEnvelopeSize: checkEnvelopeSize(options.maxEnvelopeSize) ?? DEFAULT_MAX_ENVELOPE_SIZE,
       operationTimeoutSeconds: options.operationTimeoutSeconds ?? CONNECTION_DEFAULTS.operationTimeoutSeconds,
       locale: options.locale ?? 'en-US',
       dataLocale: options.dataLocale ?? options.locale ?? 'en-US',
     };
     this.idleTimeoutSeconds = options.idleTimeoutSeconds;
+    this.envelopeSizeSource = options.maxEnvelopeSize === undefined ? 'default' : 'user';
   }
 
-  private payloadBudget: { readonly envelopeSize: number; readonly bytes: number } | undefined;
+  private payloadBudget: { readonly envelopeSize: number; readonly to: string; readonly bytes: number } | undefined;
 
   get maxPayloadBytes(): number {
-    if (this.payloadBudget?.envelopeSize !== this.ctx.maxEnvelopeSize) {
-      // Measure the markup of the largest request kind we send, with an empty payload and a fixed
-      // id (so measuring consumes nothing from the id source); cached per envelope size.
+    if (this.payloadBudget?.envelopeSize !== this.ctx.maxEnvelopeSize || this.payloadBudget.to !== this.transport.url) {
+      // Measure the markup of the largest request kind that carries PSRP data (Create, Command,
+      // Send), with an empty payload and a fixed id (so measuring consumes nothing from the id
+      // source), in UTF-8 bytes; cached per envelope size and URL.
       const zero = '00000000-0000-0000-0000-000000000000';
-      const probe = sendEnvelope({ ...this.ctx, ids: { uuid: () => zero } }, zero, zero, 'stdin', new Uint8Array(0));
-      this.payloadBudget = { envelopeSize: this.ctx.maxEnvelopeSize, bytes: maxPayloadBytes(this.ctx.maxEnvelopeSize, probe.xml.length) };
+      const ctx = { ...this.ctx, to: this.transport.url, ids: { uuid: () => zero } };
+      const empty = new Uint8Array(0);
+      const idle = this.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: this.idleTimeoutSeconds } : {};
+      const overhead = Math.max(
+        ...[sendEnvelope(ctx, zero, zero, 'stdin', empty), commandEnvelope(ctx, zero, zero, empty), createShellEnvelope(ctx, zero, empty, idle)].map((e) =>
+          Buffer.byteLength(e.xml),
+        ),
+      );
+      this.payloadBudget = { envelopeSize: this.ctx.maxEnvelopeSize, to: this.transport.url, bytes: maxPayloadBytes(this.ctx.maxEnvelopeSize, overhead) };
     }
     return this.payloadBudget.bytes;
+  }
+
+  /** The MaxEnvelopeSize requests are built for, in bytes. */
+  get maxEnvelopeSize(): number {
+    return this.ctx.maxEnvelopeSize;
   }
 
   /** The shell id once created. */
@@ -139,9 +174,35 @@ export class WSManConnection implements PsrpConnection {
     return this.shellId;
   }
 
-  /** Raises MaxEnvelopeSize (protocol 2.2+ servers accept 512000, as PowerShell uses). */
+  /** Sets MaxEnvelopeSize explicitly (never raised afterwards). */
   setMaxEnvelopeSize(bytes: number): void {
+    this.ctx = { ...this.ctx, maxEnvelopeSize: checkEnvelopeSize(bytes)! };
+    this.envelopeSizeSource = 'user';
+  }
+
+  /**
+   * Raises MaxEnvelopeSize to `bytes` only while it is still the default: never over a size the
+   * caller set or the server announced (Windows refuses larger requests, MS-WSMV 2.2.4.10).
+   * True when raised.
+   */
+  raiseDefaultMaxEnvelopeSize(bytes: number): boolean {
+    if (this.envelopeSizeSource !== 'default' || bytes <= this.ctx.maxEnvelopeSize) return false;
     this.ctx = { ...this.ctx, maxEnvelopeSize: bytes };
+    return true;
+  }
+
+  /**
+   * Reads the server's MaxEnvelopeSizekb from winrm/config (a WS-Transfer Get; Windows answers it
+   * for administrators only) and uses it, or the caller's smaller explicit size. Resolves with the
+   * size now in use, in bytes.
+   */
+  async queryMaxEnvelopeSize(options?: ConnectionOperationOptions): Promise<number> {
+    const announced = parseMaxEnvelopeSize(await this.request(configGetEnvelope(this.ctx), options));
+    if (this.envelopeSizeSource !== 'user' || announced < this.ctx.maxEnvelopeSize) {
+      this.ctx = { ...this.ctx, maxEnvelopeSize: announced };
+      this.envelopeSizeSource = 'server';
+    }
+    return this.ctx.maxEnvelopeSize;
   }
 
   private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined, send: Omit<WsmanSendOptions, 'signal'> = {}) {

@@ -1,8 +1,8 @@
 /**
  * A pool of Exchange sessions for bots and services: it keeps at most `maxSessions` shells open
  * (stay below Exchange's per-user PowerShellMaxConcurrency, 18 on-premises by default), reuses them,
- * replaces a session whose shell expired or was lost (invalid selectors, broken pool) and retries
- * the work once, and backs off with jitter when Exchange throttles the creation of a shell. What
+ * replaces a session whose shell expired or was lost (invalid selectors, broken pool) or can take no
+ * more commands (MaxConcurrentCommandsPerShell) and retries the work once, and backs off with jitter when Exchange throttles the creation of a shell. What
  * happens is observable: `counters` and events (`opened`, `closed`, `recovered`, `throttled`).
  * Failures are never emitted as 'error' events: they reject the call that caused them.
  */
@@ -38,6 +38,8 @@ export interface ExchangeSessionPoolCounters {
 }
 
 const LOST = new Set([
+  // The shell can take no more commands: a fresh shell starts from zero.
+  'PSRP_WSMAN_COMMAND_QUOTA_EXCEEDED',
   'PSRP_WSMAN_SHELL_NOT_FOUND',
   'PSRP_RUNSPACE_POOL_BROKEN',
   'PSRP_POOL_CLOSED',

@@ -1,7 +1,7 @@
 // MS-WSMV 2.2.4 (SOAP headers), 3.1.4.5 Create, 3.1.4.11 Command, 3.1.4.12 Signal, 3.1.4.13
 // Send, 3.1.4.14 Receive, 3.1.4.16 Delete; MS-PSRP 3.1.5.3 (how PSRP uses them).
 import type { IdSource } from '../internal/ids.js';
-import { Action, NS, type ActionName } from './namespaces.js';
+import { Action, CONFIG_RESOURCE_URI, NS, type ActionName } from './namespaces.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -126,6 +126,11 @@ export function signalEnvelope(ctx: EnvelopeContext, shellId: string, commandId:
     shellId,
     body: `<rsp:Signal CommandId="${esc(commandId.toUpperCase())}"><rsp:Code>${esc(code)}</rsp:Code></rsp:Signal>`,
   });
+}
+
+/** Read the WinRM service configuration, winrm/config (MS-WSMV 3.1.4.1 Get); needs an administrator. */
+export function configGetEnvelope(ctx: EnvelopeContext): BuiltEnvelope {
+  return build({ ...ctx, resourceUri: CONFIG_RESOURCE_URI }, { action: 'Get', body: '' });
 }
 
 /** Delete the shell (closes the runspace pool on the server). */

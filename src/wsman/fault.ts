@@ -14,10 +14,18 @@ export const WSManFaultCode = {
   SchemaValidation: 2150858817,
   /** ERROR_WSMAN_INVALID_HEADER. */
   InvalidHeader: 2150858767,
-  /** ERROR_WSMAN_QUOTA_MAX_SHELLUSERS / shells per user. */
+  /** ERROR_WSMAN_QUOTA_LIMIT (a wsman:QuotaLimit fault, MS-WSMV 3.1.4.5.2.1). */
+  QuotaLimit: 2150858815,
+  /** ERROR_WSMAN_QUOTA_MAX_SHELLS: shells a user may open (winrs MaxShellsPerUser). */
+  QuotaMaxShells: 2150859173,
+  /** @deprecated misnamed: 2150859173 is ERROR_WSMAN_QUOTA_MAX_SHELLS; see QuotaMaxShellUsers. */
   QuotaMaxShellsPerUser: 2150859173,
-  QuotaMaxShells: 2150859172,
+  /** ERROR_WSMAN_QUOTA_MAX_OPERATIONS: concurrent operations per user. */
   QuotaMaxOperations: 2150859174,
+  /** ERROR_WSMAN_QUOTA_MAX_SHELLUSERS: users with shells at once (MaxConcurrentUsers). */
+  QuotaMaxShellUsers: 2150859179,
+  /** ERROR_WSMAN_QUOTA_MAX_COMMANDS_PER_SHELL_PPQ: the plugin's MaxConcurrentCommandsPerShell. */
+  QuotaMaxCommandsPerShell: 2150859241,
   AccessDenied: 5,
 } as const;
 
@@ -36,9 +44,22 @@ function classify(wsmanCode: number | undefined, subcode: string | undefined, te
       hint: 'The shell or command no longer exists on this server: it expired or was deleted, or the request reached another back end because the MS-WSMAN affinity cookie was lost.',
     };
   }
+  // Before the per-user quotas: its text also says "exceeded ... quota".
+  if (wsmanCode === WSManFaultCode.QuotaMaxCommandsPerShell || /concurrent commands per shell/i.test(text)) {
+    return {
+      code: 'PSRP_WSMAN_COMMAND_QUOTA_EXCEEDED',
+      hint:
+        'This shell holds as many commands as its MaxConcurrentCommandsPerShell quota allows (1000 by default on Windows); a command counts until it is released with Signal terminate or the shell is deleted. ' +
+        'Open a new runspace pool (ExchangeSessionPool replaces the session), run fewer pipelines at once, or raise the quota on the server.',
+    };
+  }
   if (/maximum number of connections|concurrent shells|exceeded.*(quota|budget)|QuotaLimit/i.test(text) ||
-      (wsmanCode !== undefined && wsmanCode >= 2150859172 && wsmanCode <= 2150859180)) {
-    return { code: 'PSRP_WSMAN_QUOTA_EXCEEDED', hint: 'Too many shells or operations for this user: close unused sessions (Exchange allows 18 per user by default).' };
+      wsmanCode === WSManFaultCode.QuotaLimit ||
+      (wsmanCode !== undefined && ((wsmanCode >= 2150859172 && wsmanCode <= 2150859180) || (wsmanCode >= 2150859236 && wsmanCode <= 2150859242)))) {
+    return {
+      code: 'PSRP_WSMAN_QUOTA_EXCEEDED',
+      hint: 'A server quota for this user is reached (shells per user, concurrent operations or users; Exchange allows 18 shells per user by default): close unused sessions or retry later.',
+    };
   }
   if (wsmanCode === WSManFaultCode.AccessDenied || wsmanCode === 0x80070005 || subcode?.endsWith('AccessDenied')) {
     return { code: 'PSRP_WSMAN_ACCESS_DENIED', hint: 'Access denied: the account may not use this endpoint (RBAC, RemotePowerShellEnabled, session configuration permissions).' };

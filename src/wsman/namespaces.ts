@@ -13,6 +13,7 @@ export const NS = {
 
 export const Action = {
   Create: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Create',
+  Get: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Get',
   Delete: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete',
   Command: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command',
   Send: 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send',
@@ -41,5 +42,8 @@ export const CommandState = {
 export function powershellResourceUri(configurationName: string): string {
   return `http://schemas.microsoft.com/powershell/${configurationName}`;
 }
+
+/** The WinRM service configuration (winrm/config), read with a WS-Transfer Get (MS-WSMV 3.1.4.1). */
+export const CONFIG_RESOURCE_URI = 'http://schemas.microsoft.com/wbem/wsman/1/config';
 
 export const CMD_RESOURCE_URI = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd';

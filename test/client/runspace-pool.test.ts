@@ -15,8 +15,13 @@ describe('RunspacePool and PowerShell over WS-Man (in-memory server)', () => {
     const before = server.requests.length;
     const r = await pool.powershell().addCommand('Get-Thing').invoke();
     expect(r.output).toEqual(['a', 'b']);
+    // Requests the server had seen when the caller got the result: the protocol minimum.
     expect(server.requests.slice(before).map((x) => x.action)).toEqual(['Command', 'Receive']);
+    // Then, in the background, Signal terminate releases the finished command; close() waits for it.
     await pool.close();
+    expect(server.requests.slice(before).map((x) => x.action)).toEqual(['Command', 'Receive', 'Signal', 'Delete']);
+    const cmd = server.requests.slice(before).find((x) => x.action === 'Command')!.commandId;
+    expect(server.requests.at(-2)!.commandId).toBe(cmd);
     expect(server.deleted).toBe(1);
   });
 

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExchangeSessionPool, connectExchange } from '../../src/exchange/index.js';
 import { startLab, type Lab } from '../../src/lab/lab-server.js';
 import { requirePwsh } from '../helpers/pwsh.js';
+import { COMMANDS_PER_SHELL_MESSAGE, quotaFaultEnvelope } from '../helpers/quota-fault.js';
+import { parseResponse } from '../../src/wsman/index.js';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -65,5 +67,30 @@ describe('ExchangeSessionPool (for bots)', () => {
     expect(throttled.length).toBe(pool.counters.throttled);
     await pool.close();
     reset();
+  }, 120_000);
+
+  it('replaces a session whose shell reached MaxConcurrentCommandsPerShell and retries the work', async () => {
+    reset();
+    const pool = new ExchangeSessionPool({ ...base(), maxSessions: 1 });
+    const recovered: unknown[] = [];
+    pool.on('recovered', (e) => recovered.push(e));
+    const shells: unknown[] = [];
+    let calls = 0;
+    const r = await pool.use(async (s) => {
+      shells.push(s);
+      if (calls++ === 0) {
+        // What Windows answers the next Command on a shell that holds 1,000 unreleased commands.
+        parseResponse(quotaFaultEnvelope('w:InternalError', 2150859241, COMMANDS_PER_SHELL_MESSAGE));
+      }
+      return s.invoke('Get-Mailbox', { ResultSize: 2 });
+    });
+    expect(r.output).toHaveLength(2);
+    expect(recovered).toEqual([{ code: 'PSRP_WSMAN_COMMAND_QUOTA_EXCEEDED' }]);
+    expect(shells).toHaveLength(2);
+    expect(shells[0]).not.toBe(shells[1]);
+    expect(pool.counters).toMatchObject({ opened: 2, recovered: 1 });
+    await pool.close();
+    await new Promise((res) => setTimeout(res, 200));
+    expect(lab.liveShells()).toBe(0);
   }, 120_000);
 });

@@ -33,10 +33,28 @@ function psrpMessages(xml: string, defrag: Defragmenter): { type: string; rpid: 
   return out;
 }
 
+const TERMINATE_RE = /<(?:\w+:)?Code>\s*http:\/\/schemas\.microsoft\.com\/wbem\/wsman\/1\/windows\/shell\/signal\/terminate\s*</i;
+/** True for a WS-Man Signal terminate request (MS-WSMV 2.2.5.6; Windows matches the code case-insensitively). */
+const isTerminate = (xml: string): boolean => action(xml).endsWith('/Signal') && TERMINATE_RE.test(xml);
+
+let recordedTerminateResponse: string | undefined;
+/** What Windows answered to a Signal terminate (test_psrp_multiple_invocations). */
+function terminateResponse(): string {
+  if (recordedTerminateResponse === undefined) {
+    const m = loadRecording('test_psrp_multiple_invocations').messages.find((x) => isTerminate(x.request));
+    if (!m?.response) throw new Error('test_psrp_multiple_invocations has no Signal terminate exchange');
+    recordedTerminateResponse = m.response;
+  }
+  return recordedTerminateResponse;
+}
+
 export interface ReplayStep {
   readonly action: string;
   readonly psrpTypes: readonly string[];
   readonly recordedPsrpTypes: readonly string[];
+  /** The envelope our client sent, and the one the recording's client sent at this step. */
+  readonly request: string;
+  readonly recordedRequest: string;
 }
 
 export class ReplayTransport implements WsmanTransport {
@@ -47,6 +65,8 @@ export class ReplayTransport implements WsmanTransport {
   private readonly ourDefrag = new Defragmenter();
   private readonly recDefrag = new Defragmenter();
   readonly steps: ReplayStep[] = [];
+  /** CommandIds of Signal terminate requests this recording's client never sent (answered as Windows does). */
+  readonly unrecordedTerminates: string[] = [];
   closed = false;
 
   constructor(readonly name: string, options: { readonly skip?: number } = {}) {
@@ -58,10 +78,10 @@ export class ReplayTransport implements WsmanTransport {
     return this.messages.length - this.index;
   }
 
-  private learn(recorded: string, ours: string): void {
+  private learn(recorded: string, ours: string, renew = false): void {
     const r = recorded.toLowerCase();
     const o = ours.toLowerCase();
-    if (r !== o && !this.ids.has(r)) this.ids.set(r, o);
+    if (r !== o && (renew || !this.ids.has(r))) this.ids.set(r, o);
   }
 
   send(envelope: string): Promise<string> {
@@ -73,9 +93,17 @@ export class ReplayTransport implements WsmanTransport {
   }
 
   private answer(envelope: string): string {
-    const rec = this.messages[this.index++];
-    if (!rec) throw new Error(`replay ${this.name}: no recorded exchange left for ${action(envelope)}`);
     const ourAction = action(envelope);
+    const next = this.messages[this.index];
+    if (isTerminate(envelope) && (!next || !isTerminate(next.request))) {
+      // This recording's client did not release its finished command; ours does (Signal terminate
+      // after every command). Windows' real answer to that request, from the recording that has
+      // it, stands in; the recorded sequence continues unchanged.
+      this.unrecordedTerminates.push(/CommandId="([^"]+)"/.exec(envelope)?.[1] ?? '');
+      return terminateResponse().replace(/(<(\w+:)?RelatesTo>)[^<]+(<)/, `$1${messageId(envelope)}$3`);
+    }
+    const rec = this.messages[this.index++];
+    if (!rec) throw new Error(`replay ${this.name}: no recorded exchange left for ${ourAction}`);
     if (ourAction !== action(rec.request)) {
       throw new Error(`replay ${this.name} step ${this.index}: sent ${ourAction}, recording has ${action(rec.request)}`);
     }
@@ -83,16 +111,18 @@ export class ReplayTransport implements WsmanTransport {
     const sel = (x: string): string[] => [...x.matchAll(/(?:ShellId|CommandId)(?:="|">)([0-9A-Fa-f-]{36})/g)].map((m) => m[1]!);
     const recSel = sel(rec.request);
     const ourSel = sel(envelope);
-    recSel.forEach((g, i) => ourSel[i] && this.learn(g, ourSel[i]));
+    // A recording client may reuse a CommandId for its next command: a Command maps it afresh.
+    const renew = ourAction.endsWith('/Command');
+    recSel.forEach((g, i) => ourSel[i] && this.learn(g, ourSel[i], renew && i > 0));
     const ours = psrpMessages(envelope, this.ourDefrag);
     const recorded = psrpMessages(rec.request, this.recDefrag);
     recorded.forEach((m, i) => {
       const o = ours[i];
       if (!o) return;
       this.learn(m.rpid, o.rpid);
-      this.learn(m.pid, o.pid);
+      this.learn(m.pid, o.pid, renew);
     });
-    this.steps.push({ action: ourAction.slice(ourAction.lastIndexOf('/') + 1), psrpTypes: ours.map((m) => m.type), recordedPsrpTypes: recorded.map((m) => m.type) });
+    this.steps.push({ action: ourAction.slice(ourAction.lastIndexOf('/') + 1), psrpTypes: ours.map((m) => m.type), recordedPsrpTypes: recorded.map((m) => m.type), request: envelope, recordedRequest: rec.request });
     if (rec.httpError || rec.response === null) {
       throw new TransportError('Connection failed (recorded)', { code: 'PSRP_CONNECTION_FAILED' });
     }

@@ -146,3 +146,44 @@ describe('every PSRP scenario opens through the public API', () => {
     });
   }
 });
+
+describe('finished commands are released with Signal terminate (MaxConcurrentCommandsPerShell)', () => {
+  const body = (xml: string): string => /<s:Body>([\s\S]*)<\/s:Body>/.exec(xml)![1]!.replace(/CommandId="[^"]+"/, 'CommandId="…"');
+  const shellSelector = (xml: string): string | undefined => /<wsman:Selector Name="ShellId">([^<]+)</.exec(xml)?.[1];
+
+  it('test_psrp_multiple_invocations: Command, Receive, then Signal terminate for each command, as the recorded client', async () => {
+    const { pool, replay } = await open('test_psrp_multiple_invocations');
+    const first = await pool.powershell().addScript('1+1').invoke();
+    // Our Signal leaves on the next turn of the event loop, after the caller has the result; the
+    // recorded client sent it before its next Command, so wait that turn to keep the recorded order.
+    await new Promise((r) => setImmediate(r));
+    const second = await pool.powershell().addScript('1+1').invoke();
+    await pool.close();
+    expect([first.output, second.output]).toEqual([[2], [2]]);
+    expect(replay.steps.map((s) => s.action)).toEqual(['Create', 'Receive', 'Receive', 'Command', 'Receive', 'Signal', 'Command', 'Receive', 'Signal', 'Delete']);
+    expect(replay.unrecordedTerminates).toEqual([]);
+    expect(replay.remaining).toBe(0);
+    const commandIds = replay.steps.filter((s) => s.action === 'Command').map((s) => /CommandId="([^"]+)"/.exec(s.request)![1]);
+    for (const [i, s] of replay.steps.filter((x) => x.action === 'Signal').entries()) {
+      // The same body as the Windows-facing client's (code, CommandId attribute), for the command that just finished.
+      expect(body(s.request).toLowerCase()).toBe(body(s.recordedRequest).toLowerCase());
+      expect(/CommandId="([^"]+)"/.exec(s.request)![1]).toBe(commandIds[i]);
+      expect(shellSelector(s.request)).toBeTruthy();
+    }
+  });
+
+  it('the result comes first: the Signal is sent after the last Receive, never before the caller has the output', async () => {
+    const { pool, replay } = await open('test_psrp_stream_output_invocation');
+    let actionsAtFirstResult: string[] | undefined;
+    for await (const v of pool.powershell().addCommand('Get-Service').output()) {
+      actionsAtFirstResult ??= replay.steps.map((s) => s.action);
+      void v;
+    }
+    const before = replay.steps.length;
+    await pool.close();
+    expect(actionsAtFirstResult).toEqual(['Create', 'Receive', 'Receive', 'Command', 'Receive']);
+    // The recorded client never released its command; ours did, then deleted the shell.
+    expect(replay.unrecordedTerminates).toHaveLength(1);
+    expect(replay.steps.slice(before).map((s) => s.action)).toEqual(['Delete']);
+  });
+});
