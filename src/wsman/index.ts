@@ -5,3 +5,5 @@ export * from './fault.js';
 export * from './response.js';
 export * from './identify.js';
 export * from './message-encryption.js';
+export * from './winrs.js';
+export * from './windows-command-line.js';

@@ -84,8 +84,10 @@ export class ReplayTransport implements WsmanTransport {
     const recSel = sel(rec.request);
     const ourSel = sel(envelope);
     recSel.forEach((g, i) => ourSel[i] && this.learn(g, ourSel[i]));
-    const ours = psrpMessages(envelope, this.ourDefrag);
-    const recorded = psrpMessages(rec.request, this.recDefrag);
+    // WinRS (cmd shell) payloads are process bytes, not PSRP fragments.
+    const winrs = envelope.includes('/wsman/1/windows/shell/cmd</');
+    const ours = winrs ? [] : psrpMessages(envelope, this.ourDefrag);
+    const recorded = winrs ? [] : psrpMessages(rec.request, this.recDefrag);
     recorded.forEach((m, i) => {
       const o = ours[i];
       if (!o) return;
