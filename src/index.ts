@@ -54,6 +54,18 @@ export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
+export { WinRSShell, WinRSProcess } from './client/winrs-shell.js';
+export type {
+  WinRSShellOptions,
+  WinRSStartOptions,
+  WinRSRunOptions,
+  WinRSResult,
+  WinRSOutputChunk,
+  WinRSReceived,
+  WinRSSignal,
+} from './client/winrs-shell.js';
+export type { WinRSShellCreateOptions } from './wsman/winrs.js';
+export { quoteWindowsArgument, joinWindowsArguments, splitWindowsCommandLine } from './wsman/windows-command-line.js';
 export { OutOfProcConnection, findPwsh } from './client/outofproc-connection.js';
 export type { OutOfProcOptions } from './client/outofproc-connection.js';
 export type { WSManConnectionOptions } from './client/wsman-connection.js';

@@ -37,6 +37,7 @@ import {
   type SealingContext,
 } from '../wsman/message-encryption.js';
 import { GssAcceptor } from './gss-acceptor.js';
+import { LabCmdShells } from './winrs-cmd-shell.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -187,7 +188,7 @@ export interface Lab {
   issueClientCertificate(user: string, options?: { upn?: string | false }): Promise<TestCertificate>;
   /** Accepted bearer tokens (token → user); delete one to make it "expire". */
   readonly tokens: Map<string, string>;
-  /** Shells currently open (each one a pwsh process). */
+  /** Shells currently open: PowerShell shells (each a pwsh process) and WinRS cmd shells. */
   liveShells(): number;
   /** Requests handled, by WS-Man action name. */
   readonly requestCounts: Map<string, number>;
@@ -258,6 +259,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     ? await createTestCertificateAuthority({ days: 365 })
     : undefined;
   const shells = new Map<string, Shell>();
+  /** WinRS cmd shells on /wsman (src/lab/winrs-cmd-shell.ts). */
+  const cmdShells = new LabCmdShells();
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
   const behaviours: LabBehaviours = {
@@ -334,6 +337,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   ): Promise<string> => {
     const name = r.action.slice(r.action.lastIndexOf('/') + 1);
     requestCounts.set(name, (requestCounts.get(name) ?? 0) + 1);
+    if (!exchange && LabCmdShells.handles(r)) return cmdShells.handle(r, user);
     if (r.resourceUri !== (exchange ? EXCHANGE_URI : POWERSHELL_URI)) {
       return faultResponse(
         r.messageId,
@@ -806,8 +810,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     expireShellsNow(): number {
       const all = [...shells.values()];
       for (const sh of all) dropShell(sh);
-      if (all.length > 0) fired('expireShellsNow');
-      return all.length;
+      const expired = all.length + cmdShells.closeAll();
+      if (expired > 0) fired('expireShellsNow');
+      return expired;
     },
     firedFaults,
     ca: cert.ca,
@@ -823,10 +828,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     tokens,
     requestCounts,
     gssCounts,
-    liveShells: () => shells.size,
+    liveShells: () => shells.size + cmdShells.size,
     async close(): Promise<void> {
       await Promise.all([...shells.values()].map((s) => s.connection.closePool().catch(() => undefined)));
       shells.clear();
+      cmdShells.closeAll();
       clearInterval(reaper);
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

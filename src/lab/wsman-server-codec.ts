@@ -10,6 +10,8 @@ export interface LabRequest {
   readonly resourceUri: string;
   readonly shellId: string | undefined;
   readonly operationTimeoutMs: number;
+  /** wsman:OptionSet (MS-WSMV 2.2.4.x options such as WINRS_CODEPAGE), by name. */
+  readonly options: Readonly<Record<string, string>>;
   readonly body: XmlElement;
 }
 
@@ -29,6 +31,11 @@ export function parseLabRequest(xml: string): LabRequest {
     resourceUri: path(root, 'Header', 'ResourceURI')?.text.trim() ?? '',
     shellId: selector?.text.trim(),
     operationTimeoutMs: durationMs(path(root, 'Header', 'OperationTimeout')?.text),
+    options: Object.fromEntries(
+      (path(root, 'Header', 'OptionSet')?.children ?? [])
+        .filter((o) => o.name === 'Option' && attr(o, 'Name') !== undefined)
+        .map((o) => [attr(o, 'Name')!, o.text.trim()]),
+    ),
     body: child(root, 'Body') ?? root,
   };
 }

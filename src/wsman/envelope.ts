@@ -25,12 +25,19 @@ export interface BuiltEnvelope {
   readonly action: string;
 }
 
-interface EnvelopeParts {
+export interface EnvelopeParts {
   readonly action: ActionName;
   readonly shellId?: string | undefined;
   readonly options?: Readonly<Record<string, string>> | undefined;
   readonly body: string;
   readonly operationTimeoutSeconds?: number;
+  /** Options sent with MustComply="true" besides `protocolversion` (e.g. WINRS_NOPROFILE). */
+  readonly mustComply?: readonly string[];
+}
+
+/** Builds a request envelope: the shared WS-Man headers (MS-WSMV 2.2.4) around `p.body`. */
+export function buildEnvelope(ctx: EnvelopeContext, p: EnvelopeParts): BuiltEnvelope {
+  return build(ctx, p);
 }
 
 function build(ctx: EnvelopeContext, p: EnvelopeParts): BuiltEnvelope {
@@ -52,7 +59,7 @@ function build(ctx: EnvelopeContext, p: EnvelopeParts): BuiltEnvelope {
     header += '<wsman:OptionSet s:mustUnderstand="true">';
     for (const [k, v] of Object.entries(p.options)) {
       // Only the protocol version must be understood; other options are hints (as Windows clients send them).
-      const must = k === 'protocolversion' ? ' MustComply="true"' : '';
+      const must = k === 'protocolversion' || p.mustComply?.includes(k) === true ? ' MustComply="true"' : '';
       header += `<wsman:Option${must} Name="${esc(k)}">${esc(v)}</wsman:Option>`;
     }
     header += '</wsman:OptionSet>';

@@ -6,3 +6,5 @@ export * from './response.js';
 export * from './identify.js';
 export * from './message-encryption.js';
 export * from './config.js';
+export * from './winrs.js';
+export * from './windows-command-line.js';

@@ -114,8 +114,10 @@ export class ReplayTransport implements WsmanTransport {
     // A recording client may reuse a CommandId for its next command: a Command maps it afresh.
     const renew = ourAction.endsWith('/Command');
     recSel.forEach((g, i) => ourSel[i] && this.learn(g, ourSel[i], renew && i > 0));
-    const ours = psrpMessages(envelope, this.ourDefrag);
-    const recorded = psrpMessages(rec.request, this.recDefrag);
+    // WinRS (cmd shell) payloads are process bytes, not PSRP fragments.
+    const winrs = envelope.includes('/wsman/1/windows/shell/cmd</');
+    const ours = winrs ? [] : psrpMessages(envelope, this.ourDefrag);
+    const recorded = winrs ? [] : psrpMessages(rec.request, this.recDefrag);
     recorded.forEach((m, i) => {
       const o = ours[i];
       if (!o) return;
