@@ -11,9 +11,14 @@ const { startLab } = require('psrp/lab');
       ca: lab.ca,
     });
     try {
-      const { output } = await pool.powershell().addCommand('Get-Date').invoke();
+      const { output } = await pool
+        .powershell()
+        .addScript('[datetime]::new(2024, 1, 2, 3, 4, 5, [DateTimeKind]::Utc)')
+        .invoke();
       if (!(output[0] instanceof Date)) throw new Error(`expected a Date, got ${JSON.stringify(output)}`);
-      console.log(`cjs: Get-Date = ${output[0].toISOString()}`);
+      if (output[0].toISOString() !== '2024-01-02T03:04:05.000Z')
+        throw new Error(`wrong date ${output[0].toISOString()}`);
+      console.log(`cjs: [datetime] = ${output[0].toISOString()}`);
     } finally {
       await pool.close();
     }
