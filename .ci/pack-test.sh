@@ -32,4 +32,14 @@ echo "== npx psrp --version: $(npx --no-install psrp --version)"
 cp "$root/.ci/pack/esm.mjs" "$root/.ci/pack/cjs.cjs" .
 node esm.mjs
 node cjs.cjs
+
+# README's other install route: from git (npm clones it, installs its devDependencies and runs
+# prepare, which builds dist/).
+git_app="$out/git-app"
+mkdir -p "$git_app"
+cd "$git_app"
+npm init -y >/dev/null
+npm install --no-audit --no-fund "git+file://$root#$(git -C "$root" rev-parse HEAD)"
+echo "== installed from git: npx psrp --version: $(npx --no-install psrp --version)"
+node --input-type=module -e "import { RunspacePool } from 'psrp'; if (typeof RunspacePool.open !== 'function') process.exit(1);"
 rm -rf "$out"
