@@ -23,11 +23,7 @@ const pool = await RunspacePool.open({
   auth: lab
     ? { username: 'admin', password: lab.users['admin']! }
     : { username: env['PSRP_USER'] ?? '', password: env['PSRP_PASSWORD'] ?? '' },
-  ...(lab
-    ? { ca: lab.ca }
-    : env['PSRP_CA_FILE']
-      ? { ca: readFileSync(env['PSRP_CA_FILE'], 'utf8') }
-      : {}),
+  ...(lab ? { ca: lab.ca } : env['PSRP_CA_FILE'] ? { ca: readFileSync(env['PSRP_CA_FILE'], 'utf8') } : {}),
 });
 
 type Mailbox = {

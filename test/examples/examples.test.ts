@@ -12,8 +12,7 @@ const root = resolve(import.meta.dirname, '../..');
 const tsx = resolve(root, 'node_modules/.bin/tsx');
 const clean: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(
-    ([k]) =>
-      !['PSRP_URI', 'PSRP_SERVER', 'DRY_RUN', 'REPORT_CSV', 'REPORT_TOP'].includes(k),
+    ([k]) => !['PSRP_URI', 'PSRP_SERVER', 'DRY_RUN', 'REPORT_CSV', 'REPORT_TOP'].includes(k),
   ),
 );
 
