@@ -1,9 +1,9 @@
 /**
- * Where the examples connect: a real Exchange server when EXCHANGE_URI (or EXCHANGE_SERVER) is set,
+ * Where the examples connect: a real Exchange server when PSRP_URI (or PSRP_SERVER) is set,
  * otherwise the built-in lab (HTTPS + Basic + WS-Man in front of real pwsh with a fake organisation).
  *
- *   EXCHANGE_URI=https://cas.contoso.com/PowerShell/   or   EXCHANGE_SERVER=cas.contoso.com
- *   EXCHANGE_USER='CONTOSO\admin'  EXCHANGE_PASSWORD=...  [EXCHANGE_CA_FILE=ca.pem]
+ *   PSRP_URI=https://cas.contoso.com/PowerShell/   or   PSRP_SERVER=cas.contoso.com
+ *   PSRP_USER='CONTOSO\admin'  PSRP_PASSWORD=...  [PSRP_CA_FILE=ca.pem]
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectExchangeOptions } from '../src/exchange/index.js';
@@ -20,19 +20,19 @@ export async function exchangeTarget(
   labOptions: { readonly mailboxCount?: number } = {},
 ): Promise<ExchangeTarget> {
   const env = process.env;
-  if (env['EXCHANGE_URI'] || env['EXCHANGE_SERVER']) {
+  if (env['PSRP_URI'] || env['PSRP_SERVER']) {
     return {
       options: {
-        ...(env['EXCHANGE_URI'] ? { uri: env['EXCHANGE_URI'] } : { server: env['EXCHANGE_SERVER']! }),
-        credential: { username: env['EXCHANGE_USER'] ?? '', password: env['EXCHANGE_PASSWORD'] ?? '' },
-        ...(env['EXCHANGE_CA_FILE'] ? { ca: readFileSync(env['EXCHANGE_CA_FILE'], 'utf8') } : {}),
+        ...(env['PSRP_URI'] ? { uri: env['PSRP_URI'] } : { server: env['PSRP_SERVER']! }),
+        credential: { username: env['PSRP_USER'] ?? '', password: env['PSRP_PASSWORD'] ?? '' },
+        ...(env['PSRP_CA_FILE'] ? { ca: readFileSync(env['PSRP_CA_FILE'], 'utf8') } : {}),
       },
       lab: undefined,
       close: () => Promise.resolve(),
     };
   }
   const lab = await startLab(labOptions);
-  console.log(`No EXCHANGE_URI set: using the built-in lab at ${lab.exchangeUrl}\n`);
+  console.log(`No PSRP_URI set: using the built-in lab at ${lab.exchangeUrl}\n`);
   return {
     options: {
       uri: lab.exchangeUrl,

@@ -3,10 +3,10 @@
  *
  *   npm start                                    # no server configured: the built-in lab's fake
  *                                                # organisation (HTTPS + Basic + WS-Man + real pwsh)
- *   EXCHANGE_URI=https://cas.contoso.com/PowerShell/ EXCHANGE_USER='CONTOSO\admin' \
- *     EXCHANGE_PASSWORD=... npm start            # a real Exchange server (Basic over HTTPS)
+ *   PSRP_URI=https://cas.contoso.com/PowerShell/ PSRP_USER='CONTOSO\admin' \
+ *     PSRP_PASSWORD=... npm start            # a real Exchange server (Basic over HTTPS)
  *
- * Optional: EXCHANGE_CA_FILE (PEM of a private CA), EXCHANGE_RESULT_SIZE (default 10).
+ * Optional: PSRP_CA_FILE (PEM of a private CA), PSRP_RESULT_SIZE (default 10).
  */
 import { readFileSync } from 'node:fs';
 import { RunspacePool } from '../src/index.js';
@@ -14,20 +14,16 @@ import { parseUnlimitedSize } from '../src/exchange/index.js';
 import { startLab } from '../src/lab/lab-server.js';
 
 const env = process.env;
-const lab = env['EXCHANGE_URI'] ? undefined : await startLab();
-if (lab) console.log(`No EXCHANGE_URI set: using the built-in lab at ${lab.exchangeUrl}\n`);
+const lab = env['PSRP_URI'] ? undefined : await startLab();
+if (lab) console.log(`No PSRP_URI set: using the built-in lab at ${lab.exchangeUrl}\n`);
 
 const pool = await RunspacePool.open({
-  uri: env['EXCHANGE_URI'] ?? lab!.exchangeUrl,
+  uri: env['PSRP_URI'] ?? lab!.exchangeUrl,
   configurationName: 'Microsoft.Exchange',
   auth: lab
     ? { username: 'admin', password: lab.users['admin']! }
-    : { username: env['EXCHANGE_USER'] ?? '', password: env['EXCHANGE_PASSWORD'] ?? '' },
-  ...(lab
-    ? { ca: lab.ca }
-    : env['EXCHANGE_CA_FILE']
-      ? { ca: readFileSync(env['EXCHANGE_CA_FILE'], 'utf8') }
-      : {}),
+    : { username: env['PSRP_USER'] ?? '', password: env['PSRP_PASSWORD'] ?? '' },
+  ...(lab ? { ca: lab.ca } : env['PSRP_CA_FILE'] ? { ca: readFileSync(env['PSRP_CA_FILE'], 'utf8') } : {}),
 });
 
 type Mailbox = {
@@ -40,7 +36,7 @@ try {
   const ps = pool
     .powershell()
     .addCommand('Get-Mailbox')
-    .addParameter('ResultSize', Number(env['EXCHANGE_RESULT_SIZE'] ?? 10));
+    .addParameter('ResultSize', Number(env['PSRP_RESULT_SIZE'] ?? 10));
   console.log(
     'DisplayName'.padEnd(24) + 'PrimarySmtpAddress'.padEnd(34) + 'Type'.padEnd(16) + 'ProhibitSendQuota',
   );

@@ -6,10 +6,10 @@
  *   npx tsx examples/windows-auth.ts          # no server configured: a throw-away MIT Kerberos realm
  *                                             # and the lab with a real GSSAPI acceptor (needs
  *                                             # bash scripts/ensure-gss.sh once)
- *   WINRM_URI=http://ex01.contoso.com/PowerShell/ WINRM_CONFIGURATION=Microsoft.Exchange \
- *     WINRM_AUTH=negotiate WINRM_USER='CONTOSO\svc-bot' WINRM_PASSWORD=... npx tsx examples/windows-auth.ts
+ *   PSRP_URI=http://ex01.contoso.com/PowerShell/ PSRP_CONFIGURATION=Microsoft.Exchange \
+ *     PSRP_AUTH=negotiate PSRP_USER='CONTOSO\svc-bot' PSRP_PASSWORD=... npx tsx examples/windows-auth.ts
  *
- * WINRM_AUTH: negotiate (default), kerberos (ticket only: run kinit first), ntlm.
+ * PSRP_AUTH: negotiate (default), kerberos (ticket only: run kinit first), ntlm.
  */
 import { RunspacePool, type AuthOption } from '../src/index.js';
 import { LAB_USERS, startLab, startTestRealm } from '../src/lab/index.js';
@@ -17,11 +17,11 @@ import { LAB_USERS, startLab, startTestRealm } from '../src/lab/index.js';
 const env = process.env;
 
 async function main(): Promise<void> {
-  if (env['WINRM_URI']) {
-    const method = (env['WINRM_AUTH'] ?? 'negotiate') as 'negotiate' | 'kerberos' | 'ntlm';
+  if (env['PSRP_URI']) {
+    const method = (env['PSRP_AUTH'] ?? 'negotiate') as 'negotiate' | 'kerberos' | 'ntlm';
     const credentials =
-      env['WINRM_USER'] !== undefined
-        ? { username: env['WINRM_USER'], password: env['WINRM_PASSWORD'] ?? '' }
+      env['PSRP_USER'] !== undefined
+        ? { username: env['PSRP_USER'], password: env['PSRP_PASSWORD'] ?? '' }
         : undefined;
     const auth: AuthOption =
       method === 'kerberos'
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
         : method === 'ntlm'
           ? { method, username: credentials?.username ?? '', password: credentials?.password ?? '' }
           : { method, ...credentials };
-    await show(env['WINRM_URI'], auth, env['WINRM_CONFIGURATION'] ?? 'Microsoft.PowerShell');
+    await show(env['PSRP_URI'], auth, env['PSRP_CONFIGURATION'] ?? 'Microsoft.PowerShell');
     return;
   }
 
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     behaviours: { authSchemes: ['Negotiate', 'Kerberos', 'NTLM'] },
   });
   try {
-    console.log(`No WINRM_URI set: realm ${realm.realm} and the lab at ${lab.httpOrigin}/wsman\n`);
+    console.log(`No PSRP_URI set: realm ${realm.realm} and the lab at ${lab.httpOrigin}/wsman\n`);
     // NTLM over plain http: every message sealed.
     await show(`${lab.httpOrigin}/wsman`, { method: 'ntlm', username: 'PSRP\\alice', password });
     // Kerberos with a ticket from kinit (what a domain-joined service account does), over plain

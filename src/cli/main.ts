@@ -9,8 +9,9 @@ import { runImport } from './import.js';
 import { runDiagnose } from './diagnose.js';
 import { runShell } from './shell.js';
 import { runRun } from './run.js';
+import { packageVersion } from './version.js';
 
-const USAGE = `usage: psrp <command>
+const USAGE = `usage: psrp <command>     (psrp --version prints the version)
 
 commands:
   exec <uri|server> [options] -- <command line>   run a command line (Exchange: a bare server name)
@@ -32,7 +33,9 @@ const commands: Readonly<Record<string, (argv: readonly string[], cli: typeof io
 
 const [command, ...rest] = process.argv.slice(2);
 const run = command === undefined ? undefined : commands[command];
-if (command === 'lab') {
+if (command === '--version' || command === '-v' || command === 'version') {
+  process.stdout.write(`${packageVersion()}\n`);
+} else if (command === 'lab') {
   await runLabCli(rest);
 } else if (run) {
   process.exitCode = await run(rest, io);

@@ -27,7 +27,7 @@ export async function runLabCli(argv: readonly string[] = process.argv.slice(2))
     .join(', ')}
   CA file       ${caFile}
 
-  EXCHANGE_URI=${lab.exchangeUrl} EXCHANGE_USER=${user} EXCHANGE_PASSWORD='${password}' EXCHANGE_CA_FILE=${caFile} npm start
+  PSRP_URI=${lab.exchangeUrl} PSRP_USER=${user} PSRP_PASSWORD='${password}' PSRP_CA_FILE=${caFile} npm start
 
 Ctrl+C stops it.`);
   const stop = (): void => {

@@ -12,8 +12,7 @@ const root = resolve(import.meta.dirname, '../..');
 const tsx = resolve(root, 'node_modules/.bin/tsx');
 const clean: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(
-    ([k]) =>
-      !['EXCHANGE_URI', 'EXCHANGE_SERVER', 'PSRP_URI', 'DRY_RUN', 'REPORT_CSV', 'REPORT_TOP'].includes(k),
+    ([k]) => !['PSRP_URI', 'PSRP_SERVER', 'DRY_RUN', 'REPORT_CSV', 'REPORT_TOP'].includes(k),
   ),
 );
 
@@ -40,11 +39,11 @@ describe('examples', () => {
     const { stdout } = await run(tsx, ['examples/windows-auth.ts'], {
       cwd: root,
       env: Object.fromEntries(
-        Object.entries(clean).filter(([k]) => !['WINRM_URI', 'KRB5CCNAME', 'KRB5_CONFIG'].includes(k)),
+        Object.entries(clean).filter(([k]) => !['KRB5CCNAME', 'KRB5_CONFIG'].includes(k)),
       ),
       timeout: 90_000,
     });
-    expect(stdout).toContain('No WINRM_URI set: realm PSRP.TEST');
+    expect(stdout).toContain('No PSRP_URI set: realm PSRP.TEST');
     expect(stdout).toMatch(/^ntlm\s+http\s+→ \S+ on PowerShell 7\./m);
     expect(stdout).toMatch(/^negotiate\s+http\s+→ \S+ on PowerShell 7\./m);
     expect(stdout).toMatch(/^kerberos\s+https\s+→ \S+ on PowerShell 7\./m);
