@@ -95,7 +95,10 @@ export class ReplayTransport implements WsmanTransport {
   private answer(envelope: string): string {
     const ourAction = action(envelope);
     const next = this.messages[this.index];
-    if (isTerminate(envelope) && (!next || !isTerminate(next.request))) {
+    // WinRS recordings are matched as recorded: their client's Signals (ctrl_c or terminate) are
+    // part of the scenario, and only PSRP pipelines are released after every command.
+    const winrsShell = envelope.includes('/wsman/1/windows/shell/cmd</');
+    if (!winrsShell && isTerminate(envelope) && (!next || !isTerminate(next.request))) {
       // This recording's client did not release its finished command; ours does (Signal terminate
       // after every command). Windows' real answer to that request, from the recording that has
       // it, stands in; the recorded sequence continues unchanged.
@@ -115,9 +118,8 @@ export class ReplayTransport implements WsmanTransport {
     const renew = ourAction.endsWith('/Command');
     recSel.forEach((g, i) => ourSel[i] && this.learn(g, ourSel[i], renew && i > 0));
     // WinRS (cmd shell) payloads are process bytes, not PSRP fragments.
-    const winrs = envelope.includes('/wsman/1/windows/shell/cmd</');
-    const ours = winrs ? [] : psrpMessages(envelope, this.ourDefrag);
-    const recorded = winrs ? [] : psrpMessages(rec.request, this.recDefrag);
+    const ours = winrsShell ? [] : psrpMessages(envelope, this.ourDefrag);
+    const recorded = winrsShell ? [] : psrpMessages(rec.request, this.recDefrag);
     recorded.forEach((m, i) => {
       const o = ours[i];
       if (!o) return;
