@@ -447,12 +447,12 @@ class Deserializer {
       case 'TS':
         return this.duration(this.literal(text, name, pos, MAX_DATE_LITERAL), pos);
       case 'BA': {
-        const bytes = decodeBase64(text);
+        const bytes = decodeBase64(text, 'reencode');
         if (bytes === undefined) return this.invalid('Invalid base64', name, pos);
         return bytes;
       }
       case 'SS': {
-        const cipherBytes = decodeBase64(text);
+        const cipherBytes = decodeBase64(text, 'reencode');
         if (cipherBytes === undefined) return this.invalid('Invalid base64 in SecureString', name, pos);
         const cipher = this.options.secureStringCipher;
         if (!cipher) return PSSecureString.fromCiphertext(cipherBytes);

@@ -29,12 +29,26 @@ function cpu(fn: () => unknown): { ms: number; error: unknown; value: unknown } 
   return { ms: (d.user + d.system) / 1000, error, value };
 }
 
-/** Asserts that `fn` throws a PsrpError with `code` within the CPU bound. */
+/** Like {@link cpu}, the least CPU time of three runs (see {@link refusesFast}). */
+function bestCpu(fn: () => unknown): { ms: number; error: unknown; value: unknown } {
+  const runs = [cpu(fn), cpu(fn), cpu(fn)];
+  return { ...runs[2]!, ms: Math.min(...runs.map((r) => r.ms)) };
+}
+
+/**
+ * Asserts that `fn` throws a PsrpError with `code` within the CPU bound. The least of three runs
+ * counts: a garbage collection of the test's own large strings can land in any one of them, while
+ * a parse that is really slow is slow every time.
+ */
 function refusesFast(label: string, fn: () => unknown, code: string, bound = CPU_MS): void {
-  const { ms, error } = cpu(fn);
-  expect(error, `${label}: no error`).toBeInstanceOf(PsrpError);
-  expect((error as PsrpError).code, `${label}: ${String(error)}`).toBe(code);
-  expect(ms, `${label}: ${ms.toFixed(1)} ms of CPU`).toBeLessThan(bound);
+  let best = Infinity;
+  for (let i = 0; i < 3 && best >= bound; i++) {
+    const { ms, error } = cpu(fn);
+    expect(error, `${label}: no error`).toBeInstanceOf(PsrpError);
+    expect((error as PsrpError).code, `${label}: ${String(error)}`).toBe(code);
+    best = Math.min(best, ms);
+  }
+  expect(best, `${label}: ${best.toFixed(1)} ms of CPU`).toBeLessThan(bound);
 }
 
 const clixml = (body: string) => (): unknown =>
@@ -62,7 +76,7 @@ describe('hostile CLIXML cannot block the event loop', () => {
     const body = '<Db>' + '1'.repeat(1000) + 'x</Db>';
     refusesFast('1,000-digit <Db>', clixml(body), 'PSRP_CLIXML_INVALID');
     const many = `<Obj RefId="0"><LST>${`<D>${'1'.repeat(28)}.${'5'.repeat(900)}</D>`.repeat(1000)}</LST></Obj>`;
-    const { ms, error } = cpu(clixml(many));
+    const { ms, error } = bestCpu(clixml(many));
     expect(error).toBeUndefined();
     expect(ms, `1,000 long decimals: ${ms} ms`).toBeLessThan(CPU_MS);
   });
@@ -86,7 +100,7 @@ describe('hostile CLIXML cannot block the event loop', () => {
       );
       // Only whitespace: valid (and empty) base64, read in one pass.
       const blank = receive(`<rsp:Stream Name="stdout">${spaces}</rsp:Stream>`);
-      const { ms, error, value } = cpu(() => parseReceiveResponse(parseResponse(blank)));
+      const { ms, error, value } = bestCpu(() => parseReceiveResponse(parseResponse(blank)));
       expect(error).toBeUndefined();
       expect((value as ReturnType<typeof parseReceiveResponse>).streams[0]!.data).toHaveLength(0);
       expect(ms, `blank rsp:Stream ${size}: ${ms} ms`).toBeLessThan(CPU_MS);
@@ -103,7 +117,7 @@ describe('hostile CLIXML cannot block the event loop', () => {
     const capped = `<TN RefId="0">${'<T>T</T>'.repeat(999)}<T>System.Enum</T></TN>`;
     const enums = '<Obj><TNRef RefId="0"/><ToString>x</ToString><I32>1</I32></Obj>'.repeat(50_000);
     const small = '<Obj><TNRef RefId="0"/><ToString>x</ToString><I32>1</I32></Obj>'.repeat(50_000);
-    const a = cpu(clixml(`<Obj>${capped}<ToString>x</ToString><I32>1</I32></Obj>${enums}`));
+    const a = bestCpu(clixml(`<Obj>${capped}<ToString>x</ToString><I32>1</I32></Obj>${enums}`));
     const b = cpu(
       clixml(`<Obj><TN RefId="0"><T>System.Enum</T></TN><ToString>x</ToString><I32>1</I32></Obj>${small}`),
     );
