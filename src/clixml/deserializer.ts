@@ -118,6 +118,9 @@ const DECIMAL_MAX = '79228162514264337593543950335';
 /** .NET TimeSpan range in ticks. */
 const TIMESPAN_MAX = 2n ** 63n - 1n;
 const TIMESPAN_MIN = -(2n ** 63n);
+/** .NET DateTime.MinValue and MaxValue (to the millisecond) in epoch milliseconds. */
+const DATETIME_MIN_MS = -62135596800000;
+const DATETIME_MAX_MS = 253402300799999;
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** True when the decimal text (checked by isDecimalText) is within .NET Decimal's range. */
@@ -431,7 +434,8 @@ class Deserializer {
       }
       case 'C': {
         const t = this.literal(text, name, pos);
-        if (!isIntegerText(t) || t.charCodeAt(0) === 0x2d)
+        // XmlConvert.ToUInt16-like: digits only, no sign.
+        if (!isIntegerText(t) || t.charCodeAt(0) < 0x30)
           this.invalid(`Invalid char "${t.slice(0, 20)}"`, name, pos);
         const code = Number(t);
         if (code > 0xffff) this.invalid(`Char ${t.slice(0, 20)} out of range`, name, pos);
@@ -443,12 +447,12 @@ class Deserializer {
       case 'TS':
         return this.duration(this.literal(text, name, pos, MAX_DATE_LITERAL), pos);
       case 'BA': {
-        const bytes = decodeBase64(text);
+        const bytes = decodeBase64(text, 'reencode');
         if (bytes === undefined) return this.invalid('Invalid base64', name, pos);
         return bytes;
       }
       case 'SS': {
-        const cipherBytes = decodeBase64(text);
+        const cipherBytes = decodeBase64(text, 'reencode');
         if (cipherBytes === undefined) return this.invalid('Invalid base64 in SecureString', name, pos);
         const cipher = this.options.secureStringCipher;
         if (!cipher) return PSSecureString.fromCiphertext(cipherBytes);
@@ -505,15 +509,24 @@ class Deserializer {
       epoch = fix.getTime();
     }
     let kind: 'utc' | 'offset' | 'unspecified' = 'unspecified';
+    let subTicks = sub;
     if (zone === 'Z') kind = 'utc';
     else if (zone !== undefined) {
       kind = 'offset';
       const sign = zone[0] === '-' ? -1 : 1;
       epoch -= sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
+      // Like .NET, an offset that moves the time out of DateTime's range clamps it to the range.
+      if (epoch < DATETIME_MIN_MS) {
+        epoch = DATETIME_MIN_MS;
+        subTicks = 0;
+      } else if (epoch > DATETIME_MAX_MS) {
+        epoch = DATETIME_MAX_MS;
+        subTicks = 9999;
+      }
     }
     if (!Number.isFinite(epoch))
       return this.invalid(`Date/time out of range "${text.slice(0, 40)}"`, 'DT', pos);
-    return new PSDateTime(epoch, text, sub, kind);
+    return new PSDateTime(epoch, text, subTicks, kind);
   }
 
   /** `<TS>` as XmlConvert.ToTimeSpan reads it: Y = 365 days, M = 30 days, within TimeSpan's range. */

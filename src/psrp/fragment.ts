@@ -113,14 +113,16 @@ export class Defragmenter {
     return this.pendingSize === 0 && this.partial.size === 0;
   }
 
-  /** Adds bytes; returns every message completed by them, in completion order. */
-  push(bytes: Uint8Array): Uint8Array[] {
+  /**
+   * Adds bytes; returns every message completed by them, in completion order. `owned`: the caller
+   * hands the bytes over and will not change them, so fragments are kept as views of them instead
+   * of copies (a large response is then not held twice).
+   */
+  push(bytes: Uint8Array, owned = false): Uint8Array[] {
     let buf: Uint8Array;
-    /** The bytes are this defragmenter's own copy (blobs may be kept as views of it). */
-    let owned = false;
     if (this.pendingSize === 0) buf = bytes;
     else {
-      this.pending.push(bytes);
+      this.pending.push(owned ? bytes : bytes.slice());
       this.pendingSize += bytes.length;
       this.checkBuffered();
       if (this.pendingSize < this.pendingNeed) return [];
@@ -166,8 +168,8 @@ export class Defragmenter {
   /** Keeps the unfinished tail of `buf` from `offset`; `need` is the size of the fragment it starts. */
   private keep(buf: Uint8Array, offset: number, owned: boolean, need: number): void {
     if (offset === buf.length) return;
-    // The caller's bytes are copied (they may be reused); a tail of our own buffer is kept as is.
-    const tail = owned && offset === 0 ? buf : buf.slice(offset);
+    // The caller's bytes are copied (they may be reused); a tail of owned bytes is kept as a view.
+    const tail = owned ? buf.subarray(offset) : buf.slice(offset);
     this.pending = [tail];
     this.pendingSize = tail.length;
     this.pendingNeed = need;

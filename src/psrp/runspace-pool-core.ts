@@ -296,9 +296,12 @@ export class RunspacePoolCore {
     return { data, stream: head.stream, pipelineId: head.pipelineId };
   }
 
-  /** Feeds received bytes (one or more fragments, possibly partial). */
+  /**
+   * Feeds received bytes (one or more fragments, possibly partial). The core takes the bytes over
+   * (they are kept without a copy until their messages complete): do not change them afterwards.
+   */
   receiveData(bytes: Uint8Array): void {
-    for (const m of this.defrag.push(bytes)) this.handle(m);
+    for (const m of this.defrag.push(bytes, true)) this.handle(m);
   }
 
   /** The next event, or undefined when more data is needed. */
