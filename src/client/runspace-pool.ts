@@ -112,6 +112,8 @@ export function deadline(ms: number, stage: 'open' | 'invoke', url: string | und
       }),
     );
   }, ms);
+  // Like AbortSignal.timeout: an abandoned stream() must not keep the process alive.
+  timer.unref?.();
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 

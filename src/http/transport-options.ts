@@ -87,7 +87,7 @@ export interface HttpExchangeEvent {
  * and RunspacePool's (docs/api.md and docs/http.md name this constant; a test checks their numbers
  * against it).
  */
-export const CONNECTION_DEFAULTS = {
+export const CONNECTION_DEFAULTS = Object.freeze({
   maxRedirects: 5,
   /** The whole of one HTTP request. */
   requestTimeoutMs: 240_000,
@@ -104,7 +104,7 @@ export const CONNECTION_DEFAULTS = {
   cleanupTimeoutMs: 5_000,
   /** WS-Man OperationTimeout of a Receive long poll, in seconds. */
   operationTimeoutSeconds: 20,
-} as const;
+} as const);
 
 /** @internal The short name used inside the transport. */
 export const DEFAULTS = CONNECTION_DEFAULTS;
