@@ -40,8 +40,18 @@ export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
   /** Milliseconds before the pipeline is stopped and the call rejects. */
   readonly timeoutMs?: number | undefined;
-  /** `'stop'`: reject on the first error record (PowerShell's -ErrorAction Stop). Default `'continue'`. */
+  /**
+   * `'stop'`: reject (or end the iteration of `stream()`/`output()` with a throw) on the first error
+   * record (PowerShell's -ErrorAction Stop), code `PSRP_PIPELINE_ERROR_RECORD`. Default `'continue'`.
+   */
   readonly errorAction?: 'continue' | 'stop' | undefined;
+  /**
+   * Called with each non-terminating error record as it arrives, in order with the output (before
+   * the records that follow it are handed out), whichever way the pipeline is read: the error
+   * channel of `output()`, where error records are otherwise not yielded. Throwing from it stops
+   * the pipeline and rejects with what you threw.
+   */
+  readonly onError?: ((record: ErrorRecord) => void) | undefined;
   /** Record the command in the server's history. Default false. */
   readonly addToHistory?: boolean | undefined;
 }
@@ -186,8 +196,10 @@ export class PowerShell {
   }
 
   /**
-   * Output objects only (other streams are dropped; errors still end the iteration with
-   * errorAction 'stop'). `T` describes what you expect; values are not checked against it.
+   * Output objects only. Error records are not yielded: they reach `onError` as they arrive, and
+   * with `errorAction: 'stop'` the first one ends the iteration with a PipelineFailedError
+   * (`PSRP_PIPELINE_ERROR_RECORD`); other streams are dropped. `T` describes what you expect;
+   * values are not checked against it.
    */
   async *output<T = unknown>(options: RunOptions = {}): AsyncGenerator<T, void, undefined> {
     for await (const rec of this.run(options).records) if (rec.stream === 'output') yield rec.value as T;
@@ -259,8 +271,11 @@ export class PowerShell {
       while (!finished || buffer.length > 0) {
         if (buffer.length > 0) {
           const rec = buffer.shift()!;
-          if (options.errorAction === 'stop' && rec.stream === 'error') {
-            throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
+          if (rec.stream === 'error') {
+            if (options.errorAction === 'stop') {
+              throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
+            }
+            options.onError?.(rec.value);
           }
           yield rec;
           continue;
