@@ -83,7 +83,10 @@ const STREAMS: Partial<Record<PsrpEvent['type'], PipelineRecord['stream']>> = {
 };
 
 export class PowerShell {
-  private readonly commands: MutableCommand[] = [];
+  /** The statement being built (its commands form one pipeline). */
+  private commands: MutableCommand[] = [];
+  /** Statements finished with addStatement(), run before `commands`. */
+  private readonly statements: MutableCommand[][] = [];
   private started = false;
   private stopRequested: (() => void) | undefined;
   /** Set for a GET_COMMAND_METADATA pseudo-pipeline (see RunspacePool.getCommandMetadata). */
@@ -102,6 +105,18 @@ export class PowerShell {
   addCommand(name: string, options: { readonly useLocalScope?: boolean } = {}): this {
     if (!name) throw new InvalidArgumentError('A command name is required');
     this.commands.push({ name, isScript: false, useLocalScope: options.useLocalScope, parameters: [], mergeErrorToOutput: false });
+    return this;
+  }
+
+  /**
+   * Ends the current statement: the commands added next form a new pipeline that runs after it, in
+   * the same remote invocation, its output following the previous statement's (PowerShell's
+   * AddStatement; `Get-Item x; Get-Date`). Needs a protocol 2.2+ server (PowerShell 3+, Exchange 2013+).
+   */
+  addStatement(): this {
+    if (this.commands.length === 0) throw new InvalidArgumentError('Add a command before ending its statement');
+    this.statements.push(this.commands);
+    this.commands = [];
     return this;
   }
 
@@ -207,7 +222,9 @@ export class PowerShell {
 
   private run(options: RunOptions): { records: AsyncGenerator<PipelineRecord, void, undefined>; state: () => PipelineState } {
     if (this.started) throw new InvalidStateError('run the pipeline', 'Started', ['NotStarted']);
-    if (this.commands.length === 0 && this.metadataNames === undefined) throw new InvalidArgumentError('Add at least one command');
+    if (this.commands.length === 0 && this.metadataNames === undefined) {
+      throw new InvalidArgumentError(this.statements.length > 0 ? 'addStatement() was not followed by a command' : 'Add at least one command');
+    }
     this.started = true;
     this.pool.assertUsable();
     const origin = new Error('called from');
@@ -233,20 +250,24 @@ export class PowerShell {
     let failure: PipelineFailedError | undefined;
     try {
       const hasInput = options.input !== undefined;
-      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames) : core.createPipeline(ids.uuid(), {
-        commands: this.commands.map<CommandSpec>((c) => ({
+      const spec = (cs: readonly MutableCommand[]): CommandSpec[] =>
+        cs.map<CommandSpec>((c) => ({
           name: c.name,
           isScript: c.isScript,
           useLocalScope: c.useLocalScope,
           parameters: c.parameters,
           mergeErrorToOutput: c.mergeErrorToOutput,
-        })),
+        }));
+      const all = [...this.statements, this.commands];
+      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames) : core.createPipeline(ids.uuid(), {
+        commands: spec(this.commands),
+        ...(all.length > 1 ? { statements: all.map(spec) } : {}),
         noInput: !hasInput,
         addToHistory: options.addToHistory ?? false,
         isNested: false,
       });
       const pid = pipeline.id;
-      if (this.commands.some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
+      if ([...this.statements, this.commands].flat().some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
       pipeline.start();
       await this.pool.flush(pid, signal, true);
       created = true;

@@ -87,7 +87,14 @@ export interface CommandSpec extends CommandMerges {
 }
 
 export interface CreatePipelineSpec {
+  /** The pipeline's commands (its only statement, or the first of `statements`). */
   readonly commands: readonly CommandSpec[];
+  /**
+   * Several statements run in order in one pipeline (PowerShell.AddStatement), sent in the
+   * PowerShell object's `ExtraCmds` list as Windows clients send it (the spec's 2.2.3.11 omits it;
+   * servers of protocol 2.2+ read it). When given, `commands` is ignored.
+   */
+  readonly statements?: readonly (readonly CommandSpec[])[] | undefined;
   readonly noInput: boolean;
   readonly addToHistory: boolean;
   readonly isNested: boolean;
@@ -132,7 +139,17 @@ export function createPipelineData(spec: CreatePipelineSpec, options: SerializeO
       AddToHistory: spec.addToHistory,
       HostInfo: hostInfo(spec.hasHost),
       PowerShell: bag({
-        Cmds: psList([PSOBJECT_LIST, 'System.Object'], spec.commands.map((c) => command(c, spec.protocol22))),
+        // Several statements: ExtraCmds lists every statement as an object with its own Cmds, and
+        // Cmds repeats the first, as Windows clients send it (a server without batching runs Cmds).
+        ...(spec.statements !== undefined && spec.statements.length > 1
+          ? {
+              ExtraCmds: psList(
+                [PSOBJECT_LIST, 'System.Object'],
+                spec.statements.map((st) => bag({ Cmds: psList([PSOBJECT_LIST, 'System.Object'], st.map((c) => command(c, spec.protocol22))) })),
+              ),
+            }
+          : {}),
+        Cmds: psList([PSOBJECT_LIST, 'System.Object'], (spec.statements?.[0] ?? spec.commands).map((c) => command(c, spec.protocol22))),
         IsNested: spec.isNested,
         History: null,
         RedirectShellErrorOutputPipe: true,
