@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError } from '../errors.js';
 import { PSSecureString } from '../clixml/index.js';
-import type { CommandParameter, CommandSpec } from '../psrp/messages.js';
+import type { CommandMetadataFilter, CommandParameter, CommandSpec } from '../psrp/messages.js';
 import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../psrp/records.js';
 import { TERMINAL_PIPELINE_STATES, type PipelineCore, type PipelineState, type PsrpEvent } from '../psrp/runspace-pool-core.js';
 import { answerHostCall } from './host.js';
@@ -91,13 +91,15 @@ export class PowerShell {
   private stopRequested: (() => void) | undefined;
   /** Set for a GET_COMMAND_METADATA pseudo-pipeline (see RunspacePool.getCommandMetadata). */
   private metadataNames: readonly string[] | undefined;
+  private metadataFilter: CommandMetadataFilter = {};
 
   constructor(private readonly pool: PoolInternals) {}
 
   /** @internal Turns this into a GET_COMMAND_METADATA request (MS-PSRP 3.1.4.10) for `names`. */
-  asCommandMetadataRequest(names: readonly string[]): this {
+  asCommandMetadataRequest(names: readonly string[], filter: CommandMetadataFilter = {}): this {
     if (this.commands.length > 0) throw new InvalidArgumentError('A command metadata request takes no commands');
     this.metadataNames = names;
+    this.metadataFilter = filter;
     return this;
   }
 
@@ -259,7 +261,7 @@ export class PowerShell {
           mergeErrorToOutput: c.mergeErrorToOutput,
         }));
       const all = [...this.statements, this.commands];
-      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames) : core.createPipeline(ids.uuid(), {
+      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames, this.metadataFilter) : core.createPipeline(ids.uuid(), {
         commands: spec(this.commands),
         ...(all.length > 1 ? { statements: all.map(spec) } : {}),
         noInput: !hasInput,

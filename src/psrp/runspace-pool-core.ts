@@ -200,9 +200,9 @@ export class RunspacePoolCore {
   }
 
   /** A pseudo-pipeline for GET_COMMAND_METADATA (MS-PSRP 3.1.4.10): replies arrive as its output. */
-  getCommandMetadata(id: string, names: readonly string[]): PipelineCore {
+  getCommandMetadata(id: string, names: readonly string[], filter: build.CommandMetadataFilter = {}): PipelineCore {
     this.expect('get command metadata', ['Opened']);
-    const p = new PipelineCore(this, id.toLowerCase(), undefined, build.getCommandMetadataData(names));
+    const p = new PipelineCore(this, id.toLowerCase(), undefined, build.getCommandMetadataData(names, filter));
     this.pipelines.set(p.id, p);
     return p;
   }
