@@ -112,5 +112,6 @@ export type {
   ProgressRecord,
 } from './psrp/records.js';
 export type { RunspacePoolState, PipelineState } from './psrp/runspace-pool-core.js';
+export type { CommandMetadataFilter, CommandTypeName } from './psrp/messages.js';
 export { randomIds, sequentialIds } from './internal/ids.js';
 export type { IdSource } from './internal/ids.js';

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError } from '../errors.js';
 import { PSSecureString } from '../clixml/index.js';
-import type { CommandParameter, CommandSpec } from '../psrp/messages.js';
+import type { CommandMetadataFilter, CommandParameter, CommandSpec } from '../psrp/messages.js';
 import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../psrp/records.js';
 import { TERMINAL_PIPELINE_STATES, type PipelineCore, type PipelineState, type PsrpEvent } from '../psrp/runspace-pool-core.js';
 import { answerHostCall } from './host.js';
@@ -40,8 +40,18 @@ export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
   /** Milliseconds before the pipeline is stopped and the call rejects. */
   readonly timeoutMs?: number | undefined;
-  /** `'stop'`: reject on the first error record (PowerShell's -ErrorAction Stop). Default `'continue'`. */
+  /**
+   * `'stop'`: reject (or end the iteration of `stream()`/`output()` with a throw) on the first error
+   * record (PowerShell's -ErrorAction Stop), code `PSRP_PIPELINE_ERROR_RECORD`. Default `'continue'`.
+   */
   readonly errorAction?: 'continue' | 'stop' | undefined;
+  /**
+   * Called with each non-terminating error record as it arrives, in order with the output (before
+   * the records that follow it are handed out), whichever way the pipeline is read: the error
+   * channel of `output()`, where error records are otherwise not yielded. Throwing from it stops
+   * the pipeline and rejects with what you threw.
+   */
+  readonly onError?: ((record: ErrorRecord) => void) | undefined;
   /** Record the command in the server's history. Default false. */
   readonly addToHistory?: boolean | undefined;
 }
@@ -73,18 +83,23 @@ const STREAMS: Partial<Record<PsrpEvent['type'], PipelineRecord['stream']>> = {
 };
 
 export class PowerShell {
-  private readonly commands: MutableCommand[] = [];
+  /** The statement being built (its commands form one pipeline). */
+  private commands: MutableCommand[] = [];
+  /** Statements finished with addStatement(), run before `commands`. */
+  private readonly statements: MutableCommand[][] = [];
   private started = false;
   private stopRequested: (() => void) | undefined;
   /** Set for a GET_COMMAND_METADATA pseudo-pipeline (see RunspacePool.getCommandMetadata). */
   private metadataNames: readonly string[] | undefined;
+  private metadataFilter: CommandMetadataFilter = {};
 
   constructor(private readonly pool: PoolInternals) {}
 
   /** @internal Turns this into a GET_COMMAND_METADATA request (MS-PSRP 3.1.4.10) for `names`. */
-  asCommandMetadataRequest(names: readonly string[]): this {
+  asCommandMetadataRequest(names: readonly string[], filter: CommandMetadataFilter = {}): this {
     if (this.commands.length > 0) throw new InvalidArgumentError('A command metadata request takes no commands');
     this.metadataNames = names;
+    this.metadataFilter = filter;
     return this;
   }
 
@@ -92,6 +107,18 @@ export class PowerShell {
   addCommand(name: string, options: { readonly useLocalScope?: boolean } = {}): this {
     if (!name) throw new InvalidArgumentError('A command name is required');
     this.commands.push({ name, isScript: false, useLocalScope: options.useLocalScope, parameters: [], mergeErrorToOutput: false });
+    return this;
+  }
+
+  /**
+   * Ends the current statement: the commands added next form a new pipeline that runs after it, in
+   * the same remote invocation, its output following the previous statement's (PowerShell's
+   * AddStatement; `Get-Item x; Get-Date`). Needs a protocol 2.2+ server (PowerShell 3+, Exchange 2013+).
+   */
+  addStatement(): this {
+    if (this.commands.length === 0) throw new InvalidArgumentError('Add a command before ending its statement');
+    this.statements.push(this.commands);
+    this.commands = [];
     return this;
   }
 
@@ -186,8 +213,10 @@ export class PowerShell {
   }
 
   /**
-   * Output objects only (other streams are dropped; errors still end the iteration with
-   * errorAction 'stop'). `T` describes what you expect; values are not checked against it.
+   * Output objects only. Error records are not yielded: they reach `onError` as they arrive, and
+   * with `errorAction: 'stop'` the first one ends the iteration with a PipelineFailedError
+   * (`PSRP_PIPELINE_ERROR_RECORD`); other streams are dropped. `T` describes what you expect;
+   * values are not checked against it.
    */
   async *output<T = unknown>(options: RunOptions = {}): AsyncGenerator<T, void, undefined> {
     for await (const rec of this.run(options).records) if (rec.stream === 'output') yield rec.value as T;
@@ -195,7 +224,9 @@ export class PowerShell {
 
   private run(options: RunOptions): { records: AsyncGenerator<PipelineRecord, void, undefined>; state: () => PipelineState } {
     if (this.started) throw new InvalidStateError('run the pipeline', 'Started', ['NotStarted']);
-    if (this.commands.length === 0 && this.metadataNames === undefined) throw new InvalidArgumentError('Add at least one command');
+    if (this.commands.length === 0 && this.metadataNames === undefined) {
+      throw new InvalidArgumentError(this.statements.length > 0 ? 'addStatement() was not followed by a command' : 'Add at least one command');
+    }
     this.started = true;
     this.pool.assertUsable();
     const origin = new Error('called from');
@@ -220,20 +251,24 @@ export class PowerShell {
     let failure: PipelineFailedError | undefined;
     try {
       const hasInput = options.input !== undefined;
-      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames) : core.createPipeline(ids.uuid(), {
-        commands: this.commands.map<CommandSpec>((c) => ({
+      const spec = (cs: readonly MutableCommand[]): CommandSpec[] =>
+        cs.map<CommandSpec>((c) => ({
           name: c.name,
           isScript: c.isScript,
           useLocalScope: c.useLocalScope,
           parameters: c.parameters,
           mergeErrorToOutput: c.mergeErrorToOutput,
-        })),
+        }));
+      const all = [...this.statements, this.commands];
+      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames, this.metadataFilter) : core.createPipeline(ids.uuid(), {
+        commands: spec(this.commands),
+        ...(all.length > 1 ? { statements: all.map(spec) } : {}),
         noInput: !hasInput,
         addToHistory: options.addToHistory ?? false,
         isNested: false,
       });
       const pid = pipeline.id;
-      if (this.commands.some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
+      if ([...this.statements, this.commands].flat().some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
       pipeline.start();
       await this.pool.flush(pid, signal, true);
       created = true;
@@ -258,8 +293,11 @@ export class PowerShell {
       while (!finished || buffer.length > 0) {
         if (buffer.length > 0) {
           const rec = buffer.shift()!;
-          if (options.errorAction === 'stop' && rec.stream === 'error') {
-            throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
+          if (rec.stream === 'error') {
+            if (options.errorAction === 'stop') {
+              throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
+            }
+            options.onError?.(rec.value);
           }
           yield rec;
           continue;

@@ -10,6 +10,7 @@ import { HttpTransport, type HttpTransportOptions } from '../http/http-transport
 import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
 import type { WsmanTransport } from '../http/wsman-transport.js';
 import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psrp/runspace-pool-core.js';
+import type { CommandMetadataFilter } from '../psrp/messages.js';
 import { answerHostCall, type PSHost } from './host.js';
 import { PowerShell } from './powershell.js';
 import type { PsrpConnection } from './psrp-connection.js';
@@ -327,10 +328,16 @@ export class RunspacePool implements AsyncDisposable {
   /**
    * Describes the commands this session may run (MS-PSRP 3.1.4.10 GET_COMMAND_METADATA, what
    * Import-PSSession asks): names may hold wildcards; on Exchange the answer lists exactly what the
-   * user's RBAC roles grant. Raw objects; see `commandMetadata()` in `psrp/exchange` for typed ones.
+   * user's RBAC roles grant. `commandTypes` (default Alias, Function, Filter, Cmdlet), `modules`
+   * (the message's Namespace) and `argumentList` (for dynamic parameters) narrow the question
+   * (MS-PSRP 2.2.2.14). Raw objects; see `commandMetadata()` in `psrp/exchange` for typed ones.
    */
-  async getCommandMetadata(names: readonly string[] = ['*'], options: { readonly signal?: AbortSignal } = {}): Promise<unknown[]> {
-    const result = await new PowerShell(this.internals).asCommandMetadataRequest(names).invoke(options.signal ? { signal: options.signal } : {});
+  async getCommandMetadata(
+    names: readonly string[] = ['*'],
+    options: CommandMetadataFilter & { readonly signal?: AbortSignal | undefined } = {},
+  ): Promise<unknown[]> {
+    const { signal, ...filter } = options;
+    const result = await new PowerShell(this.internals).asCommandMetadataRequest(names, filter).invoke(signal ? { signal } : {});
     if (result.errors.length > 0) throw new PipelineFailedError(result.errors[0]!.message, { errorRecord: result.errors[0]! });
     // The first object is the count of those that follow (MS-PSRP 2.2.3.21).
     return result.output.slice(1);

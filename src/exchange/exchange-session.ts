@@ -116,7 +116,11 @@ export class ExchangeSession implements AsyncDisposable {
     return this.values(await this.build({ name, parameters }).invoke(options));
   }
 
-  /** Streams one cmdlet's output: `for await (const m of ex.stream('Get-Mailbox', { ResultSize: 'Unlimited' }))`. */
+  /**
+   * Streams one cmdlet's output: `for await (const m of ex.stream('Get-Mailbox', { ResultSize: 'Unlimited' }))`.
+   * Non-terminating errors ("couldn't be found") are not output: pass `onError` to receive them as
+   * they arrive, or `errorAction: 'stop'` to throw on the first (`PSRP_PIPELINE_ERROR_RECORD`).
+   */
   async *stream<T = Record<string, unknown>>(
     name: string,
     parameters?: ExchangeParameters,

@@ -4,6 +4,7 @@
 // 2.2.2.14 GET_COMMAND_METADATA, 2.2.2.16/28 HOST_RESPONSE, 2.2.2.17 PIPELINE_INPUT, 2.2.2.29
 // CONNECT_RUNSPACEPOOL, 2.2.2.31 RESET_RUNSPACE_STATE).
 import { createPSObject, ps, psEnum, psList, serializeObject, type SerializeOptions } from '../clixml/index.js';
+import { InvalidArgumentError } from '../errors.js';
 import { HostMethod, type HostMethodName } from './host-method.js';
 
 const PSOBJECT_LIST =
@@ -87,7 +88,14 @@ export interface CommandSpec extends CommandMerges {
 }
 
 export interface CreatePipelineSpec {
+  /** The pipeline's commands (its only statement, or the first of `statements`). */
   readonly commands: readonly CommandSpec[];
+  /**
+   * Several statements run in order in one pipeline (PowerShell.AddStatement), sent in the
+   * PowerShell object's `ExtraCmds` list as Windows clients send it (the spec's 2.2.3.11 omits it;
+   * servers of protocol 2.2+ read it). When given, `commands` is ignored.
+   */
+  readonly statements?: readonly (readonly CommandSpec[])[] | undefined;
   readonly noInput: boolean;
   readonly addToHistory: boolean;
   readonly isNested: boolean;
@@ -132,7 +140,17 @@ export function createPipelineData(spec: CreatePipelineSpec, options: SerializeO
       AddToHistory: spec.addToHistory,
       HostInfo: hostInfo(spec.hasHost),
       PowerShell: bag({
-        Cmds: psList([PSOBJECT_LIST, 'System.Object'], spec.commands.map((c) => command(c, spec.protocol22))),
+        // Several statements: ExtraCmds lists every statement as an object with its own Cmds, and
+        // Cmds repeats the first, as Windows clients send it (a server without batching runs Cmds).
+        ...(spec.statements !== undefined && spec.statements.length > 1
+          ? {
+              ExtraCmds: psList(
+                [PSOBJECT_LIST, 'System.Object'],
+                spec.statements.map((st) => bag({ Cmds: psList([PSOBJECT_LIST, 'System.Object'], st.map((c) => command(c, spec.protocol22))) })),
+              ),
+            }
+          : {}),
+        Cmds: psList([PSOBJECT_LIST, 'System.Object'], (spec.statements?.[0] ?? spec.commands).map((c) => command(c, spec.protocol22))),
         IsNested: spec.isNested,
         History: null,
         RedirectShellErrorOutputPipe: true,
@@ -165,14 +183,56 @@ export const callIdData = (callId: bigint): string => serializeObject(bag({ ci: 
 export const connectRunspacePoolData = (min: number, max: number): string =>
   serializeObject(bag({ MinRunspaces: min, MaxRunspaces: max }));
 
+/** System.Management.Automation.CommandTypes flags (MS-PSRP 2.2.3.19), `All` being every one. */
+export const COMMAND_TYPES = {
+  Alias: 0x1,
+  Function: 0x2,
+  Filter: 0x4,
+  Cmdlet: 0x8,
+  ExternalScript: 0x10,
+  Application: 0x20,
+  Script: 0x40,
+  Workflow: 0x80,
+  Configuration: 0x100,
+  All: 0x1ff,
+} as const;
+export type CommandTypeName = keyof typeof COMMAND_TYPES;
+
+/** What GET_COMMAND_METADATA asks for besides names (MS-PSRP 2.2.2.14). */
+export interface CommandMetadataFilter {
+  /** Command types to describe. Default Alias, Function, Filter, Cmdlet (what Import-PSSession asks). */
+  readonly commandTypes?: readonly CommandTypeName[] | undefined;
+  /** Module names (the message's `Namespace`): only commands from these modules. Default: any. */
+  readonly modules?: readonly string[] | undefined;
+  /** Arguments for resolving dynamic parameters (Get-Command -ArgumentList), e.g. a provider path. */
+  readonly argumentList?: readonly unknown[] | undefined;
+}
+
+const STRING_ARRAY = ['System.String[]', 'System.Array', 'System.Object'];
+
 /** GET_COMMAND_METADATA (MS-PSRP 2.2.2.14): which commands to describe. */
-export function getCommandMetadataData(names: readonly string[], commandTypes = 0x1 | 0x2 | 0x4 | 0x8): string {
+export function getCommandMetadataData(names: readonly string[], filter: CommandMetadataFilter = {}): string {
+  const types = filter.commandTypes ?? ['Alias', 'Function', 'Filter', 'Cmdlet'];
+  if (types.length === 0) throw new InvalidArgumentError('commandTypes needs at least one command type');
+  let value = 0;
+  for (const t of types) {
+    if (!Object.hasOwn(COMMAND_TYPES, t)) throw new InvalidArgumentError(`Unknown command type ${String(t)}; expected one of ${Object.keys(COMMAND_TYPES).join(', ')}`);
+    value |= COMMAND_TYPES[t];
+  }
+  // A [Flags] enum's text, as .NET writes it: `All`, or the set flags in ascending order.
+  const text =
+    value === COMMAND_TYPES.All
+      ? 'All'
+      : (Object.entries(COMMAND_TYPES) as [CommandTypeName, number][])
+          .filter(([k, v]) => k !== 'All' && (value & v) !== 0)
+          .map(([k]) => k)
+          .join(', ');
   return serializeObject(
     bag({
-      Name: psList(['System.String[]', 'System.Array', 'System.Object'], names),
-      CommandType: psEnum('System.Management.Automation.CommandTypes', 'Alias, Function, Filter, Cmdlet', commandTypes),
-      Namespace: psList(['System.String[]', 'System.Array', 'System.Object'], ['']),
-      ArgumentList: null,
+      Name: psList(STRING_ARRAY, names),
+      CommandType: psEnum('System.Management.Automation.CommandTypes', text, value),
+      Namespace: psList(STRING_ARRAY, filter.modules && filter.modules.length > 0 ? filter.modules : ['']),
+      ArgumentList: filter.argumentList === undefined ? null : psList(['System.Object[]', 'System.Array', 'System.Object'], filter.argumentList),
     }),
   );
 }

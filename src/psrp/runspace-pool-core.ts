@@ -192,16 +192,20 @@ export class RunspacePoolCore {
   /** Creates a pipeline in NotStarted state; `start()` queues its CREATE_PIPELINE. */
   createPipeline(id: string, spec: Omit<build.CreatePipelineSpec, 'hasHost' | 'protocol22'>): PipelineCore {
     this.expect('create a pipeline', ['Opened']);
-    if (spec.commands.length === 0) throw new InvalidArgumentError('A pipeline needs at least one command');
+    if (spec.commands.length === 0 || spec.statements?.some((st) => st.length === 0)) throw new InvalidArgumentError('A pipeline needs at least one command');
+    if (spec.statements !== undefined && spec.statements.length > 1 && !this.isProtocol22) {
+      // Servers before protocol 2.2 (PowerShell 2, Exchange 2010) do not read ExtraCmds.
+      throw new InvalidArgumentError(`Several statements in one pipeline need a protocol 2.2+ server; this one speaks ${this.serverProtocolVersion}: run them one pipeline each`);
+    }
     const p = new PipelineCore(this, id.toLowerCase(), spec);
     this.pipelines.set(p.id, p);
     return p;
   }
 
   /** A pseudo-pipeline for GET_COMMAND_METADATA (MS-PSRP 3.1.4.10): replies arrive as its output. */
-  getCommandMetadata(id: string, names: readonly string[]): PipelineCore {
+  getCommandMetadata(id: string, names: readonly string[], filter: build.CommandMetadataFilter = {}): PipelineCore {
     this.expect('get command metadata', ['Opened']);
-    const p = new PipelineCore(this, id.toLowerCase(), undefined, build.getCommandMetadataData(names));
+    const p = new PipelineCore(this, id.toLowerCase(), undefined, build.getCommandMetadataData(names, filter));
     this.pipelines.set(p.id, p);
     return p;
   }
