@@ -12,6 +12,7 @@ export {
   WSManFaultError,
   PipelineFailedError,
   RunspacePoolBrokenError,
+  FileTransferError,
 } from './errors.js';
 export type { PsrpErrorOptions, ProtocolErrorDetails, WSManFaultDetails, ErrorRecordLike } from './errors.js';
 
@@ -54,6 +55,7 @@ export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershe
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
 export { WinRSShell, WinRSProcess } from './client/winrs-shell.js';
+export type { FileTransferOptions, FileTransferProgress, FileTransferResult } from './client/file-transfer.js';
 export type {
   WinRSShellOptions,
   WinRSStartOptions,
