@@ -55,6 +55,8 @@ export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershe
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
 export { WinRSShell, WinRSProcess } from './client/winrs-shell.js';
+export { executePs, executeCmd } from './client/one-shot.js';
+export type { ExecutePsOptions, ExecutePsResult, ExecuteCmdResult } from './client/one-shot.js';
 export type { FileTransferOptions, FileTransferProgress, FileTransferResult } from './client/file-transfer.js';
 export type {
   WinRSShellOptions,
