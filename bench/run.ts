@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   roundtrips: async () => (await import('./roundtrips.js')).run(),
   throughput: async () => (await import('./throughput.js')).run(),
   streaming: async () => (await import('./streaming.js')).run(),
+  'file-transfer': async () => (await import('./file-transfer.js')).run(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

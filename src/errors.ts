@@ -220,3 +220,21 @@ export class RunspacePoolBrokenError extends PsrpError {
     this.errorRecord = options.errorRecord;
   }
 }
+
+/**
+ * A file transfer over PSRP (`RunspacePool.copyTo` / `copyFrom`) failed: `PSRP_FILE_NOT_FOUND`,
+ * `PSRP_FILE_IS_DIRECTORY`, `PSRP_FILE_EXISTS`, `PSRP_FILE_HASH_MISMATCH`,
+ * `PSRP_FILE_REMOTE_WARNING`, or `PSRP_NOT_SUPPORTED` (the endpoint is not FullLanguage).
+ */
+export class FileTransferError extends PsrpError {
+  override name = 'FileTransferError';
+  /** The path concerned, and on which side it is. */
+  readonly path: string | undefined;
+  readonly side: 'local' | 'remote' | undefined;
+
+  constructor(message: string, options: PsrpErrorOptions & { path?: string; side?: 'local' | 'remote' } = {}) {
+    super(message, { ...options, code: options.code ?? 'PSRP_FILE_TRANSFER_FAILED' });
+    this.path = options.path;
+    this.side = options.side;
+  }
+}

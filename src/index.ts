@@ -13,6 +13,7 @@ export {
   WSManFaultError,
   PipelineFailedError,
   RunspacePoolBrokenError,
+  FileTransferError,
 } from './errors.js';
 export type { PsrpErrorOptions, ProtocolErrorDetails, WSManFaultDetails, ErrorRecordLike, TimeoutStage } from './errors.js';
 
@@ -55,6 +56,9 @@ export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershe
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
 export { WinRSShell, WinRSProcess } from './client/winrs-shell.js';
+export { executePs, executeCmd } from './client/one-shot.js';
+export type { ExecutePsOptions, ExecutePsResult, ExecuteCmdResult } from './client/one-shot.js';
+export type { FileTransferOptions, FileTransferProgress, FileTransferResult } from './client/file-transfer.js';
 export type {
   WinRSShellOptions,
   WinRSStartOptions,

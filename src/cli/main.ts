@@ -10,12 +10,14 @@ import { runDiagnose } from './diagnose.js';
 import { runShell } from './shell.js';
 import { runRun } from './run.js';
 import { packageVersion } from './version.js';
+import { runCp } from './cp.js';
 
 const USAGE = `usage: psrp <command>     (psrp --version prints the version)
 
 commands:
   exec <uri|server> [options] -- <command line>   run a command line (Exchange: a bare server name)
   run <uri|server> [options] -- <program> [args]  run a plain process over WinRS (cmd shell); its exit code is passed through
+  cp <uri|server> [options] -- <src> <dst>        copy a file to or from the server (remote:<path>), with a progress bar
   diagnose <uri|server> [options]                  walk DNS, TLS, HTTP, auth, shell and roles; say what to fix
   shell <uri|server> [options]                     interactive prompt with history and tab completion
   import <uri|server> --out FILE.ts                typed TypeScript functions for the commands your roles grant
@@ -26,6 +28,7 @@ const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, s
 const commands: Readonly<Record<string, (argv: readonly string[], cli: typeof io) => Promise<number>>> = {
   exec: runExec,
   run: runRun,
+  cp: runCp,
   diagnose: runDiagnose,
   shell: runShell,
   import: runImport,

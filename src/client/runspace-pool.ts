@@ -13,6 +13,7 @@ import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psr
 import type { CommandMetadataFilter } from '../psrp/messages.js';
 import { answerHostCall, type PSHost } from './host.js';
 import { PowerShell } from './powershell.js';
+import { copyFrom, copyTo, type FileTransferOptions, type FileTransferResult } from './file-transfer.js';
 import type { PsrpConnection } from './psrp-connection.js';
 import { WSManConnection } from './wsman-connection.js';
 
@@ -153,6 +154,19 @@ export class RunspacePool implements AsyncDisposable {
       assertUsable: () => this.assertUsable(),
       ensureSessionKey: (signal) => this.ensureSessionKey(signal),
     };
+  }
+
+  /**
+   * Copies a local file to the server (docs/file-transfer.md): chunked to the envelope size,
+   * streamed, SHA-256 checked by the server before the file is put in place. FullLanguage only.
+   */
+  copyTo(local: string, remote: string, options?: FileTransferOptions): Promise<FileTransferResult> {
+    return copyTo(this, local, remote, options);
+  }
+
+  /** Copies a file from the server to a local path, SHA-256 checked before it is put in place. */
+  copyFrom(remote: string, local: string, options?: FileTransferOptions): Promise<FileTransferResult> {
+    return copyFrom(this, remote, local, options);
   }
 
   /** Opens a runspace pool (MS-PSRP 3.1.4.1) and resolves once the server says Opened. */

@@ -49,6 +49,45 @@ describe('examples', () => {
     expect(stdout).toMatch(/^kerberos\s+https\s+→ \S+ on PowerShell 7\./m);
   }, 120_000);
 
+  it('execute-cmd runs one-shot and shell processes over WinRS (lab)', async () => {
+    const { stdout } = await run(tsx, ['examples/execute-cmd.ts'], {
+      cwd: root,
+      env: Object.fromEntries(Object.entries(clean).filter(([k]) => k !== 'WINRM_URI')),
+      timeout: 90_000,
+    });
+    expect(stdout).toContain('no WINRM_URI set');
+    expect(stdout).toContain('exit 0: Linux');
+    expect(stdout).toContain('echo said: hello world');
+    expect(stdout).toContain('a failing command exits with 3');
+  }, 120_000);
+
+  it('execute-ps runs a script in one call and reports streams and errors', async () => {
+    requirePwsh();
+    const { stdout } = await run(tsx, ['examples/execute-ps.ts'], {
+      cwd: root,
+      env: Object.fromEntries(Object.entries(clean).filter(([k]) => k !== 'WINRM_URI')),
+      timeout: 90_000,
+    });
+    expect(stdout).toMatch(/output: PowerShell 7\.\S+ in stage demo/);
+    expect(stdout).toContain('warnings: just so you know; hadErrors: false');
+    expect(stdout).toMatch(/hadErrors: true: The term 'Get-ServiceTypo' is not recognized/);
+  }, 120_000);
+
+  it('copy-file copies a file there and back', async () => {
+    requirePwsh();
+    const { stdout } = await run(tsx, ['examples/copy-file.ts'], {
+      cwd: root,
+      env: Object.fromEntries(
+        Object.entries(clean).filter(([k]) => !['WINRM_URI', 'REMOTE_PATH'].includes(k)),
+      ),
+      timeout: 90_000,
+    });
+    expect(stdout).toMatch(
+      /uploaded 1000000 bytes to \S+on-the-server\.bin \(sha256 [0-9a-f]{16}…, progress reached 100%\)/,
+    );
+    expect(stdout).toContain('downloaded 1000000 bytes; identical: true');
+  }, 120_000);
+
   it('run-command runs Get-Process through the lab', async () => {
     const { stdout } = await run(tsx, ['examples/run-command.ts'], {
       cwd: root,

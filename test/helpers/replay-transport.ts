@@ -69,9 +69,16 @@ export class ReplayTransport implements WsmanTransport {
   readonly unrecordedTerminates: string[] = [];
   closed = false;
 
-  constructor(readonly name: string, options: { readonly skip?: number } = {}) {
+  private readonly aliases: Readonly<Record<string, string>>;
+
+  /**
+   * `aliases`: recorded ids to treat as another recorded id (lower case), for recordings whose
+   * authors spliced in a message from another session (test_client_copy_file_warning's WarningRecord).
+   */
+  constructor(readonly name: string, options: { readonly skip?: number; readonly aliases?: Readonly<Record<string, string>> } = {}) {
     this.messages = loadRecording(name).messages;
     this.index = options.skip ?? 0;
+    this.aliases = options.aliases ?? {};
   }
 
   get remaining(): number {
@@ -133,6 +140,10 @@ export class ReplayTransport implements WsmanTransport {
     let response = rec.response;
     if (rec.transportError && !/<(\w+:)?Envelope[\s>]/.test(response)) {
       throw new TransportError(`HTTP ${rec.transportError.code} (recorded)`, { code: 'PSRP_HTTP_SERVER_ERROR', statusCode: rec.transportError.code });
+    }
+    for (const [alias, target] of Object.entries(this.aliases)) {
+      const ours = this.ids.get(target);
+      if (ours !== undefined) this.ids.set(alias, ours);
     }
     // Rewrite ids in text and in base64 PSRP payloads, and RelatesTo.
     response = response.replace(GUID_RE, (g) => {
