@@ -87,7 +87,9 @@ export class ExchangeSession implements AsyncDisposable {
   ) {}
 
   private values(r: InvokeResult): InvokeResult {
-    return this.convertValues ? { ...r, output: r.output.map((o) => toExchangeValues(o)) } : r;
+    // In place: the result is ours, and keeps its JSON-safe toJSON().
+    if (this.convertValues) r.output.forEach((o, i) => (r.output[i] = toExchangeValues(o)));
+    return r;
   }
 
   private build(
