@@ -13,8 +13,11 @@
 import { serializeClixml, type ErrorRecord } from '../index.js';
 import { connectExchange } from '../exchange/index.js';
 import {
+  checkTarget,
   connectionOptions,
+  defaultConfiguration,
   describeError,
+  isUri,
   flag,
   paint,
   parseArgs,
@@ -31,7 +34,9 @@ export type ExecIo = CliIo;
 const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--configuration NAME]
                  [--format table|list|csv|json|jsonl|clixml] [--property NAME,NAME]
                  [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
-  A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.`;
+  A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.
+  A URL is used as given (https://host:5986/wsman); its configuration defaults to Microsoft.Exchange
+  for a /PowerShell path and Microsoft.PowerShell otherwise (--configuration NAME picks another).`;
 
 const FORMATS = ['table', 'list', 'csv', 'json', 'jsonl', 'clixml'];
 
@@ -53,8 +58,15 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     .map((p) => p.trim())
     .filter((p) => p !== '');
   const configuration = flag(args, 'configuration');
-  if (configuration !== undefined && configuration !== 'Microsoft.Exchange') {
-    io.stderr.write('psrp exec: only --configuration Microsoft.Exchange is supported so far\n');
+  if (configuration === '') {
+    io.stderr.write(
+      'psrp exec: --configuration needs a name (Microsoft.Exchange, Microsoft.PowerShell, ...)\n',
+    );
+    return 2;
+  }
+  const targetError = checkTarget(target);
+  if (targetError !== undefined) {
+    io.stderr.write(`psrp exec: ${targetError}\n`);
     return 2;
   }
   const authentication = await resolveAuthOption(args, io, 'exec');
@@ -71,6 +83,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     await using ex = await connectExchange({
       ...connectionOptions({ ...args, target }),
       auth: authentication.auth,
+      configurationName: configuration ?? defaultConfiguration(target),
       convertValues: format !== 'clixml',
     });
     const output: unknown[] = [];
@@ -120,6 +133,10 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
   } catch (e) {
     status?.done();
     io.stderr.write(`psrp exec: ${errColour.red(describeError(e))}\n`);
+    if (!isUri(target))
+      io.stderr.write(
+        `${errColour.dim(`(a bare name means Exchange: psrp connected to https://${target}/PowerShell/; for any other endpoint give the full URL, e.g. https://${target}:5986/wsman)`)}\n`,
+      );
     return 1;
   } finally {
     status?.done();

@@ -45,6 +45,11 @@ export interface ConnectExchangeOptions extends Omit<
   readonly email?: string | undefined;
   /** Route to this back-end server. */
   readonly targetServer?: string | undefined;
+  /**
+   * Session configuration. Default `Microsoft.Exchange`; another one (e.g. `Microsoft.PowerShell`
+   * on `/wsman`) runs the same command lines against any PowerShell endpoint (`psrp exec`).
+   */
+  readonly configurationName?: string | undefined;
   /** Convert Exchange value shapes in output (sizes, Unlimited, time spans, ADObjectId: see toExchangeValues). Default true. */
   readonly convertValues?: boolean | undefined;
 }
@@ -191,7 +196,7 @@ export async function connectExchange(options: ConnectExchangeOptions): Promise<
   const pool = await RunspacePool.open({
     ...rest,
     uri: exchangeUri(options),
-    configurationName: 'Microsoft.Exchange',
+    configurationName: options.configurationName ?? 'Microsoft.Exchange',
     auth: auth ?? credential,
   });
   return new ExchangeSession(pool, convertValues ?? true);

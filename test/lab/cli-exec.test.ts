@@ -152,6 +152,44 @@ describe('psrp exec output an Exchange admin can read', () => {
   }, 60_000);
 });
 
+describe('psrp exec explains itself in CLI flags', () => {
+  it('untrusted certificate: pass --ca; missing --ca file: names --ca; http + Basic: --allow-unencrypted', async () => {
+    const untrusted = await exec([lab.exchangeUrl, '--', 'Get-Mailbox']);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.err).toContain('[PSRP_TLS_UNTRUSTED]');
+    expect(untrusted.err).toContain('with --ca FILE');
+    expect(untrusted.err).toContain('--skip-certificate-check');
+    expect(untrusted.err).not.toMatch(/`ca`|skipCertificateCheck/);
+    const noFile = await exec([lab.exchangeUrl, '--ca', '/nonexistent/ca.pem', '--', 'Get-Mailbox']);
+    expect(noFile.code).toBe(1);
+    expect(noFile.err).toContain('--ca /nonexistent/ca.pem: cannot read the CA certificate file (ENOENT)');
+    const plain = await exec([`${lab.httpOrigin}/wsman`, '--', 'Get-Date']);
+    expect(plain.code).toBe(1);
+    expect(plain.err).toContain('--allow-unencrypted');
+    expect(plain.err).not.toContain('allowUnencrypted');
+  }, 120_000);
+
+  it('a target that is neither URL nor bare name gets the URL shape; /wsman runs Microsoft.PowerShell', async () => {
+    const bad = await exec(['localhost:5986', '--', 'Get-Date']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('give the full URL, e.g. https://localhost:5986/wsman');
+    const wsman = await exec([lab.url, '--ca', caFile, '--format', 'json', '--', 'Get-Command Get-Date']);
+    expect(wsman.err).toBe('');
+    expect(wsman.code).toBe(0);
+    expect((JSON.parse(wsman.out) as { Name: string }[])[0]!.Name).toBe('Get-Date');
+    const named = await exec([
+      lab.url,
+      '--ca',
+      caFile,
+      '--configuration',
+      'Microsoft.PowerShell',
+      '--',
+      'Get-Date',
+    ]);
+    expect(named.code).toBe(0);
+  }, 120_000);
+});
+
 describe('psrp exec on a terminal', () => {
   it('draws a spinner with the object count on stderr, in colour, and keeps stdout clean', async () => {
     const stdout = new PassThrough();
