@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { ConnectExchangeOptions } from '../exchange/index.js';
 import type { AuthOption } from '../http/auth-options.js';
+import { InvalidArgumentError } from '../index.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -128,14 +129,57 @@ export async function resolveAuthOption(
 
 export const isUri = (target: string): boolean => /^https?:\/\//i.test(target);
 
+/** A usage error for a target that is neither a URL nor a bare server name (`host:5986`, `host/wsman`). */
+export function checkTarget(target: string): string | undefined {
+  if (isUri(target)) return undefined;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
+    return `${target}: only https:// and http:// URLs, e.g. https://server:5986/wsman`;
+  if (/[:/]/.test(target)) {
+    const [host, rest] = target.split(/(?=[:/])/, 2) as [string, string | undefined];
+    return `${target} is neither a URL nor a bare server name: give the full URL, e.g. https://${host}${rest?.startsWith(':') ? rest.split('/')[0] : ''}${rest?.includes('/') ? `/${rest.split('/').slice(1).join('/')}` : '/wsman'} (WinRM) or https://${host}/PowerShell/ (Exchange), or just ${host} for Exchange`;
+  }
+  return undefined;
+}
+
+/** The session configuration for a target: Exchange for a bare name or a /PowerShell path, else Microsoft.PowerShell. */
+export const defaultConfiguration = (target: string): string =>
+  !isUri(target) || /^\/powershell\/?$/i.test(new URL(target).pathname)
+    ? 'Microsoft.Exchange'
+    : 'Microsoft.PowerShell';
+
+/** Library option names in a message or hint, as the CLI flags that set them. */
+export function cliWords(text: string): string {
+  return text
+    .replace(/\bset `?allowUnencrypted(?:: true)?`?/g, 'pass --allow-unencrypted')
+    .replace(/`?allowUnencrypted(?:: true)?`?/g, '--allow-unencrypted')
+    .replace(/`?skipCertificateCheck(?:: true)?`?/g, '--skip-certificate-check')
+    .replace(/`?allowRedirection(?:: true)?`?/g, '--allow-redirection')
+    .replace(/\bwith `ca`/g, 'with --ca FILE')
+    .replace(/`ca`(?: option)?/g, '--ca FILE');
+}
+
 /** connectExchange options from the parsed flags (without the credential). */
 export function connectionOptions(
   args: ParsedArgs & { readonly target: string },
 ): Omit<ConnectExchangeOptions, 'credential' | 'auth'> {
   const ca = flag(args, 'ca');
+  let caPem: string | undefined;
+  if (ca !== undefined) {
+    try {
+      caPem = readFileSync(ca, 'utf8');
+    } catch (e) {
+      throw new InvalidArgumentError(
+        `--ca ${ca}: cannot read the CA certificate file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); --ca takes a PEM file`,
+      );
+    }
+    if (!caPem.includes('-----BEGIN CERTIFICATE-----'))
+      throw new InvalidArgumentError(
+        `--ca ${ca}: not a PEM certificate file (no -----BEGIN CERTIFICATE-----)`,
+      );
+  }
   return {
     ...(isUri(args.target) ? { uri: args.target } : { server: args.target }),
-    ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+    ...(caPem !== undefined ? { ca: caPem } : {}),
     skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
     allowRedirection: args.flags.get('allow-redirection') === true,
     ...(args.flags.get('allow-unencrypted') === true ? { allowUnencrypted: true } : {}),
@@ -172,8 +216,9 @@ export function paint(on: boolean): Paint {
   };
 }
 
-/** `message [code]` of any thrown value, for a one-line report. */
+/** `message [code]` of any thrown value, then its hint on the next line, in CLI flags (--ca, not `ca`). */
 export function describeError(e: unknown): string {
   const err = e as Error & { code?: string; hint?: string };
-  return `${err.message}${err.code ? ` [${err.code}]` : ''}`;
+  const hint = typeof err.hint === 'string' && err.hint !== '' ? `\n  ${cliWords(err.hint)}` : '';
+  return `${cliWords(err.message)}${err.code ? ` [${err.code}]` : ''}${hint}`;
 }

@@ -21,7 +21,7 @@ commands:
   diagnose <uri|server> [options]                  walk DNS, TLS, HTTP, auth, shell and roles; say what to fix
   shell <uri|server> [options]                     interactive prompt with history and tab completion
   import <uri|server> --out FILE.ts                typed TypeScript functions for the commands your roles grant
-  lab [--port N] [--users users.json]             start the loopback WinRM lab (real PowerShell behind WS-Man)
+  lab [--port N] [--users FILE] [--state-dir DIR]  start the loopback WinRM lab (real PowerShell behind WS-Man)
 `;
 
 const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin };

@@ -4,6 +4,7 @@
  * which is the backpressure), or iterate `output()`. A `break` out of a loop, `stop()` or an aborted
  * signal stops the pipeline on the server.
  */
+import { jsonSafe } from './json-safe.js';
 import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError } from '../errors.js';
 import { PSSecureString } from '../clixml/index.js';
 import type { CommandMetadataFilter, CommandParameter, CommandSpec } from '../psrp/messages.js';
@@ -20,8 +21,9 @@ export type PipelineRecord =
   | { readonly stream: 'information'; readonly value: InformationRecord }
   | { readonly stream: 'progress'; readonly value: ProgressRecord };
 
-export interface InvokeResult {
-  readonly output: unknown[];
+export interface InvokeResult<T = unknown> {
+  /** The output objects (`invoke<Mailbox>()` types them; nothing checks them at run time). */
+  readonly output: T[];
   readonly errors: ErrorRecord[];
   readonly warnings: InformationalRecord[];
   readonly verbose: InformationalRecord[];
@@ -32,6 +34,11 @@ export interface InvokeResult {
   readonly hadErrors: boolean;
   /** How the pipeline ended. */
   readonly state: PipelineState;
+  /**
+   * `JSON.stringify(result)` never throws: every field, with bigints as numbers (strings above
+   * 2^53 - 1), cycles as `'[Circular]'`, values with their own `toJSON()` as that (non-enumerable).
+   */
+  toJSON(): unknown;
 }
 
 export interface RunOptions {
@@ -168,9 +175,9 @@ export class PowerShell {
   }
 
   /** Runs the pipeline and collects every stream. */
-  async invoke(options: RunOptions = {}): Promise<InvokeResult> {
+  async invoke<T = unknown>(options: RunOptions = {}): Promise<InvokeResult<T>> {
     const r = {
-      output: [] as unknown[],
+      output: [] as T[],
       errors: [] as ErrorRecord[],
       warnings: [] as InformationalRecord[],
       verbose: [] as InformationalRecord[],
@@ -182,7 +189,7 @@ export class PowerShell {
     for await (const rec of run.records) {
       switch (rec.stream) {
         case 'output':
-          r.output.push(rec.value);
+          r.output.push(rec.value as T);
           break;
         case 'error':
           r.errors.push(rec.value);
@@ -204,7 +211,13 @@ export class PowerShell {
           break;
       }
     }
-    return { ...r, hadErrors: r.errors.length > 0, state: run.state() };
+    const result = { ...r, hadErrors: r.errors.length > 0, state: run.state() };
+    return Object.defineProperty(result, 'toJSON', {
+      value: () => jsonSafe({ ...result }),
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    }) as InvokeResult<T>;
   }
 
   /** Every record as it arrives. */

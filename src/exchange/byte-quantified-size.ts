@@ -7,12 +7,33 @@
  * its thousands separator depends on the server's culture (`,` `.` `'` space or no-break space),
  * so every non-digit is dropped from it. Byte counts are bigints: a 64-bit size may exceed 2^53.
  */
+import { bigintJson, withValueMethods } from './value-methods.js';
 
-/** A parsed ByteQuantifiedSize: the exact byte count and the server's display text. */
+/**
+ * A parsed ByteQuantifiedSize: the exact byte count and the server's display text. `String(size)`
+ * is the text; `JSON.stringify(size)` is `{"bytes":53150220288,"text":"49.5 GB (53,150,220,288 bytes)"}`
+ * (`bytes` a string above 2^53 − 1).
+ */
 export interface ByteQuantifiedSize {
   readonly bytes: bigint;
   /** The text as Exchange displayed it, e.g. `49.5 GB (53,150,220,288 bytes)`. */
   readonly text: string;
+  /** The text, as Exchange displays it. */
+  toString(): string;
+  /** `{ bytes: number | string, text }`. */
+  toJSON(): { readonly bytes: number | string; readonly text: string };
+}
+
+/** A ByteQuantifiedSize value from an exact byte count and its display text (default: en-US, as Exchange formats it). */
+export function byteQuantifiedSize(
+  bytes: bigint,
+  text: string = formatByteQuantifiedSize(bytes),
+): ByteQuantifiedSize {
+  return withValueMethods(
+    { bytes, text } as ByteQuantifiedSize,
+    (v) => v.text,
+    (v) => ({ bytes: bigintJson(v.bytes), text: v.text }),
+  );
 }
 
 /** Exchange's `Unlimited<T>`: the string `'Unlimited'` or a value. */
@@ -35,7 +56,7 @@ export function parseByteQuantifiedSize(text: string): ByteQuantifiedSize | unde
   if (!m) return undefined;
   const digits = m[1]!.replace(/\D/g, '');
   if (digits === '') return undefined;
-  return { bytes: BigInt(digits), text: text.trim() };
+  return byteQuantifiedSize(BigInt(digits), text.trim());
 }
 
 /**

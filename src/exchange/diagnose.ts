@@ -455,7 +455,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
     add(
       'http',
       'fail',
-      `no HTTP answer from ${url.origin} (${errCode(e)}: ${errMessage(e).slice(0, 120)})`,
+      `no HTTP answer from ${url.origin} (${errCode(e)}: ${clip(errMessage(e), 120)})`,
       'Check that the port serves HTTP(S) and that no proxy drops the request.',
       'PSRP_CONNECTION_FAILED',
     );
@@ -501,7 +501,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
         add(
           'kerberos',
           fallback ? 'warn' : 'fail',
-          `${errMessage(e).slice(0, 200)}${fallback ? '; Negotiate will fall back to NTLM with the given credentials' : ''}`,
+          `${clip(errMessage(e), 200)}${fallback ? '; Negotiate will fall back to NTLM with the given credentials' : ''}`,
           hintOf(e) ??
             `On a load-balanced or VIP name Kerberos fails unless an alternate service account holds ${spn} (setspn -S ${spn} <ASA account>): connect to a CAS FQDN instead.`,
           code,
@@ -556,7 +556,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
       add(
         'auth',
         'pass',
-        `${who} accepted (${scheme}); the endpoint does not answer WS-Man Identify (${errMessage(e).slice(0, 100)})`,
+        `${who} accepted (${scheme}); the endpoint does not answer WS-Man Identify (${clip(errMessage(e), 100)})`,
       );
     } else {
       const code = e instanceof PsrpError ? e.code : undefined;
@@ -619,20 +619,29 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
         add('roles', 'pass', `${commands.length} cmdlets granted, including ${writes.join(', ')}`);
       }
     } catch (e) {
-      add('roles', 'warn', `could not list the granted cmdlets: ${errMessage(e).slice(0, 160)}`);
+      add('roles', 'warn', `could not list the granted cmdlets: ${clip(errMessage(e), 160)}`);
     }
   } catch (e) {
     const code = e instanceof PsrpError ? e.code : undefined;
     add(
       'shell',
       'fail',
-      `no shell: ${errMessage(e).slice(0, 300)}`,
+      `no shell: ${clip(errMessage(e), 500)}`,
       hintOf(e) ?? shellFix(errMessage(e)),
       code,
     );
     return skipRest('roles', 'skipped: no shell');
   }
   return done();
+}
+
+/** `text` cut to at most about `max` characters at the end of a sentence (or a clause), never mid-sentence without `…`. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = text.slice(0, max);
+  const end = Math.max(head.lastIndexOf('. '), head.lastIndexOf('; '), head.lastIndexOf(').'));
+  if (end >= max / 2) return head.slice(0, end + (head[end] === ')' ? 2 : 1));
+  return `${head.slice(0, max - 1).trimEnd()}…`;
 }
 
 function hintOf(e: unknown): string | undefined {

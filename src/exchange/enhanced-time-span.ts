@@ -3,6 +3,7 @@
  * as Exchange Remote PowerShell sends it at the Partial serialization level (research B3), e.g.
  * `10.00:00:00` for RetainDeletedItemsFor. Parsed to exact 100 ns ticks (bigint) and milliseconds.
  */
+import { bigintJson, withValueMethods } from './value-methods.js';
 
 export interface EnhancedTimeSpan {
   /** 100-nanosecond ticks, exact. */
@@ -11,6 +12,10 @@ export interface EnhancedTimeSpan {
   readonly milliseconds: number;
   /** The text as Exchange displayed it. */
   readonly text: string;
+  /** The text (`10.00:00:00`). */
+  toString(): string;
+  /** `{ ticks: number | string, milliseconds, text }` (`ticks` a string above 2^53 − 1). */
+  toJSON(): { readonly ticks: number | string; readonly milliseconds: number; readonly text: string };
 }
 
 const TIMESPAN_RE = /^\s*(-)?(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?\s*$/;
@@ -29,5 +34,9 @@ export function parseEnhancedTimeSpan(text: string): EnhancedTimeSpan | undefine
     BigInt(seconds) * 10_000_000n +
     BigInt((frac ?? '').padEnd(7, '0') || '0');
   if (neg) ticks = -ticks;
-  return { ticks, milliseconds: Number(ticks) / 10_000, text: text.trim() };
+  return withValueMethods(
+    { ticks, milliseconds: Number(ticks) / 10_000, text: text.trim() } as EnhancedTimeSpan,
+    (v) => v.text,
+    (v) => ({ ticks: bigintJson(v.ticks), milliseconds: v.milliseconds, text: v.text }),
+  );
 }

@@ -45,6 +45,11 @@ export interface ConnectExchangeOptions extends Omit<
   readonly email?: string | undefined;
   /** Route to this back-end server. */
   readonly targetServer?: string | undefined;
+  /**
+   * Session configuration. Default `Microsoft.Exchange`; another one (e.g. `Microsoft.PowerShell`
+   * on `/wsman`) runs the same command lines against any PowerShell endpoint (`psrp exec`).
+   */
+  readonly configurationName?: string | undefined;
   /** Convert Exchange value shapes in output (sizes, Unlimited, time spans, ADObjectId: see toExchangeValues). Default true. */
   readonly convertValues?: boolean | undefined;
 }
@@ -87,7 +92,9 @@ export class ExchangeSession implements AsyncDisposable {
   ) {}
 
   private values(r: InvokeResult): InvokeResult {
-    return this.convertValues ? { ...r, output: r.output.map((o) => toExchangeValues(o)) } : r;
+    // In place: the result is ours, and keeps its JSON-safe toJSON().
+    if (this.convertValues) r.output.forEach((o, i) => (r.output[i] = toExchangeValues(o)));
+    return r;
   }
 
   private build(
@@ -193,7 +200,7 @@ export async function connectExchange(options: ConnectExchangeOptions): Promise<
   const pool = await RunspacePool.open({
     ...rest,
     uri: exchangeUri(options),
-    configurationName: 'Microsoft.Exchange',
+    configurationName: options.configurationName ?? 'Microsoft.Exchange',
     auth: auth ?? credential,
   });
   return new ExchangeSession(pool, convertValues ?? true);

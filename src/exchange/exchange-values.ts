@@ -16,6 +16,7 @@
 import { psMeta } from '../index.js';
 import { parseByteQuantifiedSize } from './byte-quantified-size.js';
 import { parseEnhancedTimeSpan } from './enhanced-time-span.js';
+import { withValueMethods } from './value-methods.js';
 
 export interface ADObjectIdValue {
   readonly distinguishedName: string | undefined;
@@ -23,6 +24,15 @@ export interface ADObjectIdValue {
   readonly guid: string | undefined;
   /** The canonical name Exchange shows (`contoso.com/Users/Alice`). */
   readonly text: string | undefined;
+  /** The identity by name, as Exchange's tables show it: `name`, else `text`, else the DN. */
+  toString(): string;
+  /** `{ name, distinguishedName, guid, text }` (absent fields omitted). */
+  toJSON(): {
+    readonly name?: string;
+    readonly distinguishedName?: string;
+    readonly guid?: string;
+    readonly text?: string;
+  };
 }
 
 const hasType = (v: unknown, fragment: string): boolean =>
@@ -52,13 +62,21 @@ function convertValue(v: unknown, depth: number): unknown {
     return parseByteQuantifiedSize(meta.toStringValue) ?? v;
   }
   if (hasType(v, 'Microsoft.Exchange.Data.Directory.ADObjectId')) {
-    const value: ADObjectIdValue = {
-      distinguishedName: typeof o['DistinguishedName'] === 'string' ? o['DistinguishedName'] : undefined,
-      name: typeof o['Name'] === 'string' ? o['Name'] : undefined,
-      guid: typeof o['ObjectGuid'] === 'string' ? o['ObjectGuid'] : undefined,
-      text: meta?.toStringValue,
-    };
-    return value;
+    return withValueMethods(
+      {
+        distinguishedName: typeof o['DistinguishedName'] === 'string' ? o['DistinguishedName'] : undefined,
+        name: typeof o['Name'] === 'string' ? o['Name'] : undefined,
+        guid: typeof o['ObjectGuid'] === 'string' ? o['ObjectGuid'] : undefined,
+        text: meta?.toStringValue,
+      } as ADObjectIdValue,
+      (v) => v.name ?? v.text ?? v.distinguishedName ?? '',
+      (v) => ({
+        ...(v.name !== undefined ? { name: v.name } : {}),
+        ...(v.distinguishedName !== undefined ? { distinguishedName: v.distinguishedName } : {}),
+        ...(v.guid !== undefined ? { guid: v.guid } : {}),
+        ...(v.text !== undefined ? { text: v.text } : {}),
+      }),
+    );
   }
   if (Array.isArray(v)) {
     // Proxy addresses and other value objects inside a multi-valued property read best as their text.

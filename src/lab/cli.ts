@@ -1,20 +1,115 @@
 /**
- * `npm run lab`: starts the loopback lab WinRM endpoint and prints how to connect. Stops on Ctrl+C.
+ * `psrp lab` (`npm run lab`): starts the loopback lab WinRM endpoint and prints how to connect,
+ * with a copy-paste `npx psrp exec` line. Stops on Ctrl+C. Checks for pwsh first; a port in use, a
+ * bad users file or a missing pwsh print one line saying what to do, never a stack trace.
+ *
+ *   --port N         listen on this port (default: a free one)
+ *   --users FILE     users file (`{ "user": { "password": "…", "role": "admin" } }`)
+ *   --state-dir DIR  keep the lab's certificate and CA in DIR, so clients keep trusting it across runs
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLab } from './lab-server.js';
+import { createTestCertificate, type TestCertificate } from './certificate.js';
+
+export const LAB_USAGE = `usage: psrp lab [--port N] [--users FILE] [--state-dir DIR]
+
+Starts a loopback WinRM endpoint backed by real PowerShell (pwsh) for trying psrp without a server:
+/wsman (Microsoft.PowerShell) and an Exchange-like /PowerShell/ with a fake organisation.
+
+  --port N         listen on port N on 127.0.0.1 (default: a free port)
+  --users FILE     accounts, as JSON: { "alice": { "password": "…", "role": "admin|helpdesk|readonly" } }
+  --state-dir DIR  keep the TLS certificate and its CA in DIR (ca.pem): the same CA on every run
+  --help           this text
+`;
+
+/** Parses the lab's flags; a string is a usage error. */
+export function parseLabArgs(
+  argv: readonly string[],
+): { help: true } | { help: false; port: number; users?: string; stateDir?: string } | string {
+  const out: { port: number; users?: string; stateDir?: string } = { port: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string | undefined => (eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : argv[++i]);
+    if (name === '--help' || name === '-h') return { help: true };
+    if (name === '--port') {
+      const v = value();
+      const port = Number(v);
+      if (v === undefined || !Number.isInteger(port) || port < 0 || port > 65535)
+        return `psrp lab: --port needs a port number (0-65535), got ${v === undefined ? 'nothing' : JSON.stringify(v)}`;
+      out.port = port;
+    } else if (name === '--users' || name === '--state-dir') {
+      const v = value();
+      if (!v) return `psrp lab: ${name} needs a path`;
+      if (name === '--users') out.users = v;
+      else out.stateDir = v;
+    } else return `psrp lab: unknown option ${a} (psrp lab --help)`;
+  }
+  return { help: false, ...out };
+}
+
+/** The certificate kept in `dir` (made and saved on the first run, remade when it expires within a day). */
+export async function persistentCertificate(dir: string): Promise<TestCertificate> {
+  const file = join(dir, 'certificate.json');
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as TestCertificate;
+    if (new Date(new X509Certificate(saved.cert).validTo).getTime() > Date.now() + 86_400_000) return saved;
+  }
+  mkdirSync(dir, { recursive: true });
+  const cert = await createTestCertificate({ days: 365 });
+  writeFileSync(file, JSON.stringify(cert), { mode: 0o600 });
+  return cert;
+}
+
+/** One line for what went wrong starting the lab. */
+function explain(e: unknown, options: { port: number; users?: string }): string {
+  const err = e as NodeJS.ErrnoException & { code?: string };
+  if (err.code === 'EADDRINUSE')
+    return `port ${options.port} is in use: pick another with --port N, or leave --port out for a free one`;
+  if (err.code === 'EACCES' && options.port > 0 && options.port < 1024)
+    return `port ${options.port} needs root: use a port above 1023`;
+  if (options.users !== undefined && (err.code === 'ENOENT' || err.code === 'EACCES'))
+    return `cannot read the users file ${options.users} (${err.code}): --users needs a JSON file like { "alice": { "password": "…", "role": "admin" } }`;
+  if (options.users !== undefined && e instanceof SyntaxError)
+    return `the users file ${options.users} is not JSON: ${e.message}`;
+  return `${err.message}${err.code ? ` [${err.code}]` : ''}`;
+}
+
+const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export async function runLabCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  const portArg = argv.indexOf('--port');
-  const port = portArg >= 0 ? Number(argv[portArg + 1]) : 0;
-  const usersArg = argv.indexOf('--users');
-  const lab = await startLab({
-    port,
-    ...(usersArg >= 0 && argv[usersArg + 1] ? { usersFile: argv[usersArg + 1]! } : {}),
-  });
-  const caFile = join(tmpdir(), `psrp-lab-ca-${process.pid}.pem`);
+  const parsed = parseLabArgs(argv);
+  if (typeof parsed === 'string') {
+    process.stderr.write(`${parsed}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (parsed.help) {
+    process.stdout.write(LAB_USAGE);
+    return;
+  }
+  let lab;
+  try {
+    const tlsCertificate =
+      parsed.stateDir !== undefined ? await persistentCertificate(parsed.stateDir) : undefined;
+    lab = await startLab({
+      port: parsed.port,
+      ...(parsed.users !== undefined ? { usersFile: parsed.users } : {}),
+      ...(tlsCertificate ? { tlsCertificate } : {}),
+    });
+  } catch (e) {
+    process.stderr.write(`psrp lab: ${explain(e, parsed)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const caFile =
+    parsed.stateDir !== undefined
+      ? join(parsed.stateDir, 'ca.pem')
+      : join(tmpdir(), `psrp-lab-ca-${process.pid}.pem`);
   writeFileSync(caFile, lab.ca);
   const [user, password] = Object.entries(lab.users)[0]!;
   console.log(`psrp lab: a loopback WinRM endpoint backed by real PowerShell (dev tool, not a server)
@@ -27,7 +122,11 @@ export async function runLabCli(argv: readonly string[] = process.argv.slice(2))
     .join(', ')}
   CA file       ${caFile}
 
-  PSRP_URI=${lab.exchangeUrl} PSRP_USER=${user} PSRP_PASSWORD='${password}' PSRP_CA_FILE=${caFile} npm start
+Try it from another terminal:
+
+  npx psrp exec ${lab.exchangeUrl} --ca ${quote(caFile)} --user ${quote(user)} --password ${quote(password)} -- Get-Mailbox -ResultSize 5
+
+or from code: PSRP_URI=${lab.exchangeUrl} PSRP_USER=${quote(user)} PSRP_PASSWORD=${quote(password)} PSRP_CA_FILE=${quote(caFile)}
 
 Ctrl+C stops it.`);
   const stop = (): void => {

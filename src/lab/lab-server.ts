@@ -8,7 +8,7 @@
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { OutOfProcConnection } from '../client/outofproc-connection.js';
+import { findPwsh, OutOfProcConnection } from '../client/outofproc-connection.js';
 import { deserializeObject } from '../clixml/index.js';
 import { Defragmenter } from '../psrp/fragment.js';
 import { decodeMessage } from '../psrp/message.js';
@@ -65,6 +65,8 @@ export interface LabOptions {
   readonly behaviours?: Partial<LabBehaviours>;
   /** The TLS certificate to make (e.g. `{ expired: true }`, `{ commonName: 'cas.contoso.com', dnsNames: [...] }`). Default: self-signed for localhost. */
   readonly certificate?: TestCertificateOptions;
+  /** A certificate made earlier (PEM) to serve instead of making one, so clients keep trusting the same CA (`psrp lab --state-dir`). */
+  readonly tlsCertificate?: TestCertificate;
   /**
    * WinRM certificate authentication on `/wsman` (HTTPS only): the listener asks every client for a
    * certificate, and a request with `Authorization: <https/mutual profile URI>` authenticates as the
@@ -240,6 +242,8 @@ const EXCHANGE_URI = 'http://schemas.microsoft.com/powershell/Microsoft.Exchange
 const TERMINAL = new Set([3, 4, 5]);
 
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  // Every shell is a pwsh process: without pwsh every request would fail later with a 500.
+  findPwsh(options.pwsh);
   const accounts = options.usersFile ? readUsersFile(options.usersFile) : (options.users ?? LAB_USERS);
   const users = Object.fromEntries(Object.entries(accounts).map(([u, a]) => [u, a.password]));
   const tokens = new Map(Object.entries(options.tokens ?? {}));
@@ -254,7 +258,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       })
     : undefined;
   const stateDir = await mkdtemp(join(tmpdir(), 'psrp-lab-'));
-  const cert = await createTestCertificate(options.certificate ?? { days: 365 });
+  const cert = options.tlsCertificate ?? (await createTestCertificate(options.certificate ?? { days: 365 }));
   const clientCa = options.clientCertificates
     ? await createTestCertificateAuthority({ days: 365 })
     : undefined;
@@ -797,7 +801,21 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject); // EADDRINUSE, EACCES: reject instead of an unhandled 'error' event
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    clearInterval(reaper);
+    await new Promise<void>((resolve) => plain.close(() => resolve()));
+    await acceptor?.close();
+    await rm(stateDir, { recursive: true, force: true });
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     url: `https://localhost:${port}/wsman`,

@@ -23,8 +23,9 @@ afterAll(async () => {
 async function exec(
   args: string[],
   env: Record<string, string> = {},
+  columns?: number,
 ): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
+  const stdout = Object.assign(new PassThrough(), columns !== undefined ? { columns } : {});
   const stderr = new PassThrough();
   let out = '';
   let err = '';
@@ -72,6 +73,120 @@ describe('psrp exec against the lab', () => {
     expect(badAuth.err).not.toContain('wrong');
     expect((await exec([lab.exchangeUrl])).code).toBe(2);
     expect((await exec([...base, '--', 'Get-Mailbox'], { PSRP_PASSWORD: '' })).code).toBe(1);
+  }, 120_000);
+});
+
+describe('psrp exec output an Exchange admin can read', () => {
+  const base = (): string[] => [lab.exchangeUrl, '--ca', caFile];
+  const cmd = ['--', 'Get-Mailbox -ResultSize 3'];
+
+  it('a table fits the terminal width and says which properties it left out', async () => {
+    const all = JSON.parse((await exec([...base(), '--format', 'json', ...cmd])).out) as Record<
+      string,
+      unknown
+    >[];
+    const names = Object.keys(all[0]!);
+    expect(names.length).toBeGreaterThan(15);
+    const t = await exec([...base(), '--format', 'table', ...cmd], {}, 100);
+    expect(t.code).toBe(0);
+    const lines = t.out.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(100);
+    const shown = lines[0]!.split(/\s{2,}/);
+    expect(shown[0]).toBe('Name');
+    expect(t.err).toContain(`${shown.length} of ${names.length} properties shown`);
+    expect(t.err).toContain(names[shown.length]!); // the first property left out is named
+    expect(t.err).toContain('--property');
+  }, 60_000);
+
+  it('--property picks properties; sizes, Unlimited and dates read as Exchange shows them', async () => {
+    const t = await exec(
+      [...base(), '--format', 'table', '--property', 'name,ProhibitSendQuota,WhenCreated', ...cmd],
+      {},
+      200,
+    );
+    expect(t.err).toBe('');
+    const [head, , alice, bob] = t.out.split('\n');
+    expect(head!.split(/\s{2,}/)).toEqual(['Name', 'ProhibitSendQuota', 'WhenCreated']);
+    expect(alice).toMatch(/^Alice Smith\s+Unlimited\s+/);
+    expect(bob).toMatch(/^Bob Smith\s+49\.5 GB \(53,150,220,288 bytes\)\s+/);
+    const json = JSON.parse(
+      (
+        await exec([
+          ...base(),
+          '--format',
+          'json',
+          '--property',
+          'Name,ProhibitSendQuota,WhenCreated',
+          ...cmd,
+        ])
+      ).out,
+    ) as { Name: string; ProhibitSendQuota: unknown; WhenCreated: string }[];
+    expect(Object.keys(json[0]!)).toEqual(['Name', 'ProhibitSendQuota', 'WhenCreated']);
+    expect(json[0]!.ProhibitSendQuota).toBe('Unlimited');
+    expect(json[1]!.ProhibitSendQuota).toEqual({
+      bytes: 53150220288,
+      text: '49.5 GB (53,150,220,288 bytes)',
+    });
+    expect(bob).toContain(new Date(json[1]!.WhenCreated).toLocaleString()); // local time
+  }, 60_000);
+
+  it('--format list shows every property, --format csv is RFC 4180', async () => {
+    const all = JSON.parse((await exec([...base(), '--format', 'json', ...cmd])).out) as Record<
+      string,
+      unknown
+    >[];
+    const l = await exec([...base(), '--format', 'list', ...cmd]);
+    const blocks = l.out.trim().split('\n\n');
+    expect(blocks).toHaveLength(3);
+    expect(blocks[0]!.split('\n').map((x) => x.split(' :')[0]!.trim())).toEqual(Object.keys(all[0]!));
+    const c = await exec([...base(), '--format', 'csv', '--property', 'Name,ProhibitSendQuota', ...cmd]);
+    expect(c.out.split('\r\n')).toEqual([
+      'Name,ProhibitSendQuota',
+      'Alice Smith,Unlimited',
+      'Bob Smith,"49.5 GB (53,150,220,288 bytes)"',
+      expect.stringMatching(/^Chen Smith,/),
+      '',
+    ]);
+    expect((await exec([...base(), '--format', 'yaml', ...cmd])).err).toContain('table, list, csv, json');
+  }, 60_000);
+});
+
+describe('psrp exec explains itself in CLI flags', () => {
+  it('untrusted certificate: pass --ca; missing --ca file: names --ca; http + Basic: --allow-unencrypted', async () => {
+    const untrusted = await exec([lab.exchangeUrl, '--', 'Get-Mailbox']);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.err).toContain('[PSRP_TLS_UNTRUSTED]');
+    expect(untrusted.err).toContain('with --ca FILE');
+    expect(untrusted.err).toContain('--skip-certificate-check');
+    expect(untrusted.err).not.toMatch(/`ca`|skipCertificateCheck/);
+    const noFile = await exec([lab.exchangeUrl, '--ca', '/nonexistent/ca.pem', '--', 'Get-Mailbox']);
+    expect(noFile.code).toBe(1);
+    expect(noFile.err).toContain('--ca /nonexistent/ca.pem: cannot read the CA certificate file (ENOENT)');
+    const plain = await exec([`${lab.httpOrigin}/wsman`, '--', 'Get-Date']);
+    expect(plain.code).toBe(1);
+    expect(plain.err).toContain('--allow-unencrypted');
+    expect(plain.err).not.toContain('allowUnencrypted');
+  }, 120_000);
+
+  it('a target that is neither URL nor bare name gets the URL shape; /wsman runs Microsoft.PowerShell', async () => {
+    const bad = await exec(['localhost:5986', '--', 'Get-Date']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('give the full URL, e.g. https://localhost:5986/wsman');
+    const wsman = await exec([lab.url, '--ca', caFile, '--format', 'json', '--', 'Get-Command Get-Date']);
+    expect(wsman.err).toBe('');
+    expect(wsman.code).toBe(0);
+    expect((JSON.parse(wsman.out) as { Name: string }[])[0]!.Name).toBe('Get-Date');
+    const named = await exec([
+      lab.url,
+      '--ca',
+      caFile,
+      '--configuration',
+      'Microsoft.PowerShell',
+      '--',
+      'Get-Date',
+    ]);
+    expect(named.code).toBe(0);
   }, 120_000);
 });
 
