@@ -34,7 +34,10 @@ export interface QuotaSoakResult {
   /** After the pool closed. */
   readonly liveShells: number;
   readonly liveOperations: number;
-  /** Heap (after gc when exposed) at 20 % of the run and at the end. */
+  /**
+   * Heap (after gc when exposed) at 20 % and at the end of the sequential commands: the same pool in
+   * the same state, so growth between them is what the commands leave behind.
+   */
   readonly heapWarm: number;
   readonly heapEnd: number;
 }
@@ -57,6 +60,7 @@ export async function runQuotaSoak(o: QuotaSoakOptions): Promise<QuotaSoakResult
   let firstFailedAt: number | undefined;
   let peakCommands = 0;
   let heapWarm = 0;
+  let heapEnd = 0;
   const pool = await RunspacePool.open({
     uri: lab.url,
     auth: { username: 'admin', password: lab.users['admin']! },
@@ -88,12 +92,13 @@ export async function runQuotaSoak(o: QuotaSoakOptions): Promise<QuotaSoakResult
     } finally {
       done++;
       peakCommands = Math.max(peakCommands, lab.stats().commands);
-      if (done === Math.ceil(total / 5)) heapWarm = heap();
+      if (done === Math.ceil(o.sequential / 5)) heapWarm = heap();
       if (done % 500 === 0) o.onProgress?.(done, total);
     }
   };
   try {
     for (let i = 1; i <= o.sequential && failed < maxFailures; i++) await one(i);
+    heapEnd = heap();
     let next = o.sequential;
     const end = o.sequential + o.concurrent;
     await Promise.all(
@@ -104,7 +109,6 @@ export async function runQuotaSoak(o: QuotaSoakOptions): Promise<QuotaSoakResult
   } finally {
     await pool.close();
   }
-  const heapEnd = heap();
   const stats = lab.stats();
   return {
     ok,
