@@ -7,27 +7,37 @@
  *   npx tsx examples/chat-bot.ts "quota alice.smith"   # one message
  *
  * Messages: "mailbox <who>", "quota <who>", "members <group>", "help".
+ *
+ * Shutdown: Ctrl-C or SIGTERM aborts the requests in flight (their pipelines are stopped) and
+ * `await using` closes the pool, which deletes every shell: none is left counting against the
+ * per-user limit until Exchange expires it.
  */
 import { ExchangeSessionPool } from '../src/exchange/index.js';
 import { exchangeTarget } from './exchange-target.js';
 
 type Row = Readonly<Record<string, unknown>>;
 
+const shutdown = new AbortController();
+const stop = (): void => shutdown.abort();
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+
 /** One chat message in, one reply out. Never throws: the bot always answers. */
 export async function handle(pool: ExchangeSessionPool, message: string): Promise<string> {
+  const options = { signal: shutdown.signal };
   const [verb = '', ...rest] = message.trim().split(/\s+/);
   const arg = rest.join(' ');
   try {
     switch (verb.toLowerCase()) {
       case 'mailbox': {
-        const r = await pool.invoke('Get-Mailbox', { Identity: arg });
+        const r = await pool.invoke('Get-Mailbox', { Identity: arg }, options);
         const m = r.output[0] as Row | undefined;
         return m
           ? `${String(m['DisplayName'])} <${String(m['PrimarySmtpAddress'])}>, ${String(m['RecipientTypeDetails'])} on ${String(m['Database'])}`
           : (r.errors[0]?.message ?? 'not found');
       }
       case 'quota': {
-        const r = await pool.invoke('Get-MailboxStatistics', { Identity: arg });
+        const r = await pool.invoke('Get-MailboxStatistics', { Identity: arg }, options);
         const s = r.output[0] as Row | undefined;
         const size = s?.['TotalItemSize'] as { text?: string } | string | undefined;
         return s
@@ -35,7 +45,7 @@ export async function handle(pool: ExchangeSessionPool, message: string): Promis
           : (r.errors[0]?.message ?? 'not found');
       }
       case 'members': {
-        const r = await pool.invoke('Get-DistributionGroupMember', { Identity: arg });
+        const r = await pool.invoke('Get-DistributionGroupMember', { Identity: arg }, options);
         if (r.hadErrors) return r.errors[0]!.message;
         return `${arg}: ${r.output.map((m) => String((m as Row)['Name'])).join(', ') || 'no members'}`;
       }
@@ -48,9 +58,10 @@ export async function handle(pool: ExchangeSessionPool, message: string): Promis
 }
 
 const target = await exchangeTarget({ mailboxCount: 50 });
-const pool = new ExchangeSessionPool({ ...target.options, maxSessions: 3 });
-pool.on('recovered', (e: { code: string }) => console.log(`(a session was lost: ${e.code}; replaced)`));
 try {
+  // `await using`: the pool is closed (every shell deleted) when this block ends, however it ends.
+  await using pool = new ExchangeSessionPool({ ...target.options, maxSessions: 3 });
+  pool.on('recovered', (e: { code: string }) => console.log(`(a session was lost: ${e.code}; replaced)`));
   const messages =
     process.argv.length > 2
       ? [process.argv.slice(2).join(' ')]
@@ -76,6 +87,7 @@ try {
     `\n${messages.length} messages answered with ${c.opened} sessions (at most 3 open), ${c.recovered} recovered, ${c.throttled} throttled`,
   );
 } finally {
-  await pool.close();
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
   await target.close();
 }

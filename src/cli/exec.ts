@@ -8,7 +8,8 @@
  * object arrives), clixml; --property NAME,NAME (wildcards allowed) picks and orders properties. On a terminal, stderr shows a spinner with the count of objects
  * received and a bar from PowerShell's progress records (--quiet turns it off); colours only on a
  * terminal (NO_COLOR, --no-color). Exit code: 0 on success, 1 when the pipeline failed or wrote
- * errors, 2 for usage errors.
+ * errors, 2 for usage errors, 130 after Ctrl-C (143 after SIGTERM): the pipeline is stopped and the
+ * shell deleted first; a second Ctrl-C within 2 s exits after a Delete bounded to 3 s.
  */
 import { serializeClixml, type ErrorRecord } from '../index.js';
 import { connectExchange } from '../exchange/index.js';
@@ -27,6 +28,7 @@ import {
 } from './cli-options.js';
 import { columnsOf, csv, layoutTable, list, omittedNote, select, toJson } from './format.js';
 import { ProgressDisplay } from './progress-display.js';
+import { exitCodeOf, Interrupts } from './interrupts.js';
 
 /** The I/O of `psrp exec` (the process's own streams in the CLI; PassThroughs in tests). */
 export type ExecIo = CliIo;
@@ -79,6 +81,14 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
   const outColour = paint(useColour(io.stdout, io, args));
   const live = io.stderr.isTTY === true && args.flags.get('quiet') !== true;
   let status: ProgressDisplay | undefined;
+  // Ctrl-C / SIGTERM stop the pipeline; `await using` then deletes the shell before we return.
+  using interrupts = new Interrupts();
+  const interrupted = (): number | undefined => {
+    if (!interrupts.received) return undefined;
+    status?.done();
+    io.stderr.write('psrp exec: interrupted: stopping the pipeline and deleting the shell\n');
+    return exitCodeOf(interrupts.received);
+  };
   try {
     await using ex = await connectExchange({
       ...connectionOptions({ ...args, target }),
@@ -86,11 +96,13 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
       configurationName: configuration ?? defaultConfiguration(target),
       convertValues: format !== 'clixml',
     });
+    interrupts.setCleanup(() => ex.close());
+    if (interrupts.received) return interrupted()!;
     const output: unknown[] = [];
     const errors: ErrorRecord[] = [];
     status = live ? new ProgressDisplay({ stream: io.stderr, colour: errColourOn }) : undefined;
     try {
-      for await (const r of ex.runRecords(command)) {
+      for await (const r of ex.runRecords(command, { signal: interrupts.signal })) {
         if (r.stream === 'output') {
           status?.object();
           if (format === 'jsonl')
@@ -107,10 +119,12 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
       }
     } catch (e) {
       status?.done();
+      if (interrupts.received) return interrupted()!;
       io.stderr.write(`${errColour.red(describeError(e))}\n`);
       return 1;
     }
     status?.done();
+    if (interrupts.received) return interrupted()!;
     const columns = wanted ? columnsOf(output, wanted) : undefined;
     if (format === 'json') io.stdout.write(`${toJson(columns ? select(output, columns) : output, 2)}\n`);
     else if (format === 'clixml') io.stdout.write(`${serializeClixml(output, { multiple: true })}\n`);
@@ -132,6 +146,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     return errors.length > 0 ? 1 : 0;
   } catch (e) {
     status?.done();
+    if (interrupts.received) return interrupted()!;
     io.stderr.write(`psrp exec: ${errColour.red(describeError(e))}\n`);
     if (!isUri(target))
       io.stderr.write(

@@ -5,11 +5,14 @@
  * and parameter names from the session's command metadata (what the user's roles grant). History
  * is kept across runs in ~/.psrp_history (or --history FILE / PSRP_HISTORY; `--history ''` keeps
  * none), except lines that mention a password, token or secret. `exit` or end of input closes the session (the shell on the server is deleted).
+ * Ctrl-C as in PowerShell: during a command it stops the pipeline and the prompt comes back; at the
+ * prompt it clears the line. A second Ctrl-C within 2 s leaves (after a Delete bounded to 3 s),
+ * exit code 130; SIGTERM stops the command, deletes the shell and leaves with 143.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { connectExchange, getCommandInfo, grantedCommands, type CommandInfo } from '../exchange/index.js';
 import { completeLine } from './completion.js';
 import {
@@ -23,6 +26,7 @@ import {
   type CliIo,
 } from './cli-options.js';
 import { jsonReplacer, table } from './format.js';
+import { exitCodeOf, Interrupts, type InterruptName } from './interrupts.js';
 
 const USAGE = `usage: psrp shell <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--ca FILE] [--skip-certificate-check] [--allow-redirection]
                   [--history FILE]
@@ -62,11 +66,30 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
   const err = paint(useColour(io.stderr, io, args));
   const terminal = io.stdin?.isTTY === true && io.stdout.isTTY === true;
   let format: 'table' | 'json' = 'table';
+  let rl: Interface | undefined;
+  let running = false;
+  let leaving: InterruptName | undefined;
+  using interrupts = new Interrupts({
+    onInterrupt: (name) => {
+      if (name === 'SIGTERM' || !rl) {
+        // Leave: the running command is stopped (its signal aborted), then the shell deleted.
+        leaving ??= name;
+        rl?.close();
+      } else if (!running) {
+        // At the prompt: drop the line, a new prompt (PSReadLine).
+        if (terminal) rl.write(null, { ctrl: true, name: 'u' });
+        io.stdout.write('^C\n');
+        rl.prompt();
+      }
+    },
+  });
   try {
     await using ex = await connectExchange({
       ...connectionOptions({ ...args, target: args.target }),
       auth: authentication.auth,
     });
+    interrupts.setCleanup(() => ex.close());
+    if (leaving) return exitCodeOf(leaving);
     let commands: CommandInfo[] = [];
     try {
       commands = await getCommandInfo(ex);
@@ -77,7 +100,7 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
     io.stdout.write(
       `Connected to ${args.target} as ${authentication.who}: ${runnable.length} commands. Tab completes; 'help' lists them; 'exit' leaves.\n`,
     );
-    const rl = createInterface({
+    rl = createInterface({
       input: io.stdin ?? process.stdin,
       output: io.stdout,
       terminal,
@@ -86,6 +109,8 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
       removeHistoryDuplicates: true,
       completer: (line: string): [string[], string] => completeLine(line, commands),
     });
+    // On a terminal readline reads Ctrl-C itself; without a listener it would pause the input.
+    rl.on('SIGINT', () => interrupts.interrupt('SIGINT'));
     const prompt = out.green('PS> ');
     rl.setPrompt(prompt);
     rl.prompt();
@@ -117,20 +142,26 @@ export async function runShell(argv: readonly string[], io: CliIo): Promise<numb
         rl.prompt();
         continue;
       }
+      running = true;
       try {
-        const result = await ex.run(line);
+        const result = await ex.run(line, { signal: interrupts.next() });
         if (format === 'json') io.stdout.write(`${JSON.stringify(result.output, jsonReplacer, 2)}\n`);
         else if (result.output.length > 0) io.stdout.write(table(result.output, out.bold));
         for (const w of result.warnings) io.stderr.write(`${err.yellow(`WARNING: ${w.message}`)}\n`);
         for (const e of result.errors) io.stderr.write(`${err.red(e.toString())}\n`);
       } catch (e) {
-        io.stderr.write(`${err.red(describeError(e))}\n`);
+        if (interrupts.signal.aborted) io.stderr.write(`${err.yellow('^C: pipeline stopped')}\n`);
+        else io.stderr.write(`${err.red(describeError(e))}\n`);
+      } finally {
+        running = false;
       }
+      if (leaving) break;
       rl.prompt();
     }
     rl.close();
-    return 0;
+    return leaving ? exitCodeOf(leaving) : 0;
   } catch (e) {
+    if (leaving) return exitCodeOf(leaving);
     io.stderr.write(`psrp shell: ${describeError(e)}\n`);
     return 1;
   }

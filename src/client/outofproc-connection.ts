@@ -118,7 +118,11 @@ export class OutOfProcConnection implements PsrpConnection {
         }
       } else {
         const key = `${p.type}:${p.psGuid}`;
-        this.acks.get(key)?.shift()?.resolve();
+        // Drop emptied lists: a long-lived connection sees a new key per pipeline.
+        const list = this.acks.get(key);
+        const waiter = list?.shift();
+        if (list?.length === 0) this.acks.delete(key);
+        waiter?.resolve();
       }
     }
   }
@@ -150,6 +154,7 @@ export class OutOfProcConnection implements PsrpConnection {
         const list = this.acks.get(key);
         const i = list?.indexOf(waiter) ?? -1;
         if (i >= 0) list!.splice(i, 1);
+        if (list?.length === 0) this.acks.delete(key);
         if (err) reject(err);
         else resolve();
       };

@@ -182,4 +182,9 @@ export class ExchangeSessionPool extends EventEmitter {
     await Promise.all(all.map((s) => s.close().catch(() => undefined)));
     this.counters.closed += all.length;
   }
+
+  /** `await using pool = new ExchangeSessionPool(…)`: `close()` when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }

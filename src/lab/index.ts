@@ -1,6 +1,16 @@
 /** psrp/lab: the loopback WinRM lab as a library, for tests and tools (a dev tool, not a server). */
 export { noFaults, startLab } from './lab-server.js';
-export type { Lab, LabAction, LabBehaviours, LabFaults, LabGssOptions, LabOptions } from './lab-server.js';
+export type {
+  Lab,
+  LabAction,
+  LabBehaviours,
+  LabFaults,
+  LabGssOptions,
+  LabOptions,
+  LabStats,
+} from './lab-server.js';
+export { noLimits, windowsLimits } from './lab-quotas.js';
+export type { LabLimits } from './lab-quotas.js';
 export { GSS_PACKAGES, startTestRealm } from './test-realm.js';
 export type { KerberosClientEnv, TestRealm, TestRealmOptions } from './test-realm.js';
 export { LAB_USERS, ROLE_CMDLETS } from './exchange-runspace.js';

@@ -50,6 +50,20 @@ import {
   receiveResponse,
   type LabRequest,
 } from './wsman-server-codec.js';
+import { injectFault, noFaults, type LabBehaviours } from './lab-behaviours.js';
+import {
+  checkCommand,
+  checkCreate,
+  checkRequestSize,
+  effectiveTimeoutMs,
+  operationsOf,
+  quotaFaults,
+  responseEnvelopeLimit,
+  windowsLimits,
+  type LabLimits,
+  type QuotaFault,
+} from './lab-quotas.js';
+import { ReceiveOutbox } from './receive-outbox.js';
 
 export interface LabOptions {
   /** user → password and role. Default: LAB_USERS (admin, helpdesk, readonly). */
@@ -82,6 +96,20 @@ export interface LabOptions {
    * schemes into `behaviours.authSchemes` too. `startTestRealm()` makes a realm and gives `env`.
    */
   readonly gssapi?: LabGssOptions;
+  /** WinRM's limits (docs/lab.md), Windows' defaults unless changed here or later on `lab.limits`; `undefined` switches one off. */
+  readonly limits?: Partial<LabLimits>;
+}
+
+/** What the lab has open now (`lab.stats()`). */
+export interface LabStats {
+  /** Open shells (each a pwsh process). */
+  readonly shells: number;
+  /** Commands started and not yet terminated (Signal terminate) nor deleted with their shell. */
+  readonly commands: number;
+  /** Live WinRM operations, as MaxConcurrentOperationsPerUser counts them: shells + commands. */
+  readonly operations: number;
+  /** Requests being handled now. */
+  readonly inFlight: number;
 }
 
 /** See {@link LabOptions.gssapi} and docs/lab.md. */
@@ -97,73 +125,7 @@ export interface LabGssOptions {
   readonly mapUser?: (principal: string) => string | undefined;
 }
 
-/**
- * Exchange behaviours clients must survive, each switchable (research A4, A7, A9; the field guide).
- * They apply to the `/PowerShell/` endpoint.
- */
-export interface LabBehaviours {
-  /** Set the `MS-WSMAN` affinity cookie on Create; with `required`, a request without it fails with invalid selectors. Default 'set'. */
-  affinityCookie: 'off' | 'set' | 'required';
-  /** Concurrent shells per user (Exchange PowerShellMaxConcurrency); beyond it Create fails with Exchange's text. Default 18. */
-  maxShellsPerUser: number;
-  /** Answer requests with a 302 to this host name (e.g. `127.0.0.1`), like an Exchange pod redirect. Default undefined. */
-  redirectToHost: string | undefined;
-  /** Rewrite 401 to 400 with Exchange's plain-text FriendlyError body. Default false. */
-  rewrite401To400: boolean;
-  /** Plain-HTTP requests to /PowerShell/ get 403 ("Require SSL" on the vdir). Default true. */
-  requireSsl: boolean;
-  /** Delete shells idle for longer than this (ms); later requests get invalid selectors. Default undefined. */
-  idleTimeoutMs: number | undefined;
-  /**
-   * Authentication schemes the virtual directory offers in `WWW-Authenticate` (IIS order). Basic
-   * credentials are accepted only while `Basic` is listed: without it the vdir has Basic disabled, as
-   * the field guide's 400/401 cases. Negotiate/Kerberos/NTLM complete only with `LabOptions.gssapi`
-   * (otherwise they are offered and never accepted). Default
-   * `['Negotiate', 'Basic']`.
-   */
-  authSchemes: readonly ('Basic' | 'Negotiate' | 'Kerberos' | 'NTLM')[];
-  /** A reverse proxy that cannot reach or trust the back end: every /PowerShell/ request gets IIS ARR's 502. Default false. */
-  badGateway: boolean;
-  /** One-shot faults (both endpoints): arm one and the next matching request suffers it, then it switches itself off. */
-  faults: LabFaults;
-}
-
-/** A WS-Man request kind, by the last segment of its action URI. */
-export type LabAction = 'Create' | 'Command' | 'Send' | 'Receive' | 'Signal' | 'Delete';
-
-/**
- * Faults clients must survive, each one-shot: it fires on the next matching request and switches
- * itself off (`lab.firedFaults` counts what fired). `true` matches any request; an action name only
- * requests of that kind. See docs/lab.md for what a client sees.
- */
-export interface LabFaults {
-  /** Destroy the TCP connection of the next Receive without answering (a connection reset mid-Receive; the Receive is not processed). */
-  resetNextReceive: boolean;
-  /** Answer the next matching request with HTTP 500 and a plain-text body, no SOAP fault, without processing it. */
-  http500Next: boolean | LabAction;
-  /** Answer the next matching request with HTTP 503 (a recycling app pool, a throttling proxy), without processing it. */
-  http503Next: boolean | LabAction;
-  /** Hold the next request (of `stallAction`, when set) this many ms before processing it; dropped if the client gave up meanwhile. 0 = off. */
-  stallNextMs: number;
-  stallAction: LabAction | undefined;
-  /** SIGKILL the pwsh process of the shell that gets the next Command, 200 ms after its pipeline started. */
-  killPwshOnNextCommand: boolean;
-  /** The next request to a shell with an affinity cookie (`/PowerShell/`) is handled as if it came without it: invalid selectors, once. */
-  dropAffinityCookie: boolean;
-}
-
-/** Every fault off. */
-export function noFaults(): LabFaults {
-  return {
-    resetNextReceive: false,
-    http500Next: false,
-    http503Next: false,
-    stallNextMs: 0,
-    stallAction: undefined,
-    killPwshOnNextCommand: false,
-    dropAffinityCookie: false,
-  };
-}
+export { noFaults, type LabAction, type LabBehaviours, type LabFaults } from './lab-behaviours.js';
 
 export interface Lab {
   /** `https://localhost:<port>/wsman` (Microsoft.PowerShell). */
@@ -192,6 +154,10 @@ export interface Lab {
   readonly tokens: Map<string, string>;
   /** Shells currently open: PowerShell shells (each a pwsh process) and WinRS cmd shells. */
   liveShells(): number;
+  /** WinRM's limits, switchable at any time (see `LabLimits`, docs/lab.md). */
+  readonly limits: LabLimits;
+  /** Live shells, commands and operations. */
+  stats(): LabStats;
   /** Requests handled, by WS-Man action name. */
   readonly requestCounts: Map<string, number>;
   /**
@@ -214,8 +180,10 @@ interface Shell {
   readonly connection: OutOfProcConnection;
   readonly defrags: Map<string, Defragmenter>;
   readonly finished: Set<string>;
-  /** Command ids the shell has been given. */
+  /** Commands started and not terminated yet (what MaxConcurrentCommandsPerShell counts). */
   readonly commands: Set<string>;
+  /** Output waiting for Receive, by command id ('' for the shell). */
+  readonly outbox: Map<string, ReceiveOutbox>;
   /** Requests being handled for the shell (a shell with a pending Receive is not idle). */
   inFlight: number;
 }
@@ -279,6 +247,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     ...options.behaviours,
     faults: { ...noFaults(), ...options.behaviours?.faults },
   };
+  const limits: LabLimits = { ...windowsLimits(), ...options.limits };
+  let inFlightRequests = 0;
   const firedFaults = new Map<string, number>();
   const fired = (name: string): void => {
     firedFaults.set(name, (firedFaults.get(name) ?? 0) + 1);
@@ -290,10 +260,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     void shell.connection.closePool().catch(() => undefined);
   };
   const reaper = setInterval(() => {
-    const limit = behaviours.idleTimeoutMs;
-    if (limit === undefined) return;
     for (const shell of shells.values()) {
-      if (shell.exchange && shell.inFlight === 0 && Date.now() - shell.lastUsed > limit) dropShell(shell);
+      // WinRM's IdleTimeout for every shell; Exchange's (shorter) one on /PowerShell/.
+      const limit = Math.min(
+        limits.idleTimeoutMs ?? Infinity,
+        shell.exchange ? (behaviours.idleTimeoutMs ?? Infinity) : Infinity,
+      );
+      if (shell.inFlight === 0 && Date.now() - shell.lastUsed > limit) dropShell(shell);
     }
   }, 200);
   reaper.unref();
@@ -351,18 +324,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       );
     }
     if (r.action === Action.Create) {
-      if (
+      const refused =
         exchange &&
         [...shells.values()].filter((x) => x.exchange && x.user === user).length >=
           behaviours.maxShellsPerUser
-      ) {
-        return faultResponse(
-          r.messageId,
-          'QuotaLimit',
-          2150859173,
-          `Fail to create a runspace because you have exceeded the maximum number of connections allowed : ${behaviours.maxShellsPerUser} for the policy party : MaxConcurrency. Please close existing runspace and try again.`,
-        );
-      }
+          ? quotaFaults.exchangeConcurrency(behaviours.maxShellsPerUser)
+          : checkCreate(limits, { shells: [...shells.values()] }, user);
+      if (refused) return quota(r, refused);
       const shellEl = child(r.body, 'Shell');
       const id = (attr(shellEl, 'ShellId') ?? crypto.randomUUID()).toUpperCase();
       const creation = descendants(r.body, 'creationXml')[0]?.text ?? '';
@@ -388,6 +356,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         defrags: new Map(),
         finished: new Set(),
         commands: new Set(),
+        outbox: new Map(),
         inFlight: 1,
       };
       shells.set(id, shell);
@@ -450,9 +419,23 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     }
   };
 
+  /** A quota fault for this request (lab-quotas.ts). */
+  const quota = (r: LabRequest, f: QuotaFault): string =>
+    faultResponse(r.messageId, f.subcode, f.code, f.message, { sender: f.sender, detail: f.detail });
+
+  /** A terminated command: it stops counting, and its state goes. */
+  const forgetCommand = (shell: Shell, commandId: string): void => {
+    shell.commands.delete(commandId);
+    shell.finished.delete(commandId);
+    shell.defrags.delete(commandId);
+    shell.outbox.delete(commandId);
+  };
+
   const operate = async (r: LabRequest, shell: Shell): Promise<string> => {
     switch (r.action) {
       case Action.Command: {
+        const refused = checkCommand(limits, { shells: [...shells.values()] }, shell);
+        if (refused) return quota(r, refused);
         const line = child(r.body, 'CommandLine');
         const commandId = (attr(line, 'CommandId') ?? crypto.randomUUID()).toUpperCase();
         const args = child(line, 'Arguments')?.text ?? '';
@@ -486,19 +469,39 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       case Action.Receive: {
         const commandId = attr(descendants(r.body, 'DesiredStream')[0], 'CommandId')?.toUpperCase();
         const target = commandId ?? null;
-        if (commandId && shell.finished.has(commandId))
-          return receiveResponse(r.messageId, commandId, [], true);
-        try {
-          const chunk = await shell.connection.receive(target, {
-            signal: AbortSignal.timeout(Math.max(100, r.operationTimeoutMs - 50)),
-          });
+        const envelope = responseEnvelopeLimit(limits, r.maxEnvelopeSize);
+        if (typeof envelope !== 'number') return quota(r, envelope);
+        let outbox = shell.outbox.get(commandId ?? '');
+        if (!outbox) shell.outbox.set(commandId ?? '', (outbox = new ReceiveOutbox()));
+        // Never more than the client's MaxEnvelopeSize: the base64 of the fragments plus the
+        // envelope around them (measured with the longer CommandState, Running).
+        const overhead = Buffer.byteLength(
+          receiveResponse(r.messageId, commandId, [new Uint8Array(0)], false),
+        );
+        const room = Math.floor((envelope - overhead) / 4) * 3;
+        const timeout = Math.max(100, effectiveTimeoutMs(limits, r.operationTimeoutMs) - 50);
+        const pull = async (ms: number): Promise<void> => {
+          const chunk = await shell.connection.receive(target, { signal: AbortSignal.timeout(ms) });
           if (commandId) track(shell, commandId, chunk.data);
-          return receiveResponse(
-            r.messageId,
-            commandId,
-            chunk.data,
-            commandId ? shell.finished.has(commandId) : false,
-          );
+          outbox.push(chunk.data);
+        };
+        try {
+          if (outbox.empty) {
+            if (commandId && shell.finished.has(commandId))
+              return receiveResponse(r.messageId, commandId, [], true);
+            await pull(timeout);
+            // A stream of output (a whole pwsh fragment or more) gathers what follows for a moment,
+            // as WinRM fills an envelope rather than answering with each fragment.
+            const more = (): Promise<boolean> =>
+              pull(15).then(
+                () => true,
+                (e: Error) => (e.name === 'TimeoutError' ? false : Promise.reject(e)),
+              );
+            while (outbox.pendingBytes >= 32 * 1024 && outbox.pendingBytes < room && (await more()));
+          }
+          const data = outbox.take(room);
+          const done = commandId !== undefined && shell.finished.has(commandId) && outbox.empty;
+          return receiveResponse(r.messageId, commandId, data.length > 0 ? [data] : [], done);
         } catch (e) {
           if ((e as Error).name === 'TimeoutError') {
             return faultResponse(
@@ -519,7 +522,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         if (!shell.commands.has(commandId))
           return emptyResponse(r.action, r.messageId, '<rsp:SignalResponse/>');
         if (code === Signal.PsCtrlC || code === Signal.CtrlC) await shell.connection.stopPipeline(commandId);
-        else await shell.connection.closePipeline(commandId);
+        else {
+          await shell.connection.closePipeline(commandId);
+          // Terminated: it no longer counts against MaxConcurrentCommandsPerShell.
+          if (code === Signal.Terminate) forgetCommand(shell, commandId);
+        }
         return emptyResponse(r.action, r.messageId, '<rsp:SignalResponse/>');
       }
       case Action.Delete:
@@ -533,39 +540,6 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           `The action ${r.action} is not supported by the lab.`,
         );
     }
-  };
-
-  /** Applies an armed one-shot fault to this request; true when it was answered (or dropped) here. */
-  const injectFault = async (r: LabRequest, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const f = behaviours.faults;
-    const action = r.action.slice(r.action.lastIndexOf('/') + 1);
-    const matches = (t: boolean | LabAction): boolean => t === true || t === action;
-    if (f.resetNextReceive && action === 'Receive') {
-      f.resetNextReceive = false;
-      fired('resetNextReceive');
-      req.socket.destroy();
-      return true;
-    }
-    for (const [name, status, text] of [
-      ['http500Next', 500, 'Internal Server Error'],
-      ['http503Next', 503, 'Service Unavailable'],
-    ] as const) {
-      if (matches(f[name])) {
-        f[name] = false;
-        fired(name);
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(text);
-        return true;
-      }
-    }
-    if (f.stallNextMs > 0 && (f.stallAction === undefined || f.stallAction === action)) {
-      const ms = f.stallNextMs;
-      f.stallNextMs = 0;
-      fired('stallNextMs');
-      await new Promise((resolve) => setTimeout(resolve, ms).unref());
-      // A client that gave up has closed the connection: the request is dropped unprocessed.
-      if (req.socket.destroyed || res.destroyed) return true;
-    }
-    return false;
   };
 
   /** Per-connection GSSAPI state (connection-based auth, as HTTP.sys does for NTLM/Kerberos). */
@@ -769,11 +743,17 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           }
           try {
             const request = parseLabRequest(body);
-            if (await injectFault(request, req, res)) return;
+            if (await injectFault(behaviours.faults, fired, request, req, res)) return;
+            const tooLarge = checkRequestSize(limits, Buffer.byteLength(body));
+            if (tooLarge) {
+              await reply(500, quota(request, tooLarge));
+              return;
+            }
             const cookies: string[] = [];
+            inFlightRequests++;
             const out = await handle(request, user, exchange, req.headers.cookie ?? '', (c) =>
               cookies.push(c),
-            );
+            ).finally(() => inFlightRequests--);
             const status = out.includes('<s:Fault>') ? 500 : 200;
             await reply(status, out, cookies.length > 0 ? { 'set-cookie': cookies } : {});
           } catch (e) {
@@ -847,6 +827,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     requestCounts,
     gssCounts,
     liveShells: () => shells.size + cmdShells.size,
+    limits,
+    stats(): LabStats {
+      let commands = 0;
+      for (const sh of shells.values()) commands += sh.commands.size;
+      const users = new Set([...shells.values()].map((sh) => sh.user));
+      let operations = 0;
+      for (const u of users) operations += operationsOf({ shells: [...shells.values()] }, u);
+      return { shells: shells.size + cmdShells.size, commands, operations, inFlight: inFlightRequests };
+    },
     async close(): Promise<void> {
       await Promise.all([...shells.values()].map((s) => s.connection.closePool().catch(() => undefined)));
       shells.clear();

@@ -12,6 +12,8 @@ export interface LabRequest {
   readonly operationTimeoutMs: number;
   /** wsman:OptionSet (MS-WSMV 2.2.4.x options such as WINRS_CODEPAGE), by name. */
   readonly options: Readonly<Record<string, string>>;
+  /** wsman:MaxEnvelopeSize (MS-WSMV 3.1.4.1.7), when the request has one. */
+  readonly maxEnvelopeSize: number | undefined;
   readonly body: XmlElement;
 }
 
@@ -19,6 +21,11 @@ function durationMs(text: string | undefined): number {
   const m = /^PT(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$/.exec(text?.trim() ?? '');
   if (!m) return 20_000;
   return (Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 1000;
+}
+
+function envelopeSize(text: string | undefined): number | undefined {
+  const n = Number(text?.trim());
+  return text !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 export function parseLabRequest(xml: string): LabRequest {
@@ -36,6 +43,7 @@ export function parseLabRequest(xml: string): LabRequest {
         .filter((o) => o.name === 'Option' && attr(o, 'Name') !== undefined)
         .map((o) => [attr(o, 'Name')!, o.text.trim()]),
     ),
+    maxEnvelopeSize: envelopeSize(path(root, 'Header', 'MaxEnvelopeSize')?.text),
     body: child(root, 'Body') ?? root,
   };
 }
@@ -97,14 +105,24 @@ export function receiveResponse(
   );
 }
 
-/** A WS-Man fault as Windows writes it (SOAP 1.2 Fault + WSManFault detail). */
-export function faultResponse(relatesTo: string, subcode: string, code: number, message: string): string {
+/**
+ * A WS-Man fault as Windows writes it (SOAP 1.2 Fault + WSManFault detail): s:Receiver unless
+ * `sender`, and a wsman:FaultDetail when given (compare the recordings' InvalidParameter fault).
+ */
+export function faultResponse(
+  relatesTo: string,
+  subcode: string,
+  code: number,
+  message: string,
+  options: { readonly sender?: boolean; readonly detail?: string | undefined } = {},
+): string {
   const esc = message.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const detail = options.detail ? `<w:FaultDetail>${options.detail}</w:FaultDetail>` : '';
   return labEnvelope(
     'http://schemas.dmtf.org/wbem/wsman/1/wsman/fault',
     relatesTo,
-    `<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:${subcode}</s:Value></s:Subcode></s:Code>` +
-      `<s:Reason><s:Text xml:lang="en-US">${esc}</s:Text></s:Reason><s:Detail>` +
+    `<s:Fault><s:Code><s:Value>s:${options.sender ? 'Sender' : 'Receiver'}</s:Value><s:Subcode><s:Value>w:${subcode}</s:Value></s:Subcode></s:Code>` +
+      `<s:Reason><s:Text xml:lang="en-US">${esc}</s:Text></s:Reason><s:Detail>${detail}` +
       `<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="${code}" Machine="lab"><f:Message>${esc}</f:Message></f:WSManFault>` +
       `</s:Detail></s:Fault>`,
   );

@@ -1,5 +1,9 @@
 /**
- * Soak test (`npm run soak`, not part of `npm test`): short commands against the lab from
+ * Soak test (`npm run soak`, not part of `npm test`), two phases against the lab with WinRM's
+ * limits on (docs/lab.md). First the quota soak (test/soak/quota-soak.ts): SOAK_SEQUENTIAL
+ * (default 10,000) commands one after another on one pool, then SOAK_CONCURRENT (default 2,000)
+ * across 16 concurrent pipelines of it; it fails on any fault (MaxConcurrentCommandsPerShell is
+ * 1,000), a shell or live operation left in the lab, or heap growth over 50 %. Then short commands from
  * SOAK_CONCURRENCY pools (default 8) for SOAK_SECONDS (default 180), while a random one-shot fault
  * (docs/lab.md) is armed every SOAK_FAULT_MS (default 2000). Fails (exit code 1) unless at the end:
  * no shell is left in the lab, no promise rejection went unhandled, every failure was a typed
@@ -8,6 +12,7 @@
  */
 import { noFaults, startLab, type Lab, type LabAction } from '../../src/lab/lab-server.js';
 import { HttpTransport, PsrpError, RunspacePool, type WsmanTransport } from '../../src/index.js';
+import { quotaSoakProblems, runQuotaSoak } from './quota-soak.js';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -25,6 +30,10 @@ const REQUEST_TIMEOUT_MS = 5_000;
 /** Pools opened at once: each open starts a pwsh process, which costs seconds of CPU. */
 const OPENS_AT_ONCE = 2;
 const MAX_GROWTH = 0.5;
+const SEQUENTIAL = env('SOAK_SEQUENTIAL', 10_000);
+const CONCURRENT = env('SOAK_CONCURRENT', 2_000);
+/** Skip a phase: SOAK_PHASES=quota or SOAK_PHASES=faults. */
+const PHASES = new Set((process.env['SOAK_PHASES'] ?? 'quota,faults').split(','));
 /** Errors after which the pool's shell is gone: close it and open another. */
 const LOST = new Set(['PSRP_WSMAN_SHELL_NOT_FOUND', 'PSRP_RUNSPACE_POOL_BROKEN', 'PSRP_POOL_CLOSED']);
 
@@ -197,7 +206,43 @@ function percentile(xs: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** The quota phase: its problems (empty when it passed). */
+async function quotaPhase(): Promise<string[]> {
+  const lab = await startLab({ mailboxCount: 10 });
+  try {
+    console.log(
+      `quota soak: ${SEQUENTIAL} sequential + ${CONCURRENT} concurrent (16 pipelines) commands on one pool, WinRM limits on`,
+    );
+    const started = Date.now();
+    const r = await runQuotaSoak({
+      lab,
+      sequential: SEQUENTIAL,
+      concurrent: CONCURRENT,
+      parallelism: 16,
+      onProgress: (done, total) => console.log(`  ${done} / ${total}, ${lab.stats().commands} live commands`),
+    });
+    const elapsed = (Date.now() - started) / 1000;
+    console.log(
+      `  ${r.ok} ok in ${elapsed.toFixed(0)} s (${(r.ok / elapsed).toFixed(1)}/s), peak live commands ${r.peakCommands}, ` +
+        `heap ${mb(r.heapWarm)} → ${mb(r.heapEnd)}, shells left ${r.liveShells}, operations left ${r.liveOperations}`,
+    );
+    for (const [k, v] of r.failures) console.log(`  failed ${k}: ${v}`);
+    return quotaSoakProblems(r, SEQUENTIAL + CONCURRENT, MAX_GROWTH).map((p) => `quota soak: ${p}`);
+  } finally {
+    await lab.close();
+  }
+}
+
 async function main(): Promise<void> {
+  const quotaProblems = PHASES.has('quota') ? await quotaPhase() : [];
+  if (!PHASES.has('faults')) {
+    if (quotaProblems.length > 0) {
+      console.error(`\nFAIL: ${quotaProblems.join('; ')}`);
+      process.exit(1);
+    }
+    console.log('\nPASS');
+    process.exit(0);
+  }
   const started = Date.now();
   const watchdog = setTimeout(
     () => {
@@ -272,7 +317,7 @@ async function main(): Promise<void> {
   console.log(`\n| ${'measure'.padEnd(w)} | value |\n|${'-'.repeat(w + 2)}|-------|`);
   for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${v} |`);
 
-  const problems: string[] = [];
+  const problems: string[] = [...quotaProblems];
   if (live !== 0) problems.push(`${live} shell(s) left in the lab`);
   if (unhandled !== 0) problems.push(`${unhandled} unhandled rejection(s)`);
   if (stats.untyped !== 0) problems.push(`${stats.untyped} failure(s) that were not a PsrpError`);
