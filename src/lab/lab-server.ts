@@ -37,6 +37,7 @@ import {
   type SealingContext,
 } from '../wsman/message-encryption.js';
 import { GssAcceptor } from './gss-acceptor.js';
+import { createExoSurface, type LabExo, type LabExoBehaviours } from './exo-admin-api.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -79,6 +80,8 @@ export interface LabOptions {
    * schemes into `behaviours.authSchemes` too. `startTestRealm()` makes a realm and gives `env`.
    */
   readonly gssapi?: LabGssOptions;
+  /** Exchange Online admin API behaviours (`/adminapi/`) to switch on from the start (see docs/exchange-online.md). */
+  readonly exoBehaviours?: Partial<LabExoBehaviours>;
 }
 
 /** See {@link LabOptions.gssapi} and docs/lab.md. */
@@ -199,6 +202,8 @@ export interface Lab {
    * `mech:krb5` / `mech:ntlm` counts.
    */
   readonly gssCounts: Map<string, number>;
+  /** The Exchange Online admin API surface (`https://localhost:<port>/adminapi/…`) over the same fake organisation. */
+  readonly exo: LabExo & { readonly baseUrl: string };
   close(): Promise<void>;
 }
 
@@ -258,6 +263,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     ? await createTestCertificateAuthority({ days: 365 })
     : undefined;
   const shells = new Map<string, Shell>();
+  const exo = createExoSurface({
+    stateDir,
+    accounts,
+    pwsh: options.pwsh,
+    mailboxCount: options.mailboxCount,
+    behaviours: options.exoBehaviours,
+  });
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
   const behaviours: LabBehaviours = {
@@ -595,6 +607,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       req.on('end', () => {
         void (async () => {
           const raw = Buffer.concat(chunks);
+          if (/^\/adminapi\//i.test(req.url ?? '')) {
+            await exo.handle(req, res, raw, secure);
+            return;
+          }
           const exchange = /^\/powershell\/?(\?.*)?$/i.test(req.url ?? '');
           if (req.method !== 'POST' || (!exchange && !/^\/wsman\/?(\?.*)?$/i.test(req.url ?? ''))) {
             res.writeHead(404).end();
@@ -800,6 +816,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     exchangeUrl: `https://localhost:${port}/PowerShell/`,
     httpOrigin: `http://localhost:${(plain.address() as AddressInfo).port}`,
     behaviours,
+    exo: Object.assign(exo, { baseUrl: `https://localhost:${port}` }),
     loseAffinity(): void {
       for (const sh of shells.values()) sh.affinity = crypto.randomUUID();
     },
@@ -826,6 +843,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     liveShells: () => shells.size,
     async close(): Promise<void> {
       await Promise.all([...shells.values()].map((s) => s.connection.closePool().catch(() => undefined)));
+      await exo.close();
       shells.clear();
       clearInterval(reaper);
       for (const s of sockets) s.destroy();
