@@ -24,13 +24,13 @@ export type ExchangeSessionPoolOptions = (ConnectExchangeOptions | ConnectExchan
 
 export interface ExchangeSessionPoolLimits {
   /** Sessions (shells) open at most. Default 4. */
-  readonly maxSessions?: number;
+  readonly maxSessions?: number | undefined;
   /** Attempts to open a session while Exchange throttles. Default 6. */
-  readonly throttleAttempts?: number;
+  readonly throttleAttempts?: number | undefined;
   /** First back-off delay in ms (doubles each attempt, with full jitter). Default 500. */
-  readonly backoffBaseMs?: number;
+  readonly backoffBaseMs?: number | undefined;
   /** Longest back-off delay in ms. Default 15000. */
-  readonly backoffMaxMs?: number;
+  readonly backoffMaxMs?: number | undefined;
 }
 
 export interface ExchangeSessionPoolCounters {
