@@ -9,8 +9,9 @@
  * terminal (NO_COLOR, --no-color). Exit code: 0 on success, 1 when the pipeline failed or wrote
  * errors, 2 for usage errors.
  */
+import { readFileSync } from 'node:fs';
 import { serializeClixml, type ErrorRecord } from '../index.js';
-import { connectExchange } from '../exchange/index.js';
+import { connectExchange, connectExchangeOnline, type ExchangeCommandSession } from '../exchange/index.js';
 import {
   connectionOptions,
   describeError,
@@ -29,7 +30,36 @@ export type ExecIo = CliIo;
 
 const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--configuration NAME] [--format table|json|jsonl|clixml]
                  [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
-  A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.`;
+  A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.
+       psrp exec exo://<tenant-id> [--base-url URL] [--page-size N] [--unsupported-beta-invoke-command] [--ca FILE] [--format ...] -- <command line>
+  Exchange Online through its admin API (docs/exchange-online.md); the bearer token comes from PSRP_EXO_TOKEN.`;
+
+/** An Exchange Online session for `exo://<tenant>`, or a usage error to print. */
+function exchangeOnline(
+  args: ReturnType<typeof parseArgs>,
+  target: string,
+  io: ExecIo,
+  convertValues: boolean,
+): Promise<ExchangeCommandSession> | string {
+  const tenantId = target.slice('exo://'.length).replace(/\/+$/, '');
+  if (!tenantId) return 'psrp exec: exo:// needs the tenant: exo://<tenant GUID or contoso.onmicrosoft.com>';
+  const token = io.env['PSRP_EXO_TOKEN'];
+  if (!token)
+    return 'psrp exec: set PSRP_EXO_TOKEN to a bearer token for https://outlook.office365.com (never a flag: flags show in the process list)';
+  const baseUrl = flag(args, 'base-url');
+  const ca = flag(args, 'ca');
+  const pageSize = flag(args, 'page-size');
+  return connectExchangeOnline({
+    tenantId,
+    token: () => token,
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+    ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+    ...(pageSize !== undefined ? { pageSize: Number(pageSize) } : {}),
+    skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
+    unsupportedBetaInvokeCommand: args.flags.get('unsupported-beta-invoke-command') === true,
+    convertValues,
+  });
+}
 
 export async function runExec(argv: readonly string[], io: ExecIo): Promise<number> {
   const args = parseArgs(argv);
@@ -48,9 +78,15 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write('psrp exec: only --configuration Microsoft.Exchange is supported so far\n');
     return 2;
   }
-  const authentication = await resolveAuthOption(args, io, 'exec');
+  const online = /^exo:\/\//i.test(target);
+  const authentication = online ? undefined : await resolveAuthOption(args, io, 'exec');
   if (typeof authentication === 'string') {
     io.stderr.write(`${authentication}\n`);
+    return 2;
+  }
+  const session = online ? exchangeOnline(args, target, io, format !== 'clixml') : undefined;
+  if (typeof session === 'string') {
+    io.stderr.write(`${session}\n`);
     return 2;
   }
   const errColourOn = useColour(io.stderr, io, args);
@@ -59,11 +95,13 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
   const live = io.stderr.isTTY === true && args.flags.get('quiet') !== true;
   let status: ProgressDisplay | undefined;
   try {
-    await using ex = await connectExchange({
-      ...connectionOptions({ ...args, target }),
-      auth: authentication.auth,
-      convertValues: format !== 'clixml',
-    });
+    await using ex: ExchangeCommandSession = session
+      ? await session
+      : await connectExchange({
+          ...connectionOptions({ ...args, target }),
+          auth: authentication!.auth,
+          convertValues: format !== 'clixml',
+        });
     const output: unknown[] = [];
     const errors: ErrorRecord[] = [];
     status = live ? new ProgressDisplay({ stream: io.stderr, colour: errColourOn }) : undefined;
