@@ -24,11 +24,15 @@ try {
     pageSize: Number(process.env['EXO_PAGE_SIZE'] ?? 1000),
   });
 
-  const first = await exo.invoke('Get-Mailbox', { ResultSize: 10 });
+  // Get-Mailbox with its default ResultSize (1000): print the first 10, then Exchange's warning.
   console.log(
     'DisplayName'.padEnd(24) + 'PrimarySmtpAddress'.padEnd(34) + 'Type'.padEnd(16) + 'ProhibitSendQuota',
   );
-  for (const m of first.output as Mailbox[]) {
+  let listed = 0;
+  for await (const r of exo.records('Get-Mailbox')) {
+    if (r.stream === 'warning') console.log(`WARNING: ${r.value.message.slice(0, 60)}…`);
+    if (r.stream !== 'output' || ++listed > 10) continue;
+    const m = r.value as Mailbox;
     const q = m.ProhibitSendQuota;
     console.log(
       m.DisplayName.padEnd(24) +
@@ -37,6 +41,7 @@ try {
         (typeof q === 'object' ? `${q.bytes} bytes` : q),
     );
   }
+  console.log(`(${listed} returned by default)`);
 
   // Every mailbox, streamed: the next page is fetched only when this loop needs it.
   let count = 0;

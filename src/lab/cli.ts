@@ -22,12 +22,16 @@ export async function runLabCli(argv: readonly string[] = process.argv.slice(2))
   Windows-like  ${lab.url}          (configuration Microsoft.PowerShell)
   Exchange-like ${lab.exchangeUrl}    (configuration Microsoft.Exchange)
   plain HTTP    ${lab.httpOrigin}
+  Exchange Online admin API  ${lab.exo.baseUrl}/adminapi/v2.0/${lab.exo.tenantId}/<Endpoint>  (tenant ${lab.exo.tenantId})
   users         ${Object.entries(lab.users)
     .map(([u, p]) => `${u} / ${p}`)
     .join(', ')}
   CA file       ${caFile}
 
   EXCHANGE_URI=${lab.exchangeUrl} EXCHANGE_USER=${user} EXCHANGE_PASSWORD='${password}' EXCHANGE_CA_FILE=${caFile} npm start
+
+  PSRP_EXO_TOKEN=${lab.exo.issueToken({ expiresInSeconds: 12 * 3600 })} \
+    npx tsx src/cli/main.ts exec exo://${lab.exo.tenantId} --base-url ${lab.exo.baseUrl} --ca ${caFile} -- Get-Mailbox -ResultSize 5
 
 Ctrl+C stops it.`);
   const stop = (): void => {

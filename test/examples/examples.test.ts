@@ -135,7 +135,10 @@ describe('examples', () => {
     expect(stdout).toMatch(/Alice Smith\s+alice\.smith@contoso\.com\s+UserMailbox\s+Unlimited/);
     expect(stdout).toMatch(/Bob Smith\s+bob\.smith@contoso\.com\s+UserMailbox\s+53150220288 bytes/);
     expect(stdout.split('\n').filter((l) => l.includes('@contoso.com'))).toHaveLength(10);
-    // 1 page for the first 10, then 5,000 in pages of 1,000.
+    // Exchange's default-ResultSize warning arrives as @adminapi.warnings → a warning record.
+    expect(stdout).toContain('WARNING: By default, only the first 1000 items are returned.');
+    expect(stdout).toContain('(1000 returned by default)');
+    // 1 page for the default 1,000, then 5,000 in pages of 1,000.
     expect(stdout).toContain('paged through 5000 mailboxes (100 shared); the lab served 6 pages');
   }, 180_000);
 

@@ -340,6 +340,11 @@ describe('one interface, both transports', () => {
     expect(await describeMailbox(online, 'bob.smith')).toBe(
       'Bob Smith <bob.smith@contoso.com> quota 53150220288 created 2020-01-01T05:00:00.000Z',
     );
+    // One organisation behind both surfaces: a change through the admin API shows over Remote PowerShell.
+    const set = await online.invoke('Set-Mailbox', { Identity: 'gus.smith', Office: 'Lyon, 3rd floor' });
+    expect(set.output).toEqual([]);
+    const gus = await onPrem.invoke('Get-Mailbox', { Identity: 'gus.smith' });
+    expect((gus.output[0] as { Office: string }).Office).toBe('Lyon, 3rd floor');
   }, 90_000);
 
   it('ExchangeSessionPool runs on Exchange Online and counts throttling in its counters', async () => {
