@@ -5,6 +5,11 @@
  *
  *   npx tsx examples/chat-bot.ts                       # simulated chat against the lab
  *   npx tsx examples/chat-bot.ts "quota alice.smith"   # one message
+ *   EXCHANGE_SURFACE=exo npx tsx examples/chat-bot.ts  # the same bot on Exchange Online (admin API)
+ *
+ * The bot code is the same for both: ExchangeSessionPool takes Remote PowerShell options or
+ * Exchange Online ones (`tenantId`, `token`). "quota" runs Get-MailboxStatistics, which no documented
+ * v2.0 endpoint serves, so the Exchange Online target turns on the unsupported beta InvokeCommand.
  *
  * Messages: "mailbox <who>", "quota <who>", "members <group>", "help".
  *
@@ -13,6 +18,7 @@
  * per-user limit until Exchange expires it.
  */
 import { ExchangeSessionPool } from '../src/exchange/index.js';
+import { exchangeOnlineTarget } from './exchange-online-target.js';
 import { exchangeTarget } from './exchange-target.js';
 
 type Row = Readonly<Record<string, unknown>>;
@@ -57,7 +63,10 @@ export async function handle(pool: ExchangeSessionPool, message: string): Promis
   }
 }
 
-const target = await exchangeTarget({ mailboxCount: 50 });
+const target =
+  process.env['EXCHANGE_SURFACE'] === 'exo'
+    ? await exchangeOnlineTarget({ mailboxCount: 50, unsupportedBetaInvokeCommand: true })
+    : await exchangeTarget({ mailboxCount: 50 });
 try {
   // `await using`: the pool is closed (every shell deleted) when this block ends, however it ends.
   await using pool = new ExchangeSessionPool({ ...target.options, maxSessions: 3 });

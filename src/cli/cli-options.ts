@@ -27,6 +27,7 @@ const BOOLEAN_FLAGS = new Set([
   'color',
   'quiet',
   'help',
+  'unsupported-beta-invoke-command',
 ]);
 
 export interface ParsedArgs {

@@ -11,8 +11,9 @@
  * errors, 2 for usage errors, 130 after Ctrl-C (143 after SIGTERM): the pipeline is stopped and the
  * shell deleted first; a second Ctrl-C within 2 s exits after a Delete bounded to 3 s.
  */
+import { readFileSync } from 'node:fs';
 import { serializeClixml, type ErrorRecord } from '../index.js';
-import { connectExchange } from '../exchange/index.js';
+import { connectExchange, connectExchangeOnline, type ExchangeCommandSession } from '../exchange/index.js';
 import {
   checkTarget,
   connectionOptions,
@@ -38,9 +39,38 @@ const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth b
                  [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
   A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.
   A URL is used as given (https://host:5986/wsman); its configuration defaults to Microsoft.Exchange
-  for a /PowerShell path and Microsoft.PowerShell otherwise (--configuration NAME picks another).`;
+  for a /PowerShell path and Microsoft.PowerShell otherwise (--configuration NAME picks another).
+       psrp exec exo://<tenant-id> [--base-url URL] [--page-size N] [--unsupported-beta-invoke-command] [--ca FILE] [--format ...] -- <command line>
+  Exchange Online through its admin API (docs/exchange-online.md); the bearer token comes from PSRP_EXO_TOKEN.`;
 
 const FORMATS = ['table', 'list', 'csv', 'json', 'jsonl', 'clixml'];
+
+/** An Exchange Online session for `exo://<tenant>`, or a usage error to print. */
+function exchangeOnline(
+  args: ReturnType<typeof parseArgs>,
+  target: string,
+  io: ExecIo,
+  convertValues: boolean,
+): Promise<ExchangeCommandSession> | string {
+  const tenantId = target.slice('exo://'.length).replace(/\/+$/, '');
+  if (!tenantId) return 'psrp exec: exo:// needs the tenant: exo://<tenant GUID or contoso.onmicrosoft.com>';
+  const token = io.env['PSRP_EXO_TOKEN'];
+  if (!token)
+    return 'psrp exec: set PSRP_EXO_TOKEN to a bearer token for https://outlook.office365.com (never a flag: flags show in the process list)';
+  const baseUrl = flag(args, 'base-url');
+  const ca = flag(args, 'ca');
+  const pageSize = flag(args, 'page-size');
+  return connectExchangeOnline({
+    tenantId,
+    token: () => token,
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+    ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+    ...(pageSize !== undefined ? { pageSize: Number(pageSize) } : {}),
+    skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
+    unsupportedBetaInvokeCommand: args.flags.get('unsupported-beta-invoke-command') === true,
+    convertValues,
+  });
+}
 
 export async function runExec(argv: readonly string[], io: ExecIo): Promise<number> {
   const args = parseArgs(argv);
@@ -71,9 +101,15 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write(`psrp exec: ${targetError}\n`);
     return 2;
   }
-  const authentication = await resolveAuthOption(args, io, 'exec');
+  const online = /^exo:\/\//i.test(target);
+  const authentication = online ? undefined : await resolveAuthOption(args, io, 'exec');
   if (typeof authentication === 'string') {
     io.stderr.write(`${authentication}\n`);
+    return 2;
+  }
+  const session = online ? exchangeOnline(args, target, io, format !== 'clixml') : undefined;
+  if (typeof session === 'string') {
+    io.stderr.write(`${session}\n`);
     return 2;
   }
   const errColourOn = useColour(io.stderr, io, args);
@@ -90,12 +126,14 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     return exitCodeOf(interrupts.received);
   };
   try {
-    await using ex = await connectExchange({
-      ...connectionOptions({ ...args, target }),
-      auth: authentication.auth,
-      configurationName: configuration ?? defaultConfiguration(target),
-      convertValues: format !== 'clixml',
-    });
+    await using ex: ExchangeCommandSession = session
+      ? await session
+      : await connectExchange({
+          ...connectionOptions({ ...args, target }),
+          auth: authentication!.auth,
+          configurationName: configuration ?? defaultConfiguration(target),
+          convertValues: format !== 'clixml',
+        });
     interrupts.setCleanup(() => ex.close());
     if (interrupts.received) return interrupted()!;
     const output: unknown[] = [];

@@ -8,22 +8,29 @@
  */
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, PsrpError, type InvokeResult, type RunOptions } from '../index.js';
-import {
-  connectExchange,
-  type ConnectExchangeOptions,
-  type ExchangeParameters,
-  type ExchangeSession,
-} from './exchange-session.js';
+import { backoffDelay } from './backoff.js';
+import type { ExchangeCommandSession, ExchangeParameters } from './exchange-command-session.js';
+import { connectExchange, type ConnectExchangeOptions } from './exchange-session.js';
+import { connectExchangeOnline, type ConnectExchangeOnlineOptions } from './exchange-online-session.js';
 
-export interface ExchangeSessionPoolOptions extends ConnectExchangeOptions {
+/**
+ * Either transport: Remote PowerShell options (`connectExchange`) or, with `tenantId` and `token`,
+ * Exchange Online admin API options (`connectExchangeOnline`). Sessions of the latter share the
+ * pool's back-off (`throttleAttempts`, `backoffBaseMs`, `backoffMaxMs`) on 429 and 5xx answers,
+ * and each retry counts in `counters.throttled` and emits `throttled`.
+ */
+export type ExchangeSessionPoolOptions = (ConnectExchangeOptions | ConnectExchangeOnlineOptions) &
+  ExchangeSessionPoolLimits;
+
+export interface ExchangeSessionPoolLimits {
   /** Sessions (shells) open at most. Default 4. */
-  readonly maxSessions?: number;
+  readonly maxSessions?: number | undefined;
   /** Attempts to open a session while Exchange throttles. Default 6. */
-  readonly throttleAttempts?: number;
+  readonly throttleAttempts?: number | undefined;
   /** First back-off delay in ms (doubles each attempt, with full jitter). Default 500. */
-  readonly backoffBaseMs?: number;
+  readonly backoffBaseMs?: number | undefined;
   /** Longest back-off delay in ms. Default 15000. */
-  readonly backoffMaxMs?: number;
+  readonly backoffMaxMs?: number | undefined;
 }
 
 export interface ExchangeSessionPoolCounters {
@@ -55,8 +62,8 @@ export class ExchangeSessionPool extends EventEmitter {
     inUse: 0,
     idle: 0,
   };
-  private readonly idle: ExchangeSession[] = [];
-  private readonly waiters: ((s: ExchangeSession | undefined) => void)[] = [];
+  private readonly idle: ExchangeCommandSession[] = [];
+  private readonly waiters: ((s: ExchangeCommandSession | undefined) => void)[] = [];
   private opening = 0;
   private closedPool = false;
   private readonly max: number;
@@ -72,20 +79,34 @@ export class ExchangeSessionPool extends EventEmitter {
     return this.counters.inUse + this.idle.length + this.opening;
   }
 
-  private async open(signal?: AbortSignal): Promise<ExchangeSession> {
+  private connect(signal?: AbortSignal): Promise<ExchangeCommandSession> {
+    const o = this.options;
+    if ('tenantId' in o) {
+      return connectExchangeOnline({
+        ...o,
+        ...(signal ? { signal } : {}),
+        onThrottled: (e) => {
+          this.counters.throttled++;
+          this.emit('throttled', { attempt: e.attempt, delayMs: e.delayMs, statusCode: e.statusCode });
+          o.onThrottled?.(e);
+        },
+      });
+    }
+    return connectExchange({ ...o, ...(signal ? { signal } : {}) });
+  }
+
+  private async open(signal?: AbortSignal): Promise<ExchangeCommandSession> {
     const attempts = this.options.throttleAttempts ?? 6;
-    const base = this.options.backoffBaseMs ?? 500;
-    const cap = this.options.backoffMaxMs ?? 15_000;
     for (let attempt = 1; ; attempt++) {
       try {
-        const s = await connectExchange({ ...this.options, ...(signal ? { signal } : {}) });
+        const s = await this.connect(signal);
         this.counters.opened++;
         this.emit('opened', { sessions: this.total + 1 });
         return s;
       } catch (e) {
         if ((e as PsrpError).code !== 'PSRP_WSMAN_QUOTA_EXCEEDED' || attempt >= attempts) throw e;
         this.counters.throttled++;
-        const delay = Math.random() * Math.min(cap, base * 2 ** (attempt - 1)); // full jitter
+        const delay = backoffDelay(attempt, this.options); // full jitter
         this.emit('throttled', { attempt, delayMs: Math.round(delay) });
         await new Promise((r) => setTimeout(r, delay));
         signal?.throwIfAborted();
@@ -93,7 +114,7 @@ export class ExchangeSessionPool extends EventEmitter {
     }
   }
 
-  private async acquire(signal?: AbortSignal): Promise<ExchangeSession> {
+  private async acquire(signal?: AbortSignal): Promise<ExchangeCommandSession> {
     if (this.closedPool) throw new PsrpError('The session pool is closed', { code: 'PSRP_POOL_CLOSED' });
     const ready = this.idle.pop();
     if (ready) {
@@ -111,13 +132,13 @@ export class ExchangeSessionPool extends EventEmitter {
         this.opening--;
       }
     }
-    const s = await new Promise<ExchangeSession | undefined>((resolve) => this.waiters.push(resolve));
+    const s = await new Promise<ExchangeCommandSession | undefined>((resolve) => this.waiters.push(resolve));
     if (!s) return this.acquire(signal); // a slot was freed: open a new session
     this.counters.inUse++;
     return s;
   }
 
-  private release(s: ExchangeSession): void {
+  private release(s: ExchangeCommandSession): void {
     this.counters.inUse--;
     if (this.closedPool) {
       this.counters.closed++;
@@ -133,7 +154,7 @@ export class ExchangeSessionPool extends EventEmitter {
     this.counters.idle = this.idle.length;
   }
 
-  private discard(s: ExchangeSession): void {
+  private discard(s: ExchangeCommandSession): void {
     this.counters.closed++;
     this.emit('closed', { reason: 'lost' });
     void s.close().catch(() => undefined);
@@ -141,10 +162,10 @@ export class ExchangeSessionPool extends EventEmitter {
 
   /** Runs `work` on a pooled session; a lost session is replaced and the work retried once. */
   async use<T>(
-    work: (s: ExchangeSession) => Promise<T>,
+    work: (s: ExchangeCommandSession) => Promise<T>,
     options: { readonly signal?: AbortSignal } = {},
   ): Promise<T> {
-    let session: ExchangeSession | undefined = await this.acquire(options.signal);
+    let session: ExchangeCommandSession | undefined = await this.acquire(options.signal);
     try {
       return await work(session);
     } catch (e) {

@@ -18,6 +18,9 @@ import {
 } from '../index.js';
 import { parseCommandLine, type ParsedCommand, type ParseCommandLineOptions } from './command-line.js';
 import { toExchangeValues } from './exchange-values.js';
+import type { ExchangeCommandSession, ExchangeParameters } from './exchange-command-session.js';
+
+export type { ExchangeParameters } from './exchange-command-session.js';
 
 export interface ConnectExchangeOptions extends Omit<
   RunspacePoolOptions,
@@ -82,10 +85,7 @@ export function exchangeUri(
   return url;
 }
 
-/** Parameters of one command: name → value (`true` for a switch). */
-export type ExchangeParameters = Readonly<Record<string, unknown>>;
-
-export class ExchangeSession implements AsyncDisposable {
+export class ExchangeSession implements ExchangeCommandSession {
   constructor(
     readonly pool: RunspacePool,
     private readonly convertValues = true,

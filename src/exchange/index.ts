@@ -22,7 +22,37 @@ export type { ConnectExchangeOptions, ExchangeParameters } from './exchange-sess
 export { toExchangeValues } from './exchange-values.js';
 export type { ADObjectIdValue } from './exchange-values.js';
 export { ExchangeSessionPool } from './exchange-session-pool.js';
-export type { ExchangeSessionPoolCounters, ExchangeSessionPoolOptions } from './exchange-session-pool.js';
+export type {
+  ExchangeSessionPoolCounters,
+  ExchangeSessionPoolLimits,
+  ExchangeSessionPoolOptions,
+} from './exchange-session-pool.js';
+export type { ExchangeCommandSession } from './exchange-command-session.js';
+export {
+  APP_ONLY_ANCHOR_MAILBOX,
+  connectExchangeOnline,
+  ExchangeOnlineSession,
+} from './exchange-online-session.js';
+export type {
+  ConnectExchangeOnlineOptions,
+  ExchangeOnlineAccessToken,
+  ExchangeOnlineRunOptions,
+  ExchangeOnlineThrottleEvent,
+  ExchangeOnlineTokenCredential,
+  ExchangeOnlineTokenProvider,
+} from './exchange-online-session.js';
+export {
+  canonicalV2Cmdlet,
+  EXCHANGE_ONLINE_CLOUDS,
+  EXCHANGE_ONLINE_V2_CMDLETS,
+  exchangeOnlineEndpoint,
+} from './exchange-online-endpoints.js';
+export type { ExchangeOnlineCloud, ExchangeOnlineEndpoint } from './exchange-online-endpoints.js';
+export { ExchangeOnlineError, parseExchangeOnlineErrorBody } from './exchange-online-errors.js';
+export type { ExchangeOnlineErrorBody, ExchangeOnlineErrorDetails } from './exchange-online-errors.js';
+export { fromExchangeOnlineJson } from './exchange-online-values.js';
+export { backoffDelay, retryAfterMs } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
 export {
   COMMON_PARAMETERS,
   getCommandInfo,

@@ -117,6 +117,7 @@ export async function runLabCli(argv: readonly string[] = process.argv.slice(2))
   Windows-like  ${lab.url}          (configuration Microsoft.PowerShell)
   Exchange-like ${lab.exchangeUrl}    (configuration Microsoft.Exchange)
   plain HTTP    ${lab.httpOrigin}
+  Exchange Online admin API  ${lab.exo.baseUrl}/adminapi/v2.0/${lab.exo.tenantId}/<Endpoint>  (tenant ${lab.exo.tenantId})
   users         ${Object.entries(lab.users)
     .map(([u, p]) => `${u} / ${p}`)
     .join(', ')}
@@ -127,6 +128,9 @@ Try it from another terminal:
   npx psrp exec ${lab.exchangeUrl} --ca ${quote(caFile)} --user ${quote(user)} --password ${quote(password)} -- Get-Mailbox -ResultSize 5
 
 or from code: PSRP_URI=${lab.exchangeUrl} PSRP_USER=${quote(user)} PSRP_PASSWORD=${quote(password)} PSRP_CA_FILE=${quote(caFile)}
+
+  PSRP_EXO_TOKEN=${lab.exo.issueToken({ expiresInSeconds: 12 * 3600 })} \
+    npx tsx src/cli/main.ts exec exo://${lab.exo.tenantId} --base-url ${lab.exo.baseUrl} --ca ${caFile} -- Get-Mailbox -ResultSize 5
 
 Ctrl+C stops it.`);
   const stop = (): void => {

@@ -26,3 +26,5 @@ export type {
   TestCertificateAuthority,
   TestCertificateOptions,
 } from './certificate.js';
+export { EXO_AUDIENCE, LAB_TENANT_DOMAIN, LAB_TENANT_ID } from './exo-admin-api.js';
+export type { LabExo, LabExoBehaviours, LabExoRequest, LabTokenOptions } from './exo-admin-api.js';

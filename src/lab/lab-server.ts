@@ -38,6 +38,7 @@ import {
 } from '../wsman/message-encryption.js';
 import { GssAcceptor } from './gss-acceptor.js';
 import { LabCmdShells } from './winrs-cmd-shell.js';
+import { createExoSurface, type LabExo, type LabExoBehaviours } from './exo-admin-api.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -98,6 +99,8 @@ export interface LabOptions {
   readonly gssapi?: LabGssOptions;
   /** WinRM's limits (docs/lab.md), Windows' defaults unless changed here or later on `lab.limits`; `undefined` switches one off. */
   readonly limits?: Partial<LabLimits>;
+  /** Exchange Online admin API behaviours (`/adminapi/`) to switch on from the start (see docs/exchange-online.md). */
+  readonly exoBehaviours?: Partial<LabExoBehaviours>;
 }
 
 /** What the lab has open now (`lab.stats()`). */
@@ -168,6 +171,8 @@ export interface Lab {
    * `mech:krb5` / `mech:ntlm` counts.
    */
   readonly gssCounts: Map<string, number>;
+  /** The Exchange Online admin API surface (`https://localhost:<port>/adminapi/…`) over the same fake organisation. */
+  readonly exo: LabExo & { readonly baseUrl: string };
   close(): Promise<void>;
 }
 
@@ -233,6 +238,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const shells = new Map<string, Shell>();
   /** WinRS cmd shells on /wsman (src/lab/winrs-cmd-shell.ts). */
   const cmdShells = new LabCmdShells();
+  const exo = createExoSurface({
+    stateDir,
+    accounts,
+    pwsh: options.pwsh,
+    mailboxCount: options.mailboxCount,
+    behaviours: options.exoBehaviours,
+  });
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
   const behaviours: LabBehaviours = {
@@ -577,6 +589,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       req.on('end', () => {
         void (async () => {
           const raw = Buffer.concat(chunks);
+          if (/^\/adminapi\//i.test(req.url ?? '')) {
+            await exo.handle(req, res, raw, secure);
+            return;
+          }
           const exchange = /^\/powershell\/?(\?.*)?$/i.test(req.url ?? '');
           if (req.method !== 'POST' || (!exchange && !/^\/wsman\/?(\?.*)?$/i.test(req.url ?? ''))) {
             res.writeHead(404).end();
@@ -802,6 +818,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     exchangeUrl: `https://localhost:${port}/PowerShell/`,
     httpOrigin: `http://localhost:${(plain.address() as AddressInfo).port}`,
     behaviours,
+    exo: Object.assign(exo, { baseUrl: `https://localhost:${port}` }),
     loseAffinity(): void {
       for (const sh of shells.values()) sh.affinity = crypto.randomUUID();
     },
@@ -838,6 +855,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     },
     async close(): Promise<void> {
       await Promise.all([...shells.values()].map((s) => s.connection.closePool().catch(() => undefined)));
+      await exo.close();
       shells.clear();
       cmdShells.closeAll();
       clearInterval(reaper);

@@ -12,7 +12,18 @@ const root = resolve(import.meta.dirname, '../..');
 const tsx = resolve(root, 'node_modules/.bin/tsx');
 const clean: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(
-    ([k]) => !['PSRP_URI', 'PSRP_SERVER', 'DRY_RUN', 'REPORT_CSV', 'REPORT_TOP'].includes(k),
+    ([k]) =>
+      ![
+        'PSRP_URI',
+        'PSRP_SERVER',
+        'DRY_RUN',
+        'REPORT_CSV',
+        'REPORT_TOP',
+        'EXO_TENANT_ID',
+        'EXO_ACCESS_TOKEN',
+        'EXO_PAGE_SIZE',
+        'EXCHANGE_SURFACE',
+      ].includes(k),
   ),
 );
 
@@ -144,6 +155,39 @@ describe('examples', () => {
   it('chat-bot answers concurrent messages from a pool of at most 3 sessions', async () => {
     requirePwsh();
     const { stdout } = await run(tsx, ['examples/chat-bot.ts'], { cwd: root, env: clean, timeout: 120_000 });
+    expect(stdout).toContain('→ Alice Smith <alice.smith@contoso.com>, UserMailbox on DB1');
+    expect(stdout).toMatch(/→ Bob Smith uses [\d.]+ GB \([\d,]+ bytes\) in \d+ items/);
+    expect(stdout).toMatch(/→ DL-Sales: Alice Smith, /);
+    expect(stdout).toMatch(/→ The operation couldn't be performed because object 'nobody' couldn't be found/);
+    expect(stdout).toMatch(/10 messages answered with [123] sessions \(at most 3 open\), 0 recovered/);
+  }, 180_000);
+
+  it('exchange-online-mailboxes lists mailboxes and pages through 5,000 from the lab’s Exchange Online surface', async () => {
+    requirePwsh();
+    const { stdout } = await run(tsx, ['examples/exchange-online-mailboxes.ts'], {
+      cwd: root,
+      env: clean,
+      timeout: 170_000,
+    });
+    expect(stdout).toContain("using the built-in lab's Exchange Online surface");
+    expect(stdout).toMatch(/Alice Smith\s+alice\.smith@contoso\.com\s+UserMailbox\s+Unlimited/);
+    expect(stdout).toMatch(/Bob Smith\s+bob\.smith@contoso\.com\s+UserMailbox\s+53150220288 bytes/);
+    expect(stdout.split('\n').filter((l) => l.includes('@contoso.com'))).toHaveLength(10);
+    // Exchange's default-ResultSize warning arrives as @adminapi.warnings → a warning record.
+    expect(stdout).toContain('WARNING: By default, only the first 1000 items are returned.');
+    expect(stdout).toContain('(1000 returned by default)');
+    // 1 page for the default 1,000, then 5,000 in pages of 1,000.
+    expect(stdout).toContain('paged through 5000 mailboxes (100 shared); the lab served 6 pages');
+  }, 180_000);
+
+  it('chat-bot: the same bot code answers the same on the lab’s Exchange Online surface', async () => {
+    requirePwsh();
+    const { stdout } = await run(tsx, ['examples/chat-bot.ts'], {
+      cwd: root,
+      env: { ...clean, EXCHANGE_SURFACE: 'exo' },
+      timeout: 120_000,
+    });
+    expect(stdout).toContain("using the built-in lab's Exchange Online surface");
     expect(stdout).toContain('→ Alice Smith <alice.smith@contoso.com>, UserMailbox on DB1');
     expect(stdout).toMatch(/→ Bob Smith uses [\d.]+ GB \([\d,]+ bytes\) in \d+ items/);
     expect(stdout).toMatch(/→ DL-Sales: Alice Smith, /);

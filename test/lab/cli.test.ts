@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { RunspacePool } from '../../src/index.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 import { readFileSync } from 'node:fs';
+import { connectExchangeOnline } from '../../src/exchange/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -20,7 +21,7 @@ describe('psrp lab (the CLI)', () => {
       const t = setTimeout(() => rej(new Error(`lab did not start: ${out}`)), 60_000);
       child.stdout.on('data', (d: string) => {
         out += d;
-        if (out.includes('CA file')) {
+        if (out.includes('Ctrl+C stops it')) {
           clearTimeout(t);
           res();
         }
@@ -36,6 +37,15 @@ describe('psrp lab (the CLI)', () => {
     });
     expect((await pool.powershell().addCommand('Get-ExchangeServer').invoke()).output).toHaveLength(2);
     await pool.close();
+    // The Exchange Online surface, with the token the lab printed.
+    const token = /PSRP_EXO_TOKEN=(\S+)/.exec(out)![1]!;
+    await using exo = await connectExchangeOnline({
+      tenantId: /exo:\/\/(\S+)/.exec(out)![1]!,
+      baseUrl: /--base-url (\S+)/.exec(out)![1]!,
+      ca,
+      token: () => token,
+    });
+    expect((await exo.invoke('Get-Mailbox', { ResultSize: 1 })).output).toHaveLength(1);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((res) => child.on('exit', res));
     expect(code).toBe(0);
