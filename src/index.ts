@@ -54,7 +54,9 @@ export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershe
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
 export { OutOfProcConnection, findPwsh } from './client/outofproc-connection.js';
-export type { OutOfProcOptions } from './client/outofproc-connection.js';
+export type { OutOfProcOptions, OutOfProcStreamOptions } from './client/outofproc-connection.js';
+export { SshConnection, sshFingerprint } from './client/ssh-connection.js';
+export type { SshOptions, SshPrompt } from './client/ssh-connection.js';
 export type { WSManConnectionOptions } from './client/wsman-connection.js';
 export type {
   PsrpConnection,

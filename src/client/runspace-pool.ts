@@ -12,6 +12,7 @@ import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psr
 import { answerHostCall, type PSHost } from './host.js';
 import { PowerShell } from './powershell.js';
 import type { PsrpConnection } from './psrp-connection.js';
+import { SshConnection, type SshOptions } from './ssh-connection.js';
 import { WSManConnection } from './wsman-connection.js';
 
 export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
@@ -21,6 +22,11 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   readonly transport?: WsmanTransport | undefined;
   /** A ready PSRP connection instead of WS-Man (for example `OutOfProcConnection` to a local pwsh). */
   readonly connection?: PsrpConnection | undefined;
+  /**
+   * PowerShell over SSH instead of WinRM: the server's sshd runs `pwsh -sshs` as the `powershell`
+   * subsystem (PowerShell 7's SSH remoting). The host key is checked against ~/.ssh/known_hosts.
+   */
+  readonly ssh?: SshOptions | undefined;
   /** Session configuration. Default `Microsoft.PowerShell`. */
   readonly configurationName?: string | undefined;
   readonly minRunspaces?: number | undefined;
@@ -101,10 +107,13 @@ export class RunspacePool implements AsyncDisposable {
     let transport: WsmanTransport | undefined;
     let own: WsmanTransport | undefined;
     let connection = options.connection;
+    if (!connection && options.ssh) {
+      connection = await SshConnection.connect({ ...options.ssh, signal: options.ssh.signal ?? options.signal });
+    }
     if (!connection) {
       transport = options.transport;
       if (!transport) {
-        if (options.uri === undefined) throw new InvalidArgumentError('RunspacePool.open needs `uri`, `transport` or `connection`');
+        if (options.uri === undefined) throw new InvalidArgumentError('RunspacePool.open needs `uri`, `ssh`, `transport` or `connection`');
         own = transport = new HttpTransport({ ...options, url: options.uri });
       }
       connection = new WSManConnection(transport, {

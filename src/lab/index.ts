@@ -3,6 +3,8 @@ export { noFaults, startLab } from './lab-server.js';
 export type { Lab, LabAction, LabBehaviours, LabFaults, LabGssOptions, LabOptions } from './lab-server.js';
 export { GSS_PACKAGES, startTestRealm } from './test-realm.js';
 export type { KerberosClientEnv, TestRealm, TestRealmOptions } from './test-realm.js';
+export { startTestSshd } from './test-sshd.js';
+export type { TestSshd, TestSshdOptions } from './test-sshd.js';
 export { LAB_USERS, ROLE_CMDLETS } from './exchange-runspace.js';
 export type { LabRole } from './exchange-runspace.js';
 export {
