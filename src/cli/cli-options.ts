@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { ConnectExchangeOptions } from '../exchange/index.js';
 import type { AuthOption } from '../http/auth-options.js';
+import type { SshOptions } from '../index.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -26,6 +27,8 @@ const BOOLEAN_FLAGS = new Set([
   'color',
   'quiet',
   'help',
+  'ssh',
+  'no-host-key-check',
 ]);
 
 export interface ParsedArgs {
@@ -127,6 +130,45 @@ export async function resolveAuthOption(
 }
 
 export const isUri = (target: string): boolean => /^https?:\/\//i.test(target);
+
+/** Whether the target is PowerShell over SSH: `ssh://[user@]host[:port]`, or any target with `--ssh`. */
+export const isSshTarget = (args: ParsedArgs): boolean =>
+  args.flags.get('ssh') === true || /^ssh:\/\//i.test(args.target ?? '');
+
+/**
+ * SSH options from `ssh://[user@]host[:port]` (or `[user@]host[:port]` with `--ssh`) and the flags
+ * `--identity FILE`, `--passphrase P` (or PSRP_SSH_PASSPHRASE), `--password P` (or PSRP_PASSWORD),
+ * `--known-hosts FILE`, `--no-host-key-check`, `--subsystem NAME`; the user defaults to `--user`,
+ * PSRP_USER, then the local user. Without a key or password: the agent and ~/.ssh/id_*, as ssh.
+ * Returns a usage error string instead when the target is malformed.
+ */
+export function sshOptions(
+  args: ParsedArgs & { readonly target: string },
+  io: CliIo,
+  command: string,
+): SshOptions | string {
+  const m = /^(?:ssh:\/\/)?(?:([^@/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/i.exec(args.target);
+  if (!m) return `psrp ${command}: not an SSH target: ${args.target} (ssh://[user@]host[:port])`;
+  const host = m[2]!.replace(/^\[|\]$/g, '');
+  const username =
+    (m[1] !== undefined ? decodeURIComponent(m[1]) : undefined) ?? flag(args, 'user') ?? io.env['PSRP_USER'];
+  const identity = flag(args, 'identity');
+  const passphrase = flag(args, 'passphrase') ?? io.env['PSRP_SSH_PASSPHRASE'];
+  const password = flag(args, 'password') ?? io.env['PSRP_PASSWORD'];
+  const knownHosts = flag(args, 'known-hosts');
+  const subsystem = flag(args, 'subsystem');
+  return {
+    host,
+    ...(m[3] !== undefined ? { port: Number(m[3]) } : {}),
+    ...(username !== undefined ? { username } : {}),
+    ...(identity !== undefined ? { privateKeyPath: identity } : {}),
+    ...(passphrase !== undefined ? { passphrase } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(knownHosts !== undefined ? { knownHostsFile: knownHosts } : {}),
+    ...(subsystem !== undefined ? { subsystem } : {}),
+    ...(args.flags.get('no-host-key-check') === true ? { verifyHostKey: false } : {}),
+  };
+}
 
 /** connectExchange options from the parsed flags (without the credential). */
 export function connectionOptions(

@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { runExec } from '../../src/cli/exec.js';
 import { loadSsh2 } from '../../src/client/ssh-connection.js';
 import {
   PSSecureString,
@@ -225,6 +227,47 @@ describe('PowerShell over SSH (real OpenSSH sshd, pwsh -sshs)', () => {
       code: 'PSRP_CONNECTION_FAILED',
     });
   }, 30_000);
+
+  it('psrp exec runs a script over ssh:// (and --ssh user@host:port); an unknown host key exits 1 with the code', async () => {
+    const exec = async (args: string[]): Promise<{ code: number; out: string; err: string }> => {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = '';
+      let err = '';
+      stdout.on('data', (d: Buffer) => (out += d.toString()));
+      stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await runExec(args, { stdout, stderr, env: {} });
+      return { code, out, err };
+    };
+    const keyFlags = ['--identity', sshd.clientKeyFile, '--known-hosts', sshd.knownHostsFile];
+    const ok = await exec([
+      `ssh://${sshd.username}@127.0.0.1:${sshd.port}`,
+      ...keyFlags,
+      '--format',
+      'json',
+      '--',
+      '1 + 1; "over ssh"',
+    ]);
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toEqual([2, 'over ssh']);
+    const empty = join(sshd.dir, 'known_hosts_cli');
+    writeFileSync(empty, '');
+    const refused = await exec([
+      '--ssh',
+      `${sshd.username}@127.0.0.1:${sshd.port}`,
+      '--identity',
+      sshd.clientKeyFile,
+      '--known-hosts',
+      empty,
+      '--',
+      '1',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('PSRP_SSH_HOST_KEY_UNKNOWN');
+    const bad = await exec(['ssh://a@b@c', '--', '1']);
+    expect(bad.code).toBe(2);
+  }, 60_000);
 
   it('says PSRP_SSH_UNAVAILABLE when the optional ssh2 package cannot be loaded', async () => {
     await expect(loadSsh2('ssh2-package-that-is-not-installed')).rejects.toMatchObject({
