@@ -175,7 +175,10 @@ export function connectionOptions(
   args: ParsedArgs & { readonly target: string },
 ): Omit<ConnectExchangeOptions, 'credential' | 'auth'> {
   const ca = flag(args, 'ca');
+  // --proxy URL (credentials in it), or --proxy env for HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
+  const proxy = flag(args, 'proxy');
   return {
+    ...(proxy !== undefined ? { proxy } : {}),
     ...(isUri(args.target) ? { uri: args.target } : { server: args.target }),
     ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
     skipCertificateCheck: args.flags.get('skip-certificate-check') === true,

@@ -30,7 +30,7 @@ import { ProgressDisplay } from './progress-display.js';
 export type ExecIo = CliIo;
 
 const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--configuration NAME] [--format table|json|jsonl|clixml]
-                 [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
+                 [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--proxy URL|env] [--quiet] [--no-color] -- <command line>
   A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.
        psrp exec ssh://[user@]host[:port] [--identity FILE] [--passphrase P] [--password P] [--known-hosts FILE]
                  [--no-host-key-check] [--subsystem NAME] [--format ...] -- <script>
