@@ -4,7 +4,7 @@
  * `maxRunspaces` running at once; the rest wait), and always deletes the shell on close, on a
  * failed open and on abort.
  */
-import { InvalidArgumentError, PipelineFailedError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
+import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
 import type { WsmanTransport } from '../http/wsman-transport.js';
@@ -78,6 +78,7 @@ export class RunspacePool implements AsyncDisposable {
   private closing: Promise<void> | undefined;
   private readonly ownTransport: WsmanTransport | undefined;
   private brokenError: PsrpError | undefined;
+  private disconnected = false;
 
   private constructor(
     private readonly core: RunspacePoolCore,
@@ -166,9 +167,38 @@ export class RunspacePool implements AsyncDisposable {
     return out;
   }
 
-  /** The pool's state (`Opened` while usable). */
+  /** The pool's state (`Opened` while usable, `Disconnected` after `disconnect()`). */
   get state(): RunspacePoolState {
-    return this.core.state;
+    return this.disconnected && this.core.state === 'Opened' ? 'Disconnected' : this.core.state;
+  }
+
+  /**
+   * Disconnects from the pool, as Disconnect-PSSession: the server keeps the shell (for its idle
+   * timeout: `idleTimeoutSeconds`, or the shell's) until `reconnect()`. Only idle pools: wait for
+   * running pipelines first. Not on SSH or a child pwsh (`PSRP_NOT_SUPPORTED`).
+   */
+  async disconnect(options: { readonly idleTimeoutSeconds?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
+    this.assertUsable();
+    const connection = this.connection;
+    if (!connection.disconnect || !connection.reconnect) {
+      throw new PsrpError(
+        `${connection.constructor.name} cannot disconnect: only WinRM (WS-Management) shells outlive their client; an SSH session or a child pwsh ends with it`,
+        { code: 'PSRP_NOT_SUPPORTED' },
+      );
+    }
+    if (this.running > 0) {
+      throw new InvalidStateError('disconnect the runspace pool', `Opened with ${this.running} running pipeline(s)`, ['Opened and idle']);
+    }
+    await Promise.all(this.pending);
+    await connection.disconnect(options.idleTimeoutSeconds, { signal: options.signal });
+    this.disconnected = true;
+  }
+
+  /** Reattaches to the pool this client disconnected (Connect-PSSession on the same client). */
+  async reconnect(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.disconnected) throw new InvalidStateError('reconnect the runspace pool', this.state, ['Disconnected']);
+    await this.connection.reconnect!({ signal: options.signal });
+    this.disconnected = false;
   }
   get id(): string {
     return this.core.id;
@@ -247,6 +277,7 @@ export class RunspacePool implements AsyncDisposable {
 
   private assertUsable(): void {
     if (this.brokenError) throw this.brokenError;
+    if (this.disconnected && !this.closing) throw new InvalidStateError('use the runspace pool', 'Disconnected', ['Opened']);
     if (this.closing || this.core.state !== 'Opened') {
       throw new PsrpError(`The runspace pool is ${this.closing ? 'closed' : this.core.state}`, { code: 'PSRP_POOL_CLOSED' });
     }

@@ -11,6 +11,7 @@ import {
   commandEnvelope,
   createShellEnvelope,
   deleteEnvelope,
+  disconnectEnvelope,
   maxPayloadBytes,
   parseCommandResponse,
   parseCreateResponse,
@@ -18,6 +19,7 @@ import {
   parseResponse,
   powershellResourceUri,
   receiveEnvelope,
+  reconnectEnvelope,
   sendEnvelope,
   Signal,
   signalEnvelope,
@@ -62,6 +64,7 @@ export class WSManConnection implements PsrpConnection {
   private shellId: string | undefined;
   private readonly idleTimeoutSeconds: number | undefined;
   private deleted = false;
+  private disconnected = false;
   /** Request counter by action, for diagnostics and benchmarks. */
   readonly requestCounts = new Map<string, number>();
 
@@ -182,7 +185,30 @@ export class WSManConnection implements PsrpConnection {
     }
   }
 
+  async disconnect(idleTimeoutSeconds: number | undefined, options?: ConnectionOperationOptions): Promise<void> {
+    await this.request(disconnectEnvelope(this.ctx, this.requireShell(), idleTimeoutSeconds), options);
+    this.disconnected = true;
+  }
+
+  async reconnect(options?: ConnectionOperationOptions): Promise<void> {
+    await this.request(reconnectEnvelope(this.ctx, this.requireShell()), options);
+    this.disconnected = false;
+  }
+
+  /** Whether the shell is disconnected (kept on the server for a later Reconnect or Connect). */
+  get isDisconnected(): boolean {
+    return this.disconnected;
+  }
+
+  /**
+   * Deletes the shell; a disconnected shell is left on the server (that is what disconnecting asks
+   * for: the server removes it after its idle timeout, or a later client connects to it).
+   */
   closePool(options?: ConnectionOperationOptions): Promise<void> {
+    if (this.disconnected) {
+      this.deleted = true;
+      return Promise.resolve();
+    }
     return this.deleteShell(options, true);
   }
 

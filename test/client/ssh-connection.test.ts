@@ -106,6 +106,9 @@ describe('PowerShell over SSH (real OpenSSH sshd, pwsh -sshs)', () => {
       await expect(pool.powershell().addScript('1 + 1').invoke()).rejects.toMatchObject({
         code: 'PSRP_PIPELINE_FAILED',
       });
+      // SSH sessions end with their client: no disconnected sessions.
+      await expect(pool.disconnect()).rejects.toMatchObject({ code: 'PSRP_NOT_SUPPORTED' });
+      expect(pool.state).toBe('Opened');
     } finally {
       await pool.close();
     }
