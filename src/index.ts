@@ -49,6 +49,7 @@ export { RunspacePool } from './client/runspace-pool.js';
 export { identify } from './client/identify.js';
 export type { IdentifyOptions, IdentifyResult } from './client/identify.js';
 export type { RunspacePoolOptions } from './client/runspace-pool.js';
+export type { ShellInfo } from './wsman/enumerate.js';
 export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';

@@ -14,6 +14,7 @@ import { PowerShell } from './powershell.js';
 import type { PsrpConnection } from './psrp-connection.js';
 import { SshConnection, type SshOptions } from './ssh-connection.js';
 import { WSManConnection } from './wsman-connection.js';
+import type { ShellInfo } from '../wsman/index.js';
 
 export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   /** WinRM endpoint, e.g. `https://server:5986/wsman` or `https://cas.contoso.com/PowerShell/`. */
@@ -102,8 +103,10 @@ export class RunspacePool implements AsyncDisposable {
     };
   }
 
-  /** Opens a runspace pool (MS-PSRP 3.1.4.1) and resolves once the server says Opened. */
-  static async open(options: RunspacePoolOptions): Promise<RunspacePool> {
+  /** The connection (and the transport it owns) that `open`/`connect` use for `options`. */
+  private static async prepare(
+    options: RunspacePoolOptions,
+  ): Promise<{ connection: PsrpConnection; own: WsmanTransport | undefined; ids: IdSource }> {
     const ids = options.ids ?? randomIds;
     let transport: WsmanTransport | undefined;
     let own: WsmanTransport | undefined;
@@ -124,6 +127,12 @@ export class RunspacePool implements AsyncDisposable {
         idleTimeoutSeconds: options.idleTimeoutSeconds,
       });
     }
+    return { connection, own, ids };
+  }
+
+  /** Opens a runspace pool (MS-PSRP 3.1.4.1) and resolves once the server says Opened. */
+  static async open(options: RunspacePoolOptions): Promise<RunspacePool> {
+    const { connection, own, ids } = await RunspacePool.prepare(options);
     const core = new RunspacePoolCore({
       id: ids.uuid(),
       minRunspaces: options.minRunspaces ?? 1,
@@ -137,7 +146,63 @@ export class RunspacePool implements AsyncDisposable {
       await pool.doOpen(signal);
     } catch (e) {
       await pool.close().catch(() => undefined);
-      if (signal?.aborted && e === signal.reason) throw e;
+      throw e;
+    }
+    return pool;
+  }
+
+  /**
+   * The caller's shells on a WinRM server (WS-Man Enumerate), disconnected ones included, as
+   * Get-PSSession -ComputerName lists them: `shellId`, `configurationName`, `state`
+   * (`Connected`/`Disconnected`), `owner`, `clientIp`, `idleTimeout`, ...
+   */
+  static async listShells(options: RunspacePoolOptions): Promise<ShellInfo[]> {
+    const { connection, own } = await RunspacePool.prepare({ ...options, ssh: undefined, connection: undefined });
+    try {
+      return await (connection as WSManConnection).listShells({ signal: options.signal });
+    } finally {
+      await own?.close();
+    }
+  }
+
+  /**
+   * Attaches to a disconnected pool another client (or process) left on a WinRM server, as
+   * Connect-PSSession: `shellId` from `listShells()`. Resolves once the server says Opened; the
+   * pool is then this client's (close() deletes the shell). Not over SSH or a child pwsh.
+   */
+  static async connect(options: RunspacePoolOptions & { readonly shellId: string }): Promise<RunspacePool> {
+    if (options.ssh || options.connection) {
+      throw new PsrpError('Only WinRM (WS-Management) shells can be connected to: SSH sessions and a child pwsh end with their client', {
+        code: 'PSRP_NOT_SUPPORTED',
+      });
+    }
+    const { connection, own, ids } = await RunspacePool.prepare(options);
+    const wsman = connection as WSManConnection;
+    const core = new RunspacePoolCore({
+      id: options.shellId.toLowerCase(),
+      minRunspaces: options.minRunspaces ?? 1,
+      maxRunspaces: options.maxRunspaces ?? 1,
+      hasHost: options.host !== undefined,
+    });
+    const pool = new RunspacePool(core, connection, ids, options.host, own);
+    const signal = combine(options.signal, options.openTimeoutMs ?? 60_000);
+    try {
+      core.connect();
+      const first = core.dataToSend(connection.maxPayloadBytes, null)!;
+      const answer = await wsman.connectPool(options.shellId, first.data, { signal });
+      if (answer) core.receiveData(answer);
+      await pool.dispatch(pool.drain(), signal);
+      while (core.state !== 'Opened') {
+        if (core.state === 'Broken' || core.state === 'Closed') {
+          throw pool.brokenError ?? new RunspacePoolBrokenError(`The server refused the connection to the runspace pool (state ${core.state})`);
+        }
+        const chunk = await connection.receive(null, { signal });
+        for (const d of chunk.data) core.receiveData(d);
+        await pool.dispatch(pool.drain(), signal);
+      }
+      if (core.isProtocol22) wsman.setMaxEnvelopeSize(512000);
+    } catch (e) {
+      await pool.close().catch(() => undefined);
       throw e;
     }
     return pool;

@@ -11,10 +11,15 @@ import {
   commandEnvelope,
   createShellEnvelope,
   deleteEnvelope,
+  connectEnvelope,
   disconnectEnvelope,
+  enumerateEnvelope,
   maxPayloadBytes,
+  parseCommandEnumeration,
   parseCommandResponse,
+  parseConnectResponse,
   parseCreateResponse,
+  parseShellEnumeration,
   parseReceiveResponse,
   parseResponse,
   powershellResourceUri,
@@ -25,6 +30,7 @@ import {
   signalEnvelope,
   type BuiltEnvelope,
   type EnvelopeContext,
+  type ShellInfo,
 } from '../wsman/index.js';
 import type { ConnectionOperationOptions, PsrpConnection, PsrpStream, ReceivedChunk } from './psrp-connection.js';
 
@@ -193,6 +199,30 @@ export class WSManConnection implements PsrpConnection {
   async reconnect(options?: ConnectionOperationOptions): Promise<void> {
     await this.request(reconnectEnvelope(this.ctx, this.requireShell()), options);
     this.disconnected = false;
+  }
+
+  /** The caller's shells on the server, disconnected ones included (WS-Man Enumerate, MS-WSMV 3.1.4.8). */
+  async listShells(options?: ConnectionOperationOptions): Promise<ShellInfo[]> {
+    return parseShellEnumeration(await this.request(enumerateEnvelope(this.ctx), options));
+  }
+
+  /** The command (pipeline) ids of one of the caller's shells. */
+  async listCommands(shellId: string, options?: ConnectionOperationOptions): Promise<string[]> {
+    return parseCommandEnumeration(await this.request(enumerateEnvelope(this.ctx, shellId), options));
+  }
+
+  /**
+   * Attaches to a disconnected shell another client left (WS-Man Connect with the pool's
+   * SESSION_CAPABILITY + CONNECT_RUNSPACEPOOL, MS-PSRP 3.1.5.3.12); resolves with the server's
+   * fragments from connectResponseXml. Until it succeeds the shell counts as disconnected, so a
+   * failed attempt does not delete it.
+   */
+  async connectPool(shellId: string, data: Uint8Array, options?: ConnectionOperationOptions): Promise<Uint8Array | undefined> {
+    this.shellId = shellId.toUpperCase();
+    this.disconnected = true;
+    const answer = parseConnectResponse(await this.request(connectEnvelope(this.ctx, this.shellId, data), options));
+    this.disconnected = false;
+    return answer;
   }
 
   /** Whether the shell is disconnected (kept on the server for a later Reconnect or Connect). */

@@ -5,3 +5,4 @@ export * from './fault.js';
 export * from './response.js';
 export * from './identify.js';
 export * from './message-encryption.js';
+export * from './enumerate.js';

@@ -45,4 +45,38 @@ describe('replay: disconnect and reconnect (test_psrp_disconnect_runspaces)', ()
     await second.close();
     expect(replay.steps).toHaveLength(11);
   });
+
+  it('a new client lists the shells (Enumerate), connects to both disconnected pools, runs nothing they did not, and deletes them', async () => {
+    // A new process: its own transport, picking the recording up where the first client left off.
+    const listing = new ReplayTransport('test_psrp_disconnect_runspaces', { skip: 11 });
+    const shells = await RunspacePool.listShells({ transport: listing, ids: sequentialIds() });
+    expect(shells.map((s) => [s.configurationName, s.state])).toEqual([
+      ['Microsoft.PowerShell', 'Disconnected'],
+      ['Microsoft.PowerShell', 'Disconnected'],
+    ]);
+    expect(shells[0]!.shellId).toBe('B6631D8E-65A0-49F2-9053-A1B156C95777');
+    expect(shells[0]!.owner).toBe('WIN-NNMU24VVKJ0\\vagrant');
+    expect(shells[0]!.idleTimeout).toBe('PT7200.000S');
+
+    const replay = new ReplayTransport('test_psrp_disconnect_runspaces', { skip: 14 });
+    const ids = sequentialIds();
+    const a = await RunspacePool.connect({ transport: replay, ids, shellId: shells[0]!.shellId });
+    expect(a.state).toBe('Opened');
+    expect(a.id).toBe(shells[0]!.shellId.toLowerCase());
+    expect(replay.steps[0]!.psrpTypes).toEqual(['SessionCapability', 'ConnectRunspacePool']);
+    expect(replay.steps[0]!.recordedPsrpTypes).toEqual(['SessionCapability', 'ConnectRunspacePool']);
+    const b = await RunspacePool.connect({ transport: replay, ids, shellId: shells[1]!.shellId });
+    expect(b.state).toBe('Opened');
+    await a.close();
+    await b.close();
+    expect(replay.steps.map((s) => s.action)).toEqual([
+      'Connect',
+      'Receive',
+      'Connect',
+      'Receive',
+      'Delete',
+      'Delete',
+    ]);
+    expect(replay.remaining).toBe(0);
+  });
 });
