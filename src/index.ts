@@ -51,6 +51,7 @@ export { RunspacePool } from './client/runspace-pool.js';
 export { identify } from './client/identify.js';
 export type { IdentifyOptions, IdentifyResult } from './client/identify.js';
 export type { RunspacePoolOptions } from './client/runspace-pool.js';
+export type { ShellInfo } from './wsman/enumerate.js';
 export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
 export { jsonSafe } from './client/json-safe.js';
@@ -72,7 +73,9 @@ export type {
 export type { WinRSShellCreateOptions } from './wsman/winrs.js';
 export { quoteWindowsArgument, joinWindowsArguments, splitWindowsCommandLine } from './wsman/windows-command-line.js';
 export { OutOfProcConnection, findPwsh } from './client/outofproc-connection.js';
-export type { OutOfProcOptions } from './client/outofproc-connection.js';
+export type { OutOfProcOptions, OutOfProcStreamOptions } from './client/outofproc-connection.js';
+export { SshConnection, sshFingerprint } from './client/ssh-connection.js';
+export type { SshOptions, SshPrompt } from './client/ssh-connection.js';
 export type { WSManConnectionOptions } from './client/wsman-connection.js';
 export type {
   PsrpConnection,

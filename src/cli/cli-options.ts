@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectExchangeOptions } from '../exchange/index.js';
 import type { AuthOption } from '../http/auth-options.js';
 import { InvalidArgumentError } from '../index.js';
+import type { SshOptions } from '../index.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -28,6 +29,8 @@ const BOOLEAN_FLAGS = new Set([
   'quiet',
   'help',
   'unsupported-beta-invoke-command',
+  'ssh',
+  'no-host-key-check',
 ]);
 
 export interface ParsedArgs {
@@ -159,6 +162,45 @@ export function cliWords(text: string): string {
     .replace(/`ca`(?: option)?/g, '--ca FILE');
 }
 
+/** Whether the target is PowerShell over SSH: `ssh://[user@]host[:port]`, or any target with `--ssh`. */
+export const isSshTarget = (args: ParsedArgs): boolean =>
+  args.flags.get('ssh') === true || /^ssh:\/\//i.test(args.target ?? '');
+
+/**
+ * SSH options from `ssh://[user@]host[:port]` (or `[user@]host[:port]` with `--ssh`) and the flags
+ * `--identity FILE`, `--passphrase P` (or PSRP_SSH_PASSPHRASE), `--password P` (or PSRP_PASSWORD),
+ * `--known-hosts FILE`, `--no-host-key-check`, `--subsystem NAME`; the user defaults to `--user`,
+ * PSRP_USER, then the local user. Without a key or password: the agent and ~/.ssh/id_*, as ssh.
+ * Returns a usage error string instead when the target is malformed.
+ */
+export function sshOptions(
+  args: ParsedArgs & { readonly target: string },
+  io: CliIo,
+  command: string,
+): SshOptions | string {
+  const m = /^(?:ssh:\/\/)?(?:([^@/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/i.exec(args.target);
+  if (!m) return `psrp ${command}: not an SSH target: ${args.target} (ssh://[user@]host[:port])`;
+  const host = m[2]!.replace(/^\[|\]$/g, '');
+  const username =
+    (m[1] !== undefined ? decodeURIComponent(m[1]) : undefined) ?? flag(args, 'user') ?? io.env['PSRP_USER'];
+  const identity = flag(args, 'identity');
+  const passphrase = flag(args, 'passphrase') ?? io.env['PSRP_SSH_PASSPHRASE'];
+  const password = flag(args, 'password') ?? io.env['PSRP_PASSWORD'];
+  const knownHosts = flag(args, 'known-hosts');
+  const subsystem = flag(args, 'subsystem');
+  return {
+    host,
+    ...(m[3] !== undefined ? { port: Number(m[3]) } : {}),
+    ...(username !== undefined ? { username } : {}),
+    ...(identity !== undefined ? { privateKeyPath: identity } : {}),
+    ...(passphrase !== undefined ? { passphrase } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(knownHosts !== undefined ? { knownHostsFile: knownHosts } : {}),
+    ...(subsystem !== undefined ? { subsystem } : {}),
+    ...(args.flags.get('no-host-key-check') === true ? { verifyHostKey: false } : {}),
+  };
+}
+
 /** connectExchange options from the parsed flags (without the credential). */
 export function connectionOptions(
   args: ParsedArgs & { readonly target: string },
@@ -178,7 +220,10 @@ export function connectionOptions(
         `--ca ${ca}: not a PEM certificate file (no -----BEGIN CERTIFICATE-----)`,
       );
   }
+  // --proxy URL (credentials in it), or --proxy env for HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
+  const proxy = flag(args, 'proxy');
   return {
+    ...(proxy !== undefined ? { proxy } : {}),
     ...(isUri(args.target) ? { uri: args.target } : { server: args.target }),
     ...(caPem !== undefined ? { ca: caPem } : {}),
     skipCertificateCheck: args.flags.get('skip-certificate-check') === true,

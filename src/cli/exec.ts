@@ -12,18 +12,20 @@
  * shell deleted first; a second Ctrl-C within 2 s exits after a Delete bounded to 3 s.
  */
 import { readFileSync } from 'node:fs';
-import { serializeClixml, type ErrorRecord } from '../index.js';
+import { RunspacePool, serializeClixml, type ErrorRecord, type SshOptions } from '../index.js';
 import { connectExchange, connectExchangeOnline, type ExchangeCommandSession } from '../exchange/index.js';
 import {
   checkTarget,
   connectionOptions,
   defaultConfiguration,
   describeError,
+  isSshTarget,
   isUri,
   flag,
   paint,
   parseArgs,
   resolveAuthOption,
+  sshOptions,
   useColour,
   type CliIo,
 } from './cli-options.js';
@@ -41,7 +43,11 @@ const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth b
   A URL is used as given (https://host:5986/wsman); its configuration defaults to Microsoft.Exchange
   for a /PowerShell path and Microsoft.PowerShell otherwise (--configuration NAME picks another).
        psrp exec exo://<tenant-id> [--base-url URL] [--page-size N] [--unsupported-beta-invoke-command] [--ca FILE] [--format ...] -- <command line>
-  Exchange Online through its admin API (docs/exchange-online.md); the bearer token comes from PSRP_EXO_TOKEN.`;
+  Exchange Online through its admin API (docs/exchange-online.md); the bearer token comes from PSRP_EXO_TOKEN.
+       psrp exec ssh://[user@]host[:port] [--identity FILE] [--passphrase P] [--password P] [--known-hosts FILE]
+                 [--no-host-key-check] [--subsystem NAME] [--format ...] -- <script>
+  PowerShell 7 over SSH (the server's sshd runs \`pwsh -sshs\` as the powershell subsystem); --ssh takes [user@]host[:port].
+  --proxy URL|env goes through an HTTP proxy (env: HTTPS_PROXY/HTTP_PROXY/NO_PROXY).`;
 
 const FORMATS = ['table', 'list', 'csv', 'json', 'jsonl', 'clixml'];
 
@@ -72,6 +78,20 @@ function exchangeOnline(
   });
 }
 
+/** What `psrp exec` drives: an Exchange session (on-premises or Online), or a pool over SSH. */
+type ExecSession = Pick<ExchangeCommandSession, 'runRecords' | 'close'> & AsyncDisposable;
+
+/** A PowerShell pool over SSH as an ExecSession: the command line is run as a script. */
+async function sshSession(ssh: SshOptions): Promise<ExecSession> {
+  const pool = await RunspacePool.open({ ssh });
+  return {
+    runRecords: (script, options) =>
+      pool.powershell().addScript(script).stream(options?.signal ? { signal: options.signal } : {}),
+    close: () => pool.close(),
+    [Symbol.asyncDispose]: () => pool.close(),
+  };
+}
+
 export async function runExec(argv: readonly string[], io: ExecIo): Promise<number> {
   const args = parseArgs(argv);
   const { target, rest: command } = args;
@@ -96,18 +116,27 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     );
     return 2;
   }
-  const targetError = checkTarget(target);
+  const online = /^exo:\/\//i.test(target);
+  const ssh = isSshTarget(args) ? sshOptions({ ...args, target }, io, 'exec') : undefined;
+  if (typeof ssh === 'string') {
+    io.stderr.write(`${ssh}\n`);
+    return 2;
+  }
+  const targetError = online || ssh ? undefined : checkTarget(target);
   if (targetError !== undefined) {
     io.stderr.write(`psrp exec: ${targetError}\n`);
     return 2;
   }
-  const online = /^exo:\/\//i.test(target);
-  const authentication = online ? undefined : await resolveAuthOption(args, io, 'exec');
+  const authentication = online || ssh ? undefined : await resolveAuthOption(args, io, 'exec');
   if (typeof authentication === 'string') {
     io.stderr.write(`${authentication}\n`);
     return 2;
   }
-  const session = online ? exchangeOnline(args, target, io, format !== 'clixml') : undefined;
+  const session = online
+    ? exchangeOnline(args, target, io, format !== 'clixml')
+    : ssh
+      ? sshSession(ssh)
+      : undefined;
   if (typeof session === 'string') {
     io.stderr.write(`${session}\n`);
     return 2;
@@ -126,7 +155,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     return exitCodeOf(interrupts.received);
   };
   try {
-    await using ex: ExchangeCommandSession = session
+    await using ex: ExecSession = session
       ? await session
       : await connectExchange({
           ...connectionOptions({ ...args, target }),
@@ -186,7 +215,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     status?.done();
     if (interrupts.received) return interrupted()!;
     io.stderr.write(`psrp exec: ${errColour.red(describeError(e))}\n`);
-    if (!isUri(target))
+    if (!isUri(target) && !online && !ssh)
       io.stderr.write(
         `${errColour.dim(`(a bare name means Exchange: psrp connected to https://${target}/PowerShell/; for any other endpoint give the full URL, e.g. https://${target}:5986/wsman)`)}\n`,
       );

@@ -1,9 +1,12 @@
 /**
- * PSRP over a child `pwsh -s` process (PowerShell's out-of-process transport): run PowerShell from
- * Node without WinRM, and the interop harness that proves what we send against real PowerShell.
- * Every Data, Command, Signal and Close waits for its Ack, as PowerShell's own client does.
+ * PSRP over PowerShell's out-of-process transport: a child `pwsh -s` process (run PowerShell from
+ * Node without WinRM, and the interop harness that proves what we send against real PowerShell), or
+ * any duplex byte stream that speaks the same packets, such as the `powershell` SSH subsystem
+ * (`pwsh -sshs`, see SshConnection). Every Data, Command, Signal and Close waits for its Ack, as
+ * PowerShell's own client does.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Duplex, Readable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -41,6 +44,35 @@ export interface OutOfProcOptions {
   readonly ackTimeoutMs?: number | undefined;
 }
 
+/**
+ * An out-of-process connection over a ready duplex byte stream instead of a child pwsh: the stream
+ * carries the packets both ways (UTF-8 lines); `stderr`, when given, carries the server's
+ * diagnostics (`pwsh -sshs` reports fatal errors there as `__NamedPipeError__:<message>` lines).
+ */
+export interface OutOfProcStreamOptions {
+  readonly stream: Duplex;
+  readonly stderr?: Readable | undefined;
+  /** Names the peer in errors (e.g. `ssh://user@host:22 (subsystem powershell)`). Default `the out-of-process peer`. */
+  readonly peer?: string | undefined;
+  /** The error code when the stream ends before the pool was closed. Default `PSRP_TRANSPORT_CLOSED`. */
+  readonly closedCode?: string | undefined;
+  /** Releases what carries the stream once the pool is closed (e.g. ends the SSH session). */
+  readonly dispose?: (() => Promise<void>) | undefined;
+  /** Milliseconds to wait for an Ack. Default 60000. */
+  readonly ackTimeoutMs?: number | undefined;
+}
+
+/** What the connection drives: writes packets, ends politely, kills, and says when it is gone. */
+interface Wire {
+  write(text: string): void;
+  end(): void;
+  kill(): void;
+  readonly exited: Promise<void>;
+}
+
+/** pwsh's prefix of a fatal transport error on stderr (OutOfProcessUtils, SSH and named pipes). */
+const NAMED_PIPE_ERROR = '__NamedPipeError__:';
+
 interface Waiter {
   resolve(): void;
   reject(e: Error): void;
@@ -49,52 +81,116 @@ interface Waiter {
 export class OutOfProcConnection implements PsrpConnection {
   /** pwsh accepts large packets; keep fragments moderate so Acks flow. */
   readonly maxPayloadBytes = 32 * 1024;
-  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly child: ChildProcessWithoutNullStreams | undefined;
+  private readonly wire: Wire;
   private readonly decoder = new PacketDecoder();
   private readonly inbox = new Map<string, Uint8Array[]>();
   private readonly readers = new Map<string, Waiter>();
   private readonly acks = new Map<string, Waiter[]>();
   private failure: TransportError | undefined;
   private stderrTail = '';
+  private stderrLine = '';
   private closed = false;
-  private readonly exited: Promise<void>;
   private readonly ackTimeoutMs: number;
+  private readonly peer: string;
 
-  constructor(options: OutOfProcOptions = {}) {
-    const exe = findPwsh(options.executable);
+  constructor(options: OutOfProcOptions | OutOfProcStreamOptions = {}) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? 60_000;
-    this.child = spawn(exe, ['-NoLogo', '-NoProfile', '-s', ...(options.args ?? [])], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...options.env },
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    });
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (text: string) => this.onStdout(text));
-    this.child.stderr.setEncoding('utf8');
-    this.child.stderr.on('data', (t: string) => {
-      this.stderrTail = (this.stderrTail + t).slice(-2000);
-    });
-    this.child.stdin.on('error', () => undefined);
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, sig) => {
+    if ('stream' in options) {
+      this.child = undefined;
+      this.peer = options.peer ?? 'the out-of-process peer';
+      this.wire = this.streamWire(options);
+    } else {
+      this.peer = 'pwsh';
+      const exe = findPwsh(options.executable);
+      const child = spawn(exe, ['-NoLogo', '-NoProfile', '-s', ...(options.args ?? [])], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, ...options.env },
+        ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      });
+      this.child = child;
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (text: string) => this.onStdout(text));
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (t: string) => this.onStderr(t));
+      child.stdin.on('error', () => undefined);
+      const exited = new Promise<void>((resolve) => {
+        child.on('exit', (code, sig) => {
+          this.fail(new TransportError(`pwsh exited (${sig ?? `code ${code}`})${this.stderrSuffix()}`, { code: 'PSRP_PROCESS_EXITED' }));
+          resolve();
+        });
+        child.on('error', (err) => {
+          this.fail(new TransportError(`pwsh could not be started: ${err.message}`, { code: 'PSRP_PROCESS_EXITED', cause: err }));
+          resolve();
+        });
+      });
+      this.wire = {
+        write: (text) => child.stdin.write(text),
+        end: () => child.stdin.end(),
+        kill: () => child.kill('SIGKILL'),
+        exited,
+      };
+    }
+  }
+
+  private streamWire(options: OutOfProcStreamOptions): Wire {
+    const { stream, stderr } = options;
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => this.onStdout(text));
+    stderr?.setEncoding('utf8');
+    stderr?.on('data', (t: string) => this.onStderr(t));
+    let disposed: Promise<void> | undefined;
+    const dispose = (): Promise<void> => (disposed ??= (options.dispose?.() ?? Promise.resolve()).catch(() => undefined));
+    const exited = new Promise<void>((resolve) => {
+      const gone = (err?: Error): void => {
         this.fail(
-          new TransportError(
-            `pwsh exited (${sig ?? `code ${code}`})${this.stderrTail.trim() ? `: ${this.stderrTail.trim().slice(-500)}` : ''}`,
-            { code: 'PSRP_PROCESS_EXITED' },
-          ),
+          new TransportError(`${this.peer} closed the connection${err ? `: ${err.message}` : ''}${this.stderrSuffix()}`, {
+            code: options.closedCode ?? 'PSRP_TRANSPORT_CLOSED',
+            ...(err ? { cause: err } : {}),
+          }),
         );
-        resolve();
-      });
-      this.child.on('error', (err) => {
-        this.fail(new TransportError(`pwsh could not be started: ${err.message}`, { code: 'PSRP_PROCESS_EXITED', cause: err }));
-        resolve();
-      });
+        void dispose().then(() => resolve());
+      };
+      stream.once('close', () => gone());
+      stream.once('end', () => gone());
+      stream.once('error', (err: Error) => gone(err));
     });
+    return {
+      write: (text) => stream.write(text),
+      end: () => {
+        stream.end();
+        void dispose();
+      },
+      kill: () => {
+        stream.destroy();
+        void dispose();
+      },
+      exited,
+    };
+  }
+
+  private onStderr(text: string): void {
+    this.stderrTail = (this.stderrTail + text).slice(-2000);
+    this.stderrLine += text;
+    let nl: number;
+    while ((nl = this.stderrLine.indexOf('\n')) >= 0) {
+      const line = this.stderrLine.slice(0, nl).trim();
+      this.stderrLine = this.stderrLine.slice(nl + 1);
+      if (line.startsWith(NAMED_PIPE_ERROR)) {
+        this.fail(new TransportError(`${this.peer} reported: ${line.slice(NAMED_PIPE_ERROR.length).trim().slice(0, 500)}`, { code: 'PSRP_TRANSPORT_ERROR' }));
+      }
+    }
+    if (this.stderrLine.length > 4096) this.stderrLine = this.stderrLine.slice(-4096);
+  }
+
+  private stderrSuffix(): string {
+    const t = this.stderrTail.trim();
+    return t ? `: ${t.slice(-500)}` : '';
   }
 
   /** The child's process id (for diagnostics and tests). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.child?.pid;
   }
 
   private onStdout(text: string): void {
@@ -103,7 +199,7 @@ export class OutOfProcConnection implements PsrpConnection {
       packets = this.decoder.push(text);
     } catch (e) {
       this.fail(e as TransportError);
-      this.child.kill();
+      this.wire.kill();
       return;
     }
     for (const p of packets) {
@@ -138,14 +234,14 @@ export class OutOfProcConnection implements PsrpConnection {
 
   private write(p: Packet): void {
     if (this.failure) throw this.failure;
-    this.child.stdin.write(encodePacket(p));
+    this.wire.write(encodePacket(p));
   }
 
   private waitAck(type: PacketType, guid: string, signal?: AbortSignal): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       const key = `${type}:${guid}`;
-      const timer = setTimeout(() => done(new TransportError(`No ${type} from pwsh within ${this.ackTimeoutMs} ms`, { code: 'PSRP_TIMEOUT' })), this.ackTimeoutMs);
+      const timer = setTimeout(() => done(new TransportError(`No ${type} from ${this.peer} within ${this.ackTimeoutMs} ms`, { code: 'PSRP_TIMEOUT' })), this.ackTimeoutMs);
       const onAbort = (): void => done(signal!.reason as Error);
       const waiter: Waiter = { resolve: () => done(), reject: (e) => done(e) };
       const done = (err?: Error): void => {
@@ -232,7 +328,7 @@ export class OutOfProcConnection implements PsrpConnection {
   }
 
   async closePool(options?: ConnectionOperationOptions): Promise<void> {
-    if (this.closed) return this.exited;
+    if (this.closed) return this.wire.exited;
     this.closed = true;
     if (!this.failure) {
       try {
@@ -246,9 +342,9 @@ export class OutOfProcConnection implements PsrpConnection {
         // Already gone: fall through to ending the process.
       }
     }
-    this.child.stdin.end();
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await this.exited;
+    this.wire.end();
+    const killer = setTimeout(() => this.wire.kill(), 3000);
+    await this.wire.exited;
     clearTimeout(killer);
   }
 }

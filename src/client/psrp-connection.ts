@@ -65,6 +65,16 @@ export interface PsrpConnection {
   closePipeline(pipelineId: string, options?: ConnectionOperationOptions): Promise<void>;
 
   /**
+   * Disconnect from the pool, leaving it (and its pipelines) on the server until its idle timeout
+   * (WS-Man Disconnect, MS-PSRP 3.1.5.3.10). Absent where the wire has no such thing (SSH, a child
+   * pwsh): the pool then says `PSRP_NOT_SUPPORTED`.
+   */
+  disconnect?(idleTimeoutSeconds: number | undefined, options?: ConnectionOperationOptions): Promise<void>;
+
+  /** Reattach to the pool this connection disconnected (WS-Man Reconnect, MS-PSRP 3.1.5.3.11). */
+  reconnect?(options?: ConnectionOperationOptions): Promise<void>;
+
+  /**
    * Delete the pool on the server and release local resources (WS-Man Delete, or Close + process
    * exit). Idempotent; safe to call on every path, including after a failure or an abort.
    */

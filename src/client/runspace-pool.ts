@@ -4,7 +4,7 @@
  * `maxRunspaces` running at once; the rest wait), and always deletes the shell on close, on a
  * failed open and on abort.
  */
-import { InvalidArgumentError, PipelineFailedError, PsrpError, RunspacePoolBrokenError, TimeoutError, WSManFaultError } from '../errors.js';
+import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError, RunspacePoolBrokenError, TimeoutError, WSManFaultError } from '../errors.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
 import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
@@ -15,7 +15,9 @@ import { answerHostCall, type PSHost } from './host.js';
 import { PowerShell } from './powershell.js';
 import { copyFrom, copyTo, type FileTransferOptions, type FileTransferResult } from './file-transfer.js';
 import type { PsrpConnection } from './psrp-connection.js';
+import { SshConnection, type SshOptions } from './ssh-connection.js';
 import { WSManConnection } from './wsman-connection.js';
+import type { ShellInfo } from '../wsman/index.js';
 
 export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   /** WinRM endpoint, e.g. `https://server:5986/wsman` or `https://cas.contoso.com/PowerShell/`. */
@@ -24,6 +26,11 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   readonly transport?: WsmanTransport | undefined;
   /** A ready PSRP connection instead of WS-Man (for example `OutOfProcConnection` to a local pwsh). */
   readonly connection?: PsrpConnection | undefined;
+  /**
+   * PowerShell over SSH instead of WinRM: the server's sshd runs `pwsh -sshs` as the `powershell`
+   * subsystem (PowerShell 7's SSH remoting). The host key is checked against ~/.ssh/known_hosts.
+   */
+  readonly ssh?: SshOptions | undefined;
   /** Session configuration. Default `Microsoft.PowerShell`. */
   readonly configurationName?: string | undefined;
   readonly minRunspaces?: number | undefined;
@@ -128,6 +135,7 @@ export class RunspacePool implements AsyncDisposable {
   private readonly ownTransport: WsmanTransport | undefined;
   private brokenError: PsrpError | undefined;
   private readonly cleanupTimeoutMs: number;
+  private disconnected = false;
 
   private constructor(
     private readonly core: RunspacePoolCore,
@@ -169,16 +177,21 @@ export class RunspacePool implements AsyncDisposable {
     return copyFrom(this, remote, local, options);
   }
 
-  /** Opens a runspace pool (MS-PSRP 3.1.4.1) and resolves once the server says Opened. */
-  static async open(options: RunspacePoolOptions): Promise<RunspacePool> {
+  /** The connection (and the transport it owns) that `open`/`connect` use for `options`. */
+  private static async prepare(
+    options: RunspacePoolOptions,
+  ): Promise<{ connection: PsrpConnection; own: WsmanTransport | undefined; ids: IdSource; transport: WsmanTransport | undefined }> {
     const ids = options.ids ?? randomIds;
     let transport: WsmanTransport | undefined;
     let own: WsmanTransport | undefined;
     let connection = options.connection;
+    if (!connection && options.ssh) {
+      connection = await SshConnection.connect({ ...options.ssh, signal: options.ssh.signal ?? options.signal });
+    }
     if (!connection) {
       transport = options.transport;
       if (!transport) {
-        if (options.uri === undefined) throw new InvalidArgumentError('RunspacePool.open needs `uri`, `transport` or `connection`');
+        if (options.uri === undefined) throw new InvalidArgumentError('RunspacePool.open needs `uri`, `ssh`, `transport` or `connection`');
         own = transport = new HttpTransport({ ...options, url: options.uri });
       }
       connection = new WSManConnection(transport, {
@@ -189,6 +202,12 @@ export class RunspacePool implements AsyncDisposable {
         maxEnvelopeSize: typeof options.maxEnvelopeSize === 'number' ? options.maxEnvelopeSize : undefined,
       });
     }
+    return { connection, own, ids, transport };
+  }
+
+  /** Opens a runspace pool (MS-PSRP 3.1.4.1) and resolves once the server says Opened. */
+  static async open(options: RunspacePoolOptions): Promise<RunspacePool> {
+    const { connection, own, ids, transport } = await RunspacePool.prepare(options);
     const endpoint = endpointOf(transport?.url ?? (options.uri !== undefined ? String(options.uri) : undefined));
     const cleanupTimeoutMs = options.cleanupTimeoutMs ?? CONNECTION_DEFAULTS.cleanupTimeoutMs;
     const core = new RunspacePoolCore({
@@ -207,6 +226,73 @@ export class RunspacePool implements AsyncDisposable {
     try {
       if (options.maxEnvelopeSize === 'server' && connection instanceof WSManConnection) await pool.queryEnvelopeSize(connection, signal);
       await pool.doOpen(signal);
+    } catch (e) {
+      // The Delete after a failed open shares the open budget: it gets what is left, at least a
+      // short moment and at most cleanupTimeoutMs, so that open() stays within openTimeoutMs (+1 s).
+      const left = Math.min(cleanupTimeoutMs, Math.max(1_000, openTimeoutMs - (Date.now() - started)));
+      await pool.close({ timeoutMs: left }).catch(() => undefined);
+      throw e;
+    } finally {
+      limit.clear();
+    }
+    return pool;
+  }
+
+  /**
+   * The caller's shells on a WinRM server (WS-Man Enumerate), disconnected ones included, as
+   * Get-PSSession -ComputerName lists them: `shellId`, `configurationName`, `state`
+   * (`Connected`/`Disconnected`), `owner`, `clientIp`, `idleTimeout`, ...
+   */
+  static async listShells(options: RunspacePoolOptions): Promise<ShellInfo[]> {
+    const { connection, own } = await RunspacePool.prepare({ ...options, ssh: undefined, connection: undefined });
+    try {
+      return await (connection as WSManConnection).listShells({ signal: options.signal });
+    } finally {
+      await own?.close();
+    }
+  }
+
+  /**
+   * Attaches to a disconnected pool another client (or process) left on a WinRM server, as
+   * Connect-PSSession: `shellId` from `listShells()`. Resolves once the server says Opened; the
+   * pool is then this client's (close() deletes the shell). Not over SSH or a child pwsh.
+   */
+  static async connect(options: RunspacePoolOptions & { readonly shellId: string }): Promise<RunspacePool> {
+    if (options.ssh || options.connection) {
+      throw new PsrpError('Only WinRM (WS-Management) shells can be connected to: SSH sessions and a child pwsh end with their client', {
+        code: 'PSRP_NOT_SUPPORTED',
+      });
+    }
+    const { connection, own, ids, transport } = await RunspacePool.prepare(options);
+    const wsman = connection as WSManConnection;
+    const core = new RunspacePoolCore({
+      id: options.shellId.toLowerCase(),
+      minRunspaces: options.minRunspaces ?? 1,
+      maxRunspaces: options.maxRunspaces ?? 1,
+      hasHost: options.host !== undefined,
+    });
+    const endpoint = endpointOf(transport?.url ?? (options.uri !== undefined ? String(options.uri) : undefined));
+    const cleanupTimeoutMs = options.cleanupTimeoutMs ?? CONNECTION_DEFAULTS.cleanupTimeoutMs;
+    const pool = new RunspacePool(core, connection, ids, options.host, own, cleanupTimeoutMs, endpoint);
+    const openTimeoutMs = options.openTimeoutMs ?? CONNECTION_DEFAULTS.openTimeoutMs;
+    const started = Date.now();
+    const limit = deadline(openTimeoutMs, 'open', endpoint, 'openTimeoutMs');
+    const signal = options.signal ? AbortSignal.any([options.signal, limit.signal]) : limit.signal;
+    try {
+      core.connect();
+      const first = core.dataToSend(connection.maxPayloadBytes, null)!;
+      const answer = await wsman.connectPool(options.shellId, first.data, { signal });
+      if (answer) core.receiveData(answer);
+      await pool.dispatch(pool.drain(), signal);
+      while (core.state !== 'Opened') {
+        if (core.state === 'Broken' || core.state === 'Closed') {
+          throw pool.brokenError ?? new RunspacePoolBrokenError(`The server refused the connection to the runspace pool (state ${core.state})`);
+        }
+        await pool.receivePool(signal);
+        await pool.dispatch(pool.drain(), signal);
+      }
+      // As after open: only the default envelope size is raised, never one set or announced.
+      if (core.isProtocol22) wsman.raiseDefaultMaxEnvelopeSize(512000);
     } catch (e) {
       // The Delete after a failed open shares the open budget: it gets what is left, at least a
       // short moment and at most cleanupTimeoutMs, so that open() stays within openTimeoutMs (+1 s).
@@ -278,9 +364,38 @@ export class RunspacePool implements AsyncDisposable {
     return out;
   }
 
-  /** The pool's state (`Opened` while usable). */
+  /** The pool's state (`Opened` while usable, `Disconnected` after `disconnect()`). */
   get state(): RunspacePoolState {
-    return this.core.state;
+    return this.disconnected && this.core.state === 'Opened' ? 'Disconnected' : this.core.state;
+  }
+
+  /**
+   * Disconnects from the pool, as Disconnect-PSSession: the server keeps the shell (for its idle
+   * timeout: `idleTimeoutSeconds`, or the shell's) until `reconnect()`. Only idle pools: wait for
+   * running pipelines first. Not on SSH or a child pwsh (`PSRP_NOT_SUPPORTED`).
+   */
+  async disconnect(options: { readonly idleTimeoutSeconds?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
+    this.assertUsable();
+    const connection = this.connection;
+    if (!connection.disconnect || !connection.reconnect) {
+      throw new PsrpError(
+        `${connection.constructor.name} cannot disconnect: only WinRM (WS-Management) shells outlive their client; an SSH session or a child pwsh ends with it`,
+        { code: 'PSRP_NOT_SUPPORTED' },
+      );
+    }
+    if (this.running > 0) {
+      throw new InvalidStateError('disconnect the runspace pool', `Opened with ${this.running} running pipeline(s)`, ['Opened and idle']);
+    }
+    await Promise.all(this.pending);
+    await connection.disconnect(options.idleTimeoutSeconds, { signal: options.signal });
+    this.disconnected = true;
+  }
+
+  /** Reattaches to the pool this client disconnected (Connect-PSSession on the same client). */
+  async reconnect(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.disconnected) throw new InvalidStateError('reconnect the runspace pool', this.state, ['Disconnected']);
+    await this.connection.reconnect!({ signal: options.signal });
+    this.disconnected = false;
   }
   get id(): string {
     return this.core.id;
@@ -364,6 +479,7 @@ export class RunspacePool implements AsyncDisposable {
 
   private assertUsable(): void {
     if (this.brokenError) throw this.brokenError;
+    if (this.disconnected && !this.closing) throw new InvalidStateError('use the runspace pool', 'Disconnected', ['Opened']);
     if (this.closing || this.core.state !== 'Opened') {
       throw new PsrpError(`The runspace pool is ${this.closing ? 'closed' : this.core.state}`, { code: 'PSRP_POOL_CLOSED' });
     }

@@ -13,19 +13,27 @@ import {
   configGetEnvelope,
   createShellEnvelope,
   deleteEnvelope,
+  connectEnvelope,
+  disconnectEnvelope,
+  enumerateEnvelope,
   maxPayloadBytes,
+  parseCommandEnumeration,
   parseCommandResponse,
+  parseConnectResponse,
   parseCreateResponse,
   parseMaxEnvelopeSize,
+  parseShellEnumeration,
   parseReceiveResponse,
   parseResponse,
   powershellResourceUri,
   receiveEnvelope,
+  reconnectEnvelope,
   sendEnvelope,
   Signal,
   signalEnvelope,
   type BuiltEnvelope,
   type EnvelopeContext,
+  type ShellInfo,
 } from '../wsman/index.js';
 import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
 import type { ConnectionOperationOptions, PsrpConnection, PsrpStream, ReceivedChunk } from './psrp-connection.js';
@@ -121,6 +129,7 @@ export class WSManConnection implements PsrpConnection {
   private readonly emptyBackoff = new Map<string | null, number>();
   /** Where MaxEnvelopeSize came from: only the default is ever raised. */
   private envelopeSizeSource: 'default' | 'user' | 'server';
+  private disconnected = false;
   /** Request counter by action, for diagnostics and benchmarks. */
   readonly requestCounts = new Map<string, number>();
 
@@ -326,7 +335,54 @@ export class WSManConnection implements PsrpConnection {
     }
   }
 
+  async disconnect(idleTimeoutSeconds: number | undefined, options?: ConnectionOperationOptions): Promise<void> {
+    await this.request(disconnectEnvelope(this.ctx, this.requireShell(), idleTimeoutSeconds), options);
+    this.disconnected = true;
+  }
+
+  async reconnect(options?: ConnectionOperationOptions): Promise<void> {
+    await this.request(reconnectEnvelope(this.ctx, this.requireShell()), options);
+    this.disconnected = false;
+  }
+
+  /** The caller's shells on the server, disconnected ones included (WS-Man Enumerate, MS-WSMV 3.1.4.8). */
+  async listShells(options?: ConnectionOperationOptions): Promise<ShellInfo[]> {
+    return parseShellEnumeration(await this.request(enumerateEnvelope(this.ctx), options));
+  }
+
+  /** The command (pipeline) ids of one of the caller's shells. */
+  async listCommands(shellId: string, options?: ConnectionOperationOptions): Promise<string[]> {
+    return parseCommandEnumeration(await this.request(enumerateEnvelope(this.ctx, shellId), options));
+  }
+
+  /**
+   * Attaches to a disconnected shell another client left (WS-Man Connect with the pool's
+   * SESSION_CAPABILITY + CONNECT_RUNSPACEPOOL, MS-PSRP 3.1.5.3.12); resolves with the server's
+   * fragments from connectResponseXml. Until it succeeds the shell counts as disconnected, so a
+   * failed attempt does not delete it.
+   */
+  async connectPool(shellId: string, data: Uint8Array, options?: ConnectionOperationOptions): Promise<Uint8Array | undefined> {
+    this.shellId = shellId.toUpperCase();
+    this.disconnected = true;
+    const answer = parseConnectResponse(await this.request(connectEnvelope(this.ctx, this.shellId, data), options));
+    this.disconnected = false;
+    return answer;
+  }
+
+  /** Whether the shell is disconnected (kept on the server for a later Reconnect or Connect). */
+  get isDisconnected(): boolean {
+    return this.disconnected;
+  }
+
+  /**
+   * Deletes the shell; a disconnected shell is left on the server (that is what disconnecting asks
+   * for: the server removes it after its idle timeout, or a later client connects to it).
+   */
   closePool(options?: ConnectionOperationOptions): Promise<void> {
+    if (this.disconnected) {
+      this.deleted = true;
+      return Promise.resolve();
+    }
     // A Delete under a cleanup limit of its own is tried once: retries would overrun that limit.
     return this.deleteShell(options, options?.timeoutMs === undefined);
   }

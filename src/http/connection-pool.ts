@@ -9,11 +9,13 @@
  */
 import { connect as tcpConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { buildConnector, Client } from 'undici';
+import { buildConnector, Client, type Dispatcher } from 'undici';
 import { TimeoutError, TransportError } from '../errors.js';
+import { proxiedConnection } from './proxy.js';
 
 interface Slot {
-  readonly client: Client;
+  /** A Client, or one tunnelled through a proxy (see proxy.ts). */
+  readonly client: Dispatcher;
   busy: boolean;
   /** DER of the server certificate of the slot's current TLS connection. */
   peer: Buffer | undefined;
@@ -21,7 +23,7 @@ interface Slot {
 
 /** A connection held for one request; give it back with {@link ConnectionPool.release}. */
 export interface Lease {
-  readonly client: Client;
+  readonly client: Dispatcher;
   /** 1-based index of the connection in the pool (for diagnostics). */
   readonly index: number;
   /**
@@ -41,14 +43,17 @@ export class ConnectionPool {
   readonly #origin: string;
   readonly #options: Client.Options;
   readonly #max: number;
+  readonly #proxy: URL | undefined;
   readonly #slots: Slot[] = [];
   readonly #waiters: Waiter[] = [];
   #closed = false;
 
-  constructor(origin: string, options: Client.Options, max: number) {
+  /** `proxy`: every connection is a CONNECT tunnel through it (one tunnel per connection). */
+  constructor(origin: string, options: Client.Options, max: number, proxy?: URL) {
     this.#origin = origin;
     this.#options = options;
     this.#max = Math.max(1, max);
+    this.#proxy = proxy;
   }
 
   /** Connections opened so far (idle or busy). */
@@ -111,6 +116,26 @@ export class ConnectionPool {
    */
   #open(): Slot {
     const connect = this.#options.connect;
+    if (this.#proxy !== undefined && typeof connect !== 'function') {
+      const slot: { client?: Dispatcher; busy: boolean; peer: Buffer | undefined } = {
+        busy: false,
+        peer: undefined,
+      };
+      slot.client = proxiedConnection(
+        this.#origin,
+        this.#proxy,
+        { ...this.#options, connect: connect },
+        (socket) => {
+          const tls = socket as Partial<TLSSocket>;
+          const raw =
+            typeof tls.getPeerCertificate === 'function'
+              ? (tls.getPeerCertificate().raw as Buffer | undefined)
+              : undefined;
+          slot.peer = raw && raw.length > 0 ? raw : undefined;
+        },
+      );
+      return slot as Slot;
+    }
     if (connect === undefined || typeof connect === 'function' || !this.#origin.startsWith('https:')) {
       return { client: new Client(this.#origin, this.#options), busy: false, peer: undefined };
     }

@@ -23,6 +23,7 @@ import type { Authenticator } from './authenticator.js';
 import { resolveAuth } from './auth-options.js';
 import type { BasicCredentials } from './basic-authenticator.js';
 import { ConnectionPool, type Lease } from './connection-pool.js';
+import { parseProxyOption, proxyFor, type ProxySetting } from './proxy.js';
 import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, excerpt, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody, readBounded } from './response-body.js';
@@ -70,6 +71,7 @@ export class HttpTransport implements WsmanTransport {
   readonly #inflight = new Set<AbortController>();
   readonly #headers: Record<string, string>;
   readonly #tls: Readonly<Record<string, unknown>>;
+  readonly #proxy: ProxySetting;
   readonly #o: {
     readonly allowRedirection: boolean;
     readonly allowUnencrypted: boolean;
@@ -113,6 +115,7 @@ export class HttpTransport implements WsmanTransport {
         positive('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 600_000) || 1,
     };
     this.#checkEncryption(url);
+    this.#proxy = parseProxyOption(options.proxy);
     this.#headers = extraHeaders(options.headers);
     const extraCa =
       options.ca === undefined
@@ -539,6 +542,7 @@ export class HttpTransport implements WsmanTransport {
           connect: { timeout: this.#o.connectTimeoutMs, ...this.#tlsFor(url) },
         },
         this.#o.connections,
+        proxyFor(url, this.#proxy),
       );
       this.#pools.set(url.origin, pool);
     }

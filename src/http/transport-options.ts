@@ -1,4 +1,5 @@
 // MS-WSMV 2.2.9 HTTP/HTTPS transport: the options of HttpTransport and their validation.
+import type { ProxyOption } from './proxy.js';
 import type { AuthOption } from './auth-options.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -62,6 +63,12 @@ export interface HttpTransportOptions {
   readonly keepAliveTimeoutMs?: number | undefined;
   /** Extra request headers (e.g. `X-AnchorMailbox`, `User-Agent`); protocol headers cannot be overridden. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  /**
+   * An HTTP(S) proxy: its URL (`http://user:password@proxy:3128`: Basic authentication to the
+   * proxy), `'env'` for HTTPS_PROXY/HTTP_PROXY/NO_PROXY, or `false` for none. Default: the variables
+   * when NODE_USE_ENV_PROXY=1 (as Node's fetch), else none. Every connection is a CONNECT tunnel.
+   */
+  readonly proxy?: ProxyOption | undefined;
 }
 
 /** What `channels.httpExchange` receives for each HTTP request (no header values that carry secrets). */

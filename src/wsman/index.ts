@@ -8,3 +8,4 @@ export * from './message-encryption.js';
 export * from './config.js';
 export * from './winrs.js';
 export * from './windows-command-line.js';
+export * from './enumerate.js';

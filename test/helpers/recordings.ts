@@ -62,10 +62,10 @@ export function loadRecording(name: string): Recording {
   };
 }
 
-/** Every base64 payload in an envelope: creationXml, rsp:Arguments, rsp:Stream (with its Name/CommandId). */
+/** Every base64 payload in an envelope: creationXml, connectXml, connectResponseXml, rsp:Arguments, rsp:Stream (with its Name/CommandId). */
 export function base64Payloads(envelope: string): { element: string; name?: string; commandId?: string; data: Buffer }[] {
   const out: { element: string; name?: string; commandId?: string; data: Buffer }[] = [];
-  const re = /<((?:[\w]+:)?(?:creationXml|Arguments|Stream))(\s[^>]*)?>([A-Za-z0-9+/=\s]+)<\/\1>/g;
+  const re = /<((?:[\w]+:)?(?:creationXml|connectXml|connectResponseXml|Arguments|Stream))(\s[^>]*)?>([A-Za-z0-9+/=\s]+)<\/\1>/g;
   for (const m of envelope.matchAll(re)) {
     const attrs = m[2] ?? '';
     const name = /\bName="([^"]*)"/.exec(attrs)?.[1];

@@ -151,7 +151,7 @@ export class ReplayTransport implements WsmanTransport {
       if (!mapped) return g;
       return g === g.toUpperCase() ? mapped.toUpperCase() : mapped;
     });
-    response = response.replace(/(<(\w+:)?Stream[^>]*>)([A-Za-z0-9+/=]+)(<)/g, (_m, open: string, _p, b64: string, close: string) => {
+    response = response.replace(/(<(\w+:)?(?:Stream|connectResponseXml)[^>]*>)([A-Za-z0-9+/=]+)(<)/g, (_m, open: string, _p, b64: string, close: string) => {
       let buf = Buffer.from(b64, 'base64');
       for (const [r, o] of this.ids) {
         const from = guidBytes(r);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes sure the SSH and proxy test peers are installed (idempotent): Debian's openssh-server (a
+# private sshd on a loopback port serves PowerShell's `powershell` SSH subsystem to the SSH tests;
+# src/lab/test-sshd.ts) and tinyproxy (the HTTP CONNECT proxy of the proxy tests; the system
+# services are not used or started). Installs them with apt-get when run as root; otherwise says
+# what is missing and fails.
+set -euo pipefail
+PACKAGES="openssh-server openssh-client tinyproxy"
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+missing() {
+  local m=()
+  have sshd || m+=(sshd)
+  have ssh-keygen || m+=(ssh-keygen)
+  have tinyproxy || m+=(tinyproxy)
+  echo "${m[*]:-}"
+}
+gaps=$(missing)
+if [ -n "$gaps" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "SSH/proxy peers: installing $PACKAGES (missing: $gaps)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends $PACKAGES >&2
+    gaps=$(missing)
+  fi
+fi
+if [ -n "$gaps" ]; then
+  echo "SSH/proxy peers: missing $gaps. Install the Debian packages: $PACKAGES (as root: bash scripts/ensure-ssh.sh)" >&2
+  exit 1
+fi
+echo "ssh: sshd, ssh-keygen, tinyproxy present" >&2

@@ -1,0 +1,234 @@
+/**
+ * A throw-away OpenSSH server for PowerShell-over-SSH tests and the lab: Debian's sshd on a loopback
+ * port, with its own host key, sshd_config and authorized_keys in a temp dir (the system's sshd and
+ * its files are never touched). It serves PowerShell 7's `powershell` subsystem (`pwsh -sshs`) and
+ * `powershell-jea` (the same with `-ConfigurationFile`: a RestrictedRemoteServer, NoLanguage
+ * endpoint). Logins are the local user's, by key (a plain and a passphrase-protected one are made);
+ * password and keyboard-interactive are enabled but no password is set or changed by this module.
+ * A dev tool: openssh-server and pwsh must be installed (`scripts/ensure-ssh.sh`).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { findPwsh } from '../client/outofproc-connection.js';
+import { PsrpError } from '../errors.js';
+
+export interface TestSshdOptions {
+  /** pwsh for the subsystems. Default: `findPwsh()`. */
+  readonly pwsh?: string;
+  /** Passphrase of the protected client key. Default `Key-Passphr4se`. */
+  readonly passphrase?: string;
+}
+
+export interface TestSshd {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** The user who may log in (the local user: sshd can only log in as itself unless root). */
+  readonly username: string;
+  /** The temp dir with keys and configs (removed by close). */
+  readonly dir: string;
+  /** An OpenSSH known_hosts file naming this server's host key as `[127.0.0.1]:port`. */
+  readonly knownHostsFile: string;
+  /** The server's host public key line (`ssh-ed25519 AAAA…`). */
+  readonly hostPublicKey: string;
+  /** Private key files in authorized_keys: plain, and protected by `passphrase`. */
+  readonly clientKeyFile: string;
+  readonly encryptedClientKeyFile: string;
+  readonly passphrase: string;
+  /** A key that is not in authorized_keys. */
+  readonly strangerKeyFile: string;
+  /** The NoLanguage endpoint's subsystem name. */
+  readonly jeaSubsystem: 'powershell-jea';
+  /** Kills every SSH session (per-connection sshd processes), as a server crash would; the listener stays. */
+  killSessions(): void;
+  /** sshd's log so far (for failure messages). */
+  log(): string;
+  /** Stops sshd, its sessions, and removes the dir. */
+  close(): Promise<void>;
+}
+
+function missing(what: string): PsrpError {
+  return new PsrpError(
+    `The test sshd cannot start: ${what}. Install Debian's openssh-server (scripts/ensure-ssh.sh does it as root).`,
+    {
+      code: 'PSRP_LAB_SSH_FAILED',
+    },
+  );
+}
+
+function tool(name: string): string {
+  const found = ['/usr/sbin', '/sbin', '/usr/bin', '/bin']
+    .map((d) => join(d, name))
+    .find((f) => existsSync(f));
+  if (!found) throw missing(`${name} is not installed`);
+  return found;
+}
+
+function run(file: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: 20_000 }, (err, _stdout, stderr) => {
+      if (err)
+        reject(
+          new PsrpError(`${file} ${args.join(' ')} failed: ${`${stderr}`.trim().slice(0, 400)}`, {
+            code: 'PSRP_LAB_SSH_FAILED',
+            cause: err,
+          }),
+        );
+      else resolve();
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(/\s+/)
+      .filter((p) => p !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Starts the private sshd; about a second. */
+export async function startTestSshd(options: TestSshdOptions = {}): Promise<TestSshd> {
+  const sshd = tool('sshd');
+  const keygen = tool('ssh-keygen');
+  const pwsh = options.pwsh ?? findPwsh();
+  const passphrase = options.passphrase ?? 'Key-Passphr4se';
+  const root = process.getuid?.() === 0;
+  // sshd's privilege-separation directory (Debian creates it only when its service starts).
+  if (root && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755, recursive: true });
+
+  const dir = await mkdtemp(join(tmpdir(), 'psrp-sshd-'));
+  const file = (n: string): string => join(dir, n);
+  await Promise.all([
+    run(keygen, ['-q', '-t', 'ed25519', '-N', '', '-C', 'psrp-test-host', '-f', file('host_key')]),
+    run(keygen, ['-q', '-t', 'ed25519', '-N', '', '-C', 'psrp-test-client', '-f', file('client_key')]),
+    run(keygen, [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      passphrase,
+      '-C',
+      'psrp-test-client-protected',
+      '-f',
+      file('client_key_protected'),
+    ]),
+    run(keygen, ['-q', '-t', 'ed25519', '-N', '', '-C', 'psrp-test-stranger', '-f', file('stranger_key')]),
+  ]);
+  const pub = async (n: string): Promise<string> => (await readFile(file(`${n}.pub`), 'utf8')).trim();
+  await writeFile(
+    file('authorized_keys'),
+    `${await pub('client_key')}\n${await pub('client_key_protected')}\n`,
+    { mode: 0o600 },
+  );
+  await writeFile(
+    file('jea.pssc'),
+    "@{\nSchemaVersion = '2.0.0.0'\nSessionType = 'RestrictedRemoteServer'\nLanguageMode = 'NoLanguage'\n}\n",
+  );
+  const port = await freePort();
+  const hostPublicKey = (await pub('host_key')).split(/\s+/).slice(0, 2).join(' ');
+  await writeFile(file('known_hosts'), `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+  const username = userInfo().username;
+  await writeFile(
+    file('sshd_config'),
+    [
+      'ListenAddress 127.0.0.1',
+      `Port ${port}`,
+      `HostKey ${file('host_key')}`,
+      `PidFile ${file('sshd.pid')}`,
+      `AuthorizedKeysFile ${file('authorized_keys')}`,
+      `AllowUsers ${username}`,
+      // Root may log in (a CI container runs as root); password logins are allowed so that their
+      // refusal can be tested; no password is set here.
+      'PermitRootLogin yes',
+      'StrictModes no',
+      'UsePAM no',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication yes',
+      'KbdInteractiveAuthentication yes',
+      'PermitEmptyPasswords no',
+      'MaxAuthTries 10',
+      'LogLevel VERBOSE',
+      `Subsystem powershell ${pwsh} -sshs -NoLogo -NoProfile`,
+      `Subsystem powershell-jea ${pwsh} -sshs -NoLogo -NoProfile -ConfigurationFile ${file('jea.pssc')}`,
+      '',
+    ].join('\n'),
+  );
+  await run(sshd, ['-t', '-f', file('sshd_config')]);
+
+  let log = '';
+  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', file('sshd_config')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.setEncoding('utf8');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(missing(`sshd did not start within 10 s: ${log.slice(-400)}`)),
+      10_000,
+    );
+    child.stderr!.on('data', (t: string) => {
+      log = (log + t).slice(-20_000);
+      if (log.includes('Server listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(missing(`sshd exited (code ${code}): ${log.slice(-400)}`));
+    });
+  });
+
+  const killSessions = (): void => {
+    for (const pid of child.pid === undefined ? [] : childrenOf(child.pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    host: '127.0.0.1',
+    port,
+    username,
+    dir,
+    knownHostsFile: file('known_hosts'),
+    hostPublicKey,
+    clientKeyFile: file('client_key'),
+    encryptedClientKeyFile: file('client_key_protected'),
+    passphrase,
+    strangerKeyFile: file('stranger_key'),
+    jeaSubsystem: 'powershell-jea',
+    killSessions,
+    log: () => log,
+    close: () =>
+      (closing ??= (async () => {
+        killSessions();
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(killer);
+        await rm(dir, { recursive: true, force: true });
+      })()),
+  };
+}
