@@ -94,9 +94,9 @@ export type { WsmanTransport } from './http/wsman-transport.js';
 
 // Authentication (docs/auth.md)
 export type { AuthOption, KerberosTarget } from './http/auth-options.js';
-export type { MaybePromise, MessageSealer } from './http/authenticator.js';
-export { NtlmAuthenticator } from './auth/ntlm-authenticator.js';
-export type { NtlmAuthenticatorOptions } from './auth/ntlm-authenticator.js';
+export type { MaybePromise, MessageSealer, SealedMessage, SealingContext } from './http/authenticator.js';
+export { NtlmAuthenticator } from './http/ntlm-authenticator.js';
+export type { NtlmAuthenticatorOptions } from './http/ntlm-authenticator.js';
 export { KerberosAuthenticator } from './http/kerberos-authenticator.js';
 export type { KerberosAuthenticatorOptions, GssClient, GssModule } from './http/kerberos-authenticator.js';
 export { kinit } from './http/kinit.js';
