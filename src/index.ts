@@ -47,7 +47,8 @@ export type {
 
 // Client
 export { RunspacePool } from './client/runspace-pool.js';
-export { identify } from './client/identify.js';
+export { anonymousIdentifyRequest, identify } from './client/identify.js';
+export { offeredSchemes } from './http/authenticator.js';
 export type { IdentifyOptions, IdentifyResult } from './client/identify.js';
 export type { RunspacePoolOptions } from './client/runspace-pool.js';
 export { PowerShell } from './client/powershell.js';
