@@ -38,6 +38,31 @@ export default tseslint.config(
     },
   },
   {
+    // The transport knows no SOAP, no PSRP and nothing above it (2.2.9.1 encryption is HTTP framing).
+    files: ['src/http/**'],
+    rules: forbid([], [{ group: ['../client/*', '../exchange/*', '../cli/*', '../lab/*', '../wsman/*', '../psrp/*', '../clixml/*', '../outofproc/*', '../index.js'], message: 'http/ uses auth/ and the ground only: see docs/architecture.md' }]),
+  },
+  {
+    // The generic client knows no Exchange, no terminal and not its test double; the surface re-exports it.
+    files: ['src/client/**'],
+    rules: forbid([], [{ group: ['../exchange/*', '../cli/*', '../lab/*', '../index.js'], message: 'client/ is below the public surface: see docs/architecture.md' }]),
+  },
+  {
+    // psrp/exchange is built on the public surface only (src/index.ts).
+    files: ['src/exchange/**'],
+    rules: forbid([], [{ group: ['../client/*', '../http/*', '../wsman/*', '../psrp/*', '../clixml/*', '../auth/*', '../outofproc/*', '../internal/*', '../errors.js', '../cli/*', '../lab/*'], message: 'exchange/ uses the public surface (../index.js) only: see docs/architecture.md' }]),
+  },
+  {
+    // The CLI uses the public surfaces only: psrp, psrp/exchange and psrp/lab.
+    files: ['src/cli/**'],
+    rules: forbid([], [{ group: ['../client/*', '../http/*', '../wsman/*', '../psrp/*', '../clixml/*', '../auth/*', '../outofproc/*', '../errors.js'], message: 'cli/ uses the public surfaces (../index.js, ../exchange/index.js, ../lab/*) only: see docs/architecture.md' }]),
+  },
+  {
+    // The lab is a WinRM double: it may use every protocol layer, but nothing that builds on the library's surface.
+    files: ['src/lab/**'],
+    rules: forbid([], [{ group: ['../exchange/*', '../cli/*', '../index.js'], message: 'lab/ is beside the library, not above it: see docs/architecture.md' }]),
+  },
+  {
     files: ['src/internal/**'],
     rules: forbid(io, [{ group: ['../*/*'], message: 'internal/ is a leaf' }]),
   },

@@ -48,7 +48,8 @@ export type {
 
 // Client
 export { RunspacePool } from './client/runspace-pool.js';
-export { identify } from './client/identify.js';
+export { anonymousIdentifyRequest, identify } from './client/identify.js';
+export { offeredSchemes } from './http/authenticator.js';
 export type { IdentifyOptions, IdentifyResult } from './client/identify.js';
 export type { RunspacePoolOptions } from './client/runspace-pool.js';
 export type { ShellInfo } from './wsman/enumerate.js';
@@ -102,9 +103,9 @@ export type { WsmanTransport } from './http/wsman-transport.js';
 
 // Authentication (docs/auth.md)
 export type { AuthOption, KerberosTarget } from './http/auth-options.js';
-export type { MaybePromise, MessageSealer } from './http/authenticator.js';
-export { NtlmAuthenticator } from './auth/ntlm-authenticator.js';
-export type { NtlmAuthenticatorOptions } from './auth/ntlm-authenticator.js';
+export type { MaybePromise, MessageSealer, SealedMessage, SealingContext } from './http/authenticator.js';
+export { NtlmAuthenticator } from './http/ntlm-authenticator.js';
+export type { NtlmAuthenticatorOptions } from './http/ntlm-authenticator.js';
 export { KerberosAuthenticator } from './http/kerberos-authenticator.js';
 export type { KerberosAuthenticatorOptions, GssClient, GssModule } from './http/kerberos-authenticator.js';
 export { kinit } from './http/kinit.js';

@@ -38,6 +38,7 @@ import {
   decodeKrbError,
 } from './krb5-messages.js';
 import { parseWrapTokenHeader, toWindowsWrapLayout, WrapFlags } from './kerberos-wrap.js';
+import type { SealingContext } from './sealing-context.js';
 
 /** RFC 4121 2 / RFC 4120 7.5.1 key usages. */
 export const KeyUsage = {
@@ -115,7 +116,7 @@ function wrapHeader(flags: number, rrc: number, seq: bigint): Uint8Array {
  * A sealing context for one authenticated connection: `seal` / `unseal` in Windows' layout (the
  * `MessageSealer` / `SealingContext` shape). Keys live in private fields only.
  */
-export class KerberosSealingContext {
+export class KerberosSealingContext implements SealingContext {
   readonly protocol: string;
   /** The context key's enctype (17 or 18). */
   readonly enctype: number;

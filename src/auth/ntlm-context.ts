@@ -15,8 +15,8 @@ import {
   ntowfv1,
   NtlmSessionSecurity,
   type KeyStateOptions,
-  type SealedMessage,
 } from './ntlm-crypto.js';
+import type { SealedMessage } from './sealing-context.js';
 import {
   AUTHENTICATE_MIC_OFFSET,
   AvFlags,
@@ -253,13 +253,13 @@ export class NtlmClientContext {
   }
 
   /** Encrypts and signs one client-to-server message (MS-NLMP 3.4.6 GSS_WrapEx). */
-  seal(plaintext: Uint8Array): SealedMessage {
+  seal(plaintext: Uint8Array): SealedMessage<Buffer> {
     return this.security.seal(plaintext);
   }
 
   /** Decrypts one server-to-client message and checks its signature (MS-NLMP 3.4.7 GSS_UnwrapEx). */
-  unseal(sealed: Uint8Array, signature: Uint8Array): Buffer {
-    return this.security.unseal(sealed, signature);
+  unseal(signature: Uint8Array, sealed: Uint8Array): Buffer {
+    return this.security.unseal(signature, sealed);
   }
 
   /** Signs one client-to-server message without encrypting it (MS-NLMP 3.4.8 GSS_GetMICEx). */

@@ -4,6 +4,7 @@
 // Extended Session Security, 6 cryptographic operations (HMAC_MD5, MD5, RC4K, RC4).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
+import type { SealedMessage } from './sealing-context.js';
 import { md4 } from './md4.js';
 import { NtlmFlags } from './ntlm-messages.js';
 import { Rc4 } from './rc4.js';
@@ -129,11 +130,6 @@ function mac(handle: Rc4, signingKey: Buffer, seqNum: number, message: Uint8Arra
   return signature;
 }
 
-/** A sealed message: the signature (16 bytes) and the encrypted data (as long as the plaintext). */
-export interface SealedMessage {
-  readonly signature: Buffer;
-  readonly sealed: Buffer;
-}
 
 /** Options of `NtlmSessionSecurity.sign`/`verify`. */
 export interface KeyStateOptions {
@@ -176,11 +172,12 @@ export class NtlmSessionSecurity {
   }
 
   /** MS-NLMP 3.4.3 SEAL / 3.4.6 GSS_WrapEx: encrypt, then sign the plaintext. */
-  seal(plaintext: Uint8Array): SealedMessage {
-    const sealed = this.#sendHandle.update(plaintext);
-    const signature = mac(this.#sendHandle, this.#sendSignKey, this.#sendSeq, plaintext, this.#keyExch);
+  seal(plaintext: Uint8Array): SealedMessage<Buffer> {
+    const data = this.#sendHandle.update(plaintext);
+    const header = mac(this.#sendHandle, this.#sendSignKey, this.#sendSeq, plaintext, this.#keyExch);
     this.#sendSeq = (this.#sendSeq + 1) >>> 0;
-    return { signature, sealed };
+    // The header is the 16-byte Message Signature (MS-NLMP 2.2.2.9.1), the data as long as the plaintext.
+    return { header, data };
   }
 
   /**
@@ -188,7 +185,7 @@ export class NtlmSessionSecurity {
    * expected sequence number. A mismatch throws `ProtocolError` `PSRP_NTLM_SIGNATURE_INVALID`; the
    * receive state has then advanced and the context should be dropped (RC4 cannot rewind).
    */
-  unseal(sealed: Uint8Array, signature: Uint8Array): Buffer {
+  unseal(signature: Uint8Array, sealed: Uint8Array): Buffer {
     if (signature.length !== SIGNATURE_LENGTH)
       throw badSignature(`a signature is 16 bytes, got ${signature.length}`);
     const plaintext = this.#recvHandle.update(sealed);

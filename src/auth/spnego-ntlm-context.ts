@@ -11,7 +11,8 @@
 //        → NegTokenResp { accept-incomplete, responseToken: AUTHENTICATE, mechListMIC }
 //   3. step(NegTokenResp { accept-completed, mechListMIC }) → undefined: established.
 import { AuthenticationError, InvalidStateError, ProtocolError } from '../errors.js';
-import type { KeyStateOptions, NtlmSessionSecurity, SealedMessage } from './ntlm-crypto.js';
+import type { KeyStateOptions, NtlmSessionSecurity } from './ntlm-crypto.js';
+import type { SealedMessage } from './sealing-context.js';
 import { NtlmClientContext, type NtlmClientOptions } from './ntlm-context.js';
 import { NtlmFlags } from './ntlm-messages.js';
 import {
@@ -154,15 +155,15 @@ export class SpnegoNtlmClientContext {
   }
 
   /** MS-NLMP 3.4.6 GSS_WrapEx through the negotiated NTLM context. */
-  seal(plaintext: Uint8Array): SealedMessage {
+  seal(plaintext: Uint8Array): SealedMessage<Buffer> {
     this.#requireEstablished('seal');
     return this.#ntlm.seal(plaintext);
   }
 
   /** MS-NLMP 3.4.7 GSS_UnwrapEx through the negotiated NTLM context. */
-  unseal(sealed: Uint8Array, signature: Uint8Array): Buffer {
+  unseal(signature: Uint8Array, sealed: Uint8Array): Buffer {
     this.#requireEstablished('unseal');
-    return this.#ntlm.unseal(sealed, signature);
+    return this.#ntlm.unseal(signature, sealed);
   }
 
   /** MS-NLMP 3.4.8 GSS_GetMICEx. */

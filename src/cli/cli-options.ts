@@ -7,9 +7,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { ConnectExchangeOptions } from '../exchange/index.js';
-import type { AuthOption } from '../http/auth-options.js';
-import { InvalidArgumentError } from '../index.js';
-import type { SshOptions } from '../index.js';
+import { InvalidArgumentError, type AuthOption, type SshOptions } from '../index.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

@@ -32,4 +32,18 @@ export async function identify(options: IdentifyOptions): Promise<IdentifyResult
   }
 }
 
+/**
+ * The HTTP request of an unauthenticated WS-Man Identify (headers and SOAP body), for a caller that
+ * probes an endpoint with its own HTTP client (diagnose looks at the raw status and challenges).
+ */
+export function anonymousIdentifyRequest(): { readonly headers: Readonly<Record<string, string>>; readonly body: string } {
+  return {
+    headers: {
+      'content-type': 'application/soap+xml;charset=UTF-8',
+      [IDENTIFY_UNAUTHENTICATED_HEADER.name]: IDENTIFY_UNAUTHENTICATED_HEADER.value,
+    },
+    body: identifyEnvelope(),
+  };
+}
+
 export type { IdentifyResult };

@@ -21,17 +21,17 @@ import { isIP, connect as tcpConnect } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, rootCertificates, type PeerCertificate } from 'node:tls';
 import { Agent, request } from 'undici';
 import {
+  anonymousIdentifyRequest,
   AuthenticationError,
   identify,
+  KerberosAuthenticator,
+  offeredSchemes,
   PsrpError,
   TransportError,
   WSManFaultError,
   type IdentifyResult,
   type AuthOption,
 } from '../index.js';
-import { KerberosAuthenticator } from '../http/kerberos-authenticator.js';
-import { IDENTIFY_UNAUTHENTICATED_HEADER, identifyEnvelope } from '../wsman/identify.js';
-import { offeredSchemes } from '../http/authenticator.js';
 import { getCommandInfo } from './command-info.js';
 import { connectExchange, exchangeUri } from './exchange-session.js';
 import { grantedCommands } from './generate-commands.js';
@@ -359,11 +359,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<Diagnosis> {
       request(url, {
         method: 'POST',
         dispatcher: agent,
-        headers: {
-          'content-type': 'application/soap+xml;charset=UTF-8',
-          [IDENTIFY_UNAUTHENTICATED_HEADER.name]: IDENTIFY_UNAUTHENTICATED_HEADER.value,
-        },
-        body: identifyEnvelope(),
+        ...anonymousIdentifyRequest(),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       }),

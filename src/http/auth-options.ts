@@ -5,7 +5,7 @@
  * a method, or any {@link Authenticator}. One place maps them, so HttpTransport, RunspacePool,
  * connectExchange and the CLI accept the same forms.
  */
-import { NtlmAuthenticator } from '../auth/ntlm-authenticator.js';
+import { NtlmAuthenticator } from './ntlm-authenticator.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Authenticator } from './authenticator.js';
 import { BasicAuthenticator, type BasicCredentials } from './basic-authenticator.js';

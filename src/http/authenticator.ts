@@ -7,6 +7,8 @@
  * response (mutual authentication).
  */
 
+import type { MaybePromise, SealingContext } from '../auth/sealing-context.js';
+
 /** The request an `Authorization` header is wanted for. */
 export interface AuthRequest {
   readonly method: string;
@@ -31,18 +33,12 @@ export interface AuthResult extends AuthRequest {
   readonly wwwAuthenticate: readonly string[];
 }
 
-/** A value, or a promise of it: native GSSAPI steps run on a worker thread. */
-export type MaybePromise<T> = T | Promise<T>;
-
 /**
- * A context that wraps and unwraps WinRM messages (structurally the `SealingContext` of
- * src/wsman/message-encryption.ts).
+ * The context that wraps and unwraps WinRM messages: the one `SealingContext` of
+ * src/auth/sealing-context.ts, under the name the authenticator API has always used.
  */
-export interface MessageSealer {
-  readonly protocol: string;
-  seal(plaintext: Uint8Array): MaybePromise<{ readonly header: Uint8Array; readonly data: Uint8Array }>;
-  unseal(header: Uint8Array, data: Uint8Array): MaybePromise<Uint8Array>;
-}
+export type MessageSealer = SealingContext;
+export type { MaybePromise, SealedMessage, SealingContext } from '../auth/sealing-context.js';
 
 /**
  * TLS client-certificate material an authenticator brings (PEM strings or buffers, or PKCS#12).

@@ -31,7 +31,7 @@ import { DEFAULTS, extraHeaders, parseUrl, positive } from './transport-options.
 import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
 import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
-import { decryptMessage, encryptedBoundary, encryptMessage } from '../wsman/message-encryption.js';
+import { decryptMessage, encryptedBoundary, encryptMessage } from './message-encryption.js';
 import type { WsmanSendOptions, WsmanTransport } from './wsman-transport.js';
 
 /** A response whose body has been read (or drained, for a redirect). */

@@ -7,7 +7,7 @@
  * made once per transport, on the first connection, and kept for the others: a missing SPN or an
  * empty ticket cache does not cost a failed Kerberos attempt on every connection.
  */
-import { NtlmAuthenticator } from '../auth/ntlm-authenticator.js';
+import { NtlmAuthenticator } from './ntlm-authenticator.js';
 import type { NtlmCredentials } from '../auth/ntlm-context.js';
 import { AuthenticationError } from '../errors.js';
 import { log } from '../internal/debug.js';

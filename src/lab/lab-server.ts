@@ -35,7 +35,7 @@ import {
   KERBEROS_ENCRYPTED,
   SPNEGO_ENCRYPTED,
   type SealingContext,
-} from '../wsman/message-encryption.js';
+} from '../http/message-encryption.js';
 import { GssAcceptor } from './gss-acceptor.js';
 import { LabCmdShells } from './winrs-cmd-shell.js';
 import { createExoSurface, type LabExo, type LabExoBehaviours } from './exo-admin-api.js';

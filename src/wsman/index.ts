@@ -4,7 +4,6 @@ export * from './envelope.js';
 export * from './fault.js';
 export * from './response.js';
 export * from './identify.js';
-export * from './message-encryption.js';
 export * from './config.js';
 export * from './winrs.js';
 export * from './windows-command-line.js';

@@ -3,7 +3,7 @@
 // HttpTransport's (authorize, respond on 401 with `attempt`, complete).
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { NtlmAuthenticator, type NtlmAuthenticatorOptions } from '../../src/auth/ntlm-authenticator.js';
+import { NtlmAuthenticator, type NtlmAuthenticatorOptions } from '../../src/http/ntlm-authenticator.js';
 import { parseNegotiateChallenges } from '../../src/auth/negotiate-challenges.js';
 import { NtlmClientContext } from '../../src/auth/ntlm-context.js';
 import { AvId, findAvPair } from '../../src/auth/ntlm-messages.js';
@@ -103,9 +103,9 @@ describe('NtlmAuthenticator', () => {
     const ctx = auth.context!;
     expect(ctx).toBeInstanceOf(SpnegoNtlmClientContext);
     const up = ctx.seal(Buffer.from('<s:Envelope/>'));
-    expect(server.acceptor.ntlm.unseal(up.sealed, up.signature).toString()).toBe('<s:Envelope/>');
+    expect(server.acceptor.ntlm.unseal(up.header, up.data).toString()).toBe('<s:Envelope/>');
     const down = server.acceptor.ntlm.seal(Buffer.from('<s:Envelope>ok</s:Envelope>'));
-    expect(ctx.unseal(down.sealed, down.signature).toString()).toBe('<s:Envelope>ok</s:Envelope>');
+    expect(ctx.unseal(down.header, down.data).toString()).toBe('<s:Envelope>ok</s:Envelope>');
   });
 
   it('sends raw NTLM under Negotiate with spnego: false', () => {

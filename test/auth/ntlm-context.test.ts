@@ -126,15 +126,15 @@ describe('NtlmClientContext with the test acceptor', () => {
     for (let i = 0; i < 100; i++) {
       const up = randomBytes(1 + ((i * 37) % 3000));
       const c2s = client.seal(up);
-      expect(c2s.signature).toHaveLength(16);
-      expect(c2s.signature.readUInt32LE(12)).toBe(i);
-      expect(c2s.sealed).toHaveLength(up.length);
-      expect(c2s.sealed.equals(up)).toBe(false);
-      expect(server.unseal(c2s.sealed, c2s.signature)).toEqual(up);
+      expect(c2s.header).toHaveLength(16);
+      expect(c2s.header.readUInt32LE(12)).toBe(i);
+      expect(c2s.data).toHaveLength(up.length);
+      expect(c2s.data.equals(up)).toBe(false);
+      expect(server.unseal(c2s.header, c2s.data)).toEqual(up);
 
       const down = Buffer.from(`<s:Envelope>${i}</s:Envelope>`.repeat(1 + (i % 7)));
       const s2c = server.seal(down);
-      expect(client.unseal(s2c.sealed, s2c.signature)).toEqual(down);
+      expect(client.unseal(s2c.header, s2c.data)).toEqual(down);
     }
     expect(client.security.sendSequence).toBe(100);
   });
@@ -153,33 +153,33 @@ describe('NtlmClientContext with the test acceptor', () => {
     {
       const { client, server } = handshake();
       const m = server.seal(Buffer.from('hello'));
-      const sealed = Buffer.from(m.sealed);
+      const sealed = Buffer.from(m.data);
       sealed[0]! ^= 1;
-      check(() => client.unseal(sealed, m.signature));
+      check(() => client.unseal(m.header, sealed));
     }
     {
       const { client, server } = handshake();
       const m = server.seal(Buffer.from('hello'));
-      const signature = Buffer.from(m.signature);
+      const signature = Buffer.from(m.header);
       signature[5]! ^= 0x80;
-      check(() => client.unseal(m.sealed, signature));
+      check(() => client.unseal(signature, m.data));
     }
     {
       const { client, server } = handshake();
       const m = client.seal(Buffer.from('once'));
-      expect(server.unseal(m.sealed, m.signature).toString()).toBe('once');
-      check(() => server.unseal(m.sealed, m.signature));
+      expect(server.unseal(m.header, m.data).toString()).toBe('once');
+      check(() => server.unseal(m.header, m.data));
     }
     {
       const { client } = handshake();
-      check(() => client.unseal(Buffer.from('x'), Buffer.alloc(15)));
+      check(() => client.unseal(Buffer.alloc(15), Buffer.from('x')));
     }
   });
 
   it('signs without sealing (GSS_GetMICEx/VerifyMICEx) on the same sequence as sealing', () => {
     const { client, server } = handshake();
     const first = client.seal(Buffer.from('one'));
-    server.unseal(first.sealed, first.signature);
+    server.unseal(first.header, first.data);
     const mic = client.security.sign(Buffer.from('two'));
     expect(mic.readUInt32LE(12)).toBe(1);
     server.security.verify(Buffer.from('two'), mic);

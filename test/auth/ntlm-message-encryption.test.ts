@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NtlmClientContext, ntlmTargetName } from '../../src/auth/ntlm-context.js';
 import { ntlmSealingContext } from '../../src/auth/ntlm-sealing.js';
 import { ProtocolError } from '../../src/errors.js';
-import { decryptMessage, encryptMessage } from '../../src/wsman/message-encryption.js';
+import { decryptMessage, encryptMessage } from '../../src/http/message-encryption.js';
 import { TestNtlmAcceptor } from '../helpers/ntlm-acceptor.js';
 
 function pair(): {

@@ -14,7 +14,7 @@
 // - raw NTLMSSP (no SPNEGO) reaches gss-ntlmssp only when the acceptor credential is not limited
 //   to SPNEGO (the mechglue routes it by its NTLMSSP signature, bypassing SPNEGO).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NtlmAuthenticator } from '../../src/auth/ntlm-authenticator.js';
+import { NtlmAuthenticator } from '../../src/http/ntlm-authenticator.js';
 import { NtlmClientContext } from '../../src/auth/ntlm-context.js';
 import { AvId, buildChallengeMessage, parseChallengeMessage } from '../../src/auth/ntlm-messages.js';
 import { SpnegoNtlmClientContext } from '../../src/auth/spnego-ntlm-context.js';
@@ -82,7 +82,7 @@ describe('SPNEGO + NTLM against MIT krb5 SPNEGO and gss-ntlmssp', () => {
 
     for (let i = 0; i < 6; i++) {
       const text = `<s:Envelope>${'x'.repeat(i * 100)}request ${i}</s:Envelope>`;
-      const { signature, sealed } = c.seal(Buffer.from(text));
+      const { header: signature, data: sealed } = c.seal(Buffer.from(text));
       // gss_unwrap takes signature ‖ sealed data.
       const un = await gss.unwrap(Buffer.concat([signature, sealed]));
       expect(un.data.toString()).toBe(text);
@@ -94,17 +94,17 @@ describe('SPNEGO + NTLM against MIT krb5 SPNEGO and gss-ntlmssp', () => {
       expect(wrapped.length).toBe(16 + Buffer.byteLength(reply));
       expect(wrapped.readUInt32LE(0)).toBe(1);
       expect(wrapped.readUInt32LE(12)).toBe(i + 1);
-      expect(c.unseal(wrapped.subarray(16), wrapped.subarray(0, 16)).toString()).toBe(reply);
+      expect(c.unseal(wrapped.subarray(0, 16), wrapped.subarray(16)).toString()).toBe(reply);
     }
     // Two in a row each way.
     const a = c.seal(Buffer.from('a'));
     const b = c.seal(Buffer.from('b'));
-    expect((await gss.unwrap(Buffer.concat([a.signature, a.sealed]))).data.toString()).toBe('a');
-    expect((await gss.unwrap(Buffer.concat([b.signature, b.sealed]))).data.toString()).toBe('b');
+    expect((await gss.unwrap(Buffer.concat([a.header, a.data]))).data.toString()).toBe('a');
+    expect((await gss.unwrap(Buffer.concat([b.header, b.data]))).data.toString()).toBe('b');
     const w1 = await gss.wrap(Buffer.from('c'));
     const w2 = await gss.wrap(Buffer.from('d'));
-    expect(c.unseal(w1.subarray(16), w1.subarray(0, 16)).toString()).toBe('c');
-    expect(c.unseal(w2.subarray(16), w2.subarray(0, 16)).toString()).toBe('d');
+    expect(c.unseal(w1.subarray(0, 16), w1.subarray(16)).toString()).toBe('c');
+    expect(c.unseal(w2.subarray(0, 16), w2.subarray(16)).toString()).toBe('d');
   });
 
   it('frames WinRM message encryption headers that gss_unwrap accepts (ntlmSealingContext)', async () => {
@@ -189,7 +189,7 @@ describe('SPNEGO + NTLM against MIT krb5 SPNEGO and gss-ntlmssp', () => {
     const r2 = await gss.step(t2);
     expect(r2.complete).toBe(true);
     expect(c.step(r2.token)).toBeUndefined();
-    const { signature, sealed } = c.seal(Buffer.from('no MIC'));
+    const { header: signature, data: sealed } = c.seal(Buffer.from('no MIC'));
     expect((await gss.unwrap(Buffer.concat([signature, sealed]))).data.toString()).toBe('no MIC');
   });
 
@@ -206,12 +206,12 @@ describe('SPNEGO + NTLM against MIT krb5 SPNEGO and gss-ntlmssp', () => {
     expect(r1.token!.subarray(0, 8).toString('latin1')).toBe('NTLMSSP\0');
     const r2 = await gss.step(ntlm.authenticate(r1.token!));
     expect(r2).toMatchObject({ complete: true, token: undefined, mech: MechOid.NTLMSSP });
-    const { signature, sealed } = ntlm.seal(Buffer.from('raw'));
+    const { header: signature, data: sealed } = ntlm.seal(Buffer.from('raw'));
     expect(signature.readUInt32LE(12)).toBe(0);
     expect((await gss.unwrap(Buffer.concat([signature, sealed]))).data.toString()).toBe('raw');
     const w = await gss.wrap(Buffer.from('back'));
     expect(w.readUInt32LE(12)).toBe(0);
-    expect(ntlm.unseal(w.subarray(16), w.subarray(0, 16)).toString()).toBe('back');
+    expect(ntlm.unseal(w.subarray(0, 16), w.subarray(16)).toString()).toBe('back');
   });
 
   it('SPNEGO also works with the default credential', async () => {
@@ -262,7 +262,7 @@ describe('NtlmAuthenticator (HTTP Negotiate headers) against MIT', () => {
     expect(await dance(auth, gss)).toBe(200);
     const ctx = auth.context;
     expect(ctx).toBeInstanceOf(SpnegoNtlmClientContext);
-    const { signature, sealed } = ctx!.seal(Buffer.from('<s:Envelope/>'));
+    const { header: signature, data: sealed } = ctx!.seal(Buffer.from('<s:Envelope/>'));
     expect((await gss.unwrap(Buffer.concat([signature, sealed]))).data.toString()).toBe('<s:Envelope/>');
   });
 

@@ -77,10 +77,10 @@ describe('SpnegoNtlmClientContext', () => {
     handshake(client, server);
     for (let i = 0; i < 50; i++) {
       const up = client.seal(Buffer.from(`request ${i}`));
-      expect(up.signature.readUInt32LE(12)).toBe(i + 1);
-      expect(server.ntlm.unseal(up.sealed, up.signature).toString()).toBe(`request ${i}`);
+      expect(up.header.readUInt32LE(12)).toBe(i + 1);
+      expect(server.ntlm.unseal(up.header, up.data).toString()).toBe(`request ${i}`);
       const down = server.ntlm.seal(Buffer.from(`response ${i}`));
-      expect(client.unseal(down.sealed, down.signature).toString()).toBe(`response ${i}`);
+      expect(client.unseal(down.header, down.data).toString()).toBe(`response ${i}`);
     }
     const mic = client.sign(Buffer.from('signed'));
     server.ntlm.security.verify(Buffer.from('signed'), mic);
@@ -215,11 +215,11 @@ describe('MS-SPNG 3.3.5.1: the mechListMIC leaves the RC4 key state as it was', 
     const b = restored.seal(Buffer.from('first message'));
     const c = advanced.seal(Buffer.from('first message'));
     // Same RC4 keystream for the first sealed message as if no MIC had been made...
-    expect(b.sealed).toEqual(a.sealed);
-    expect(c.sealed).not.toEqual(a.sealed);
+    expect(b.data).toEqual(a.data);
+    expect(c.data).not.toEqual(a.data);
     // ...but the MIC consumed sequence number 0.
-    expect(a.signature.readUInt32LE(12)).toBe(0);
-    expect(b.signature.readUInt32LE(12)).toBe(1);
+    expect(a.header.readUInt32LE(12)).toBe(0);
+    expect(b.header.readUInt32LE(12)).toBe(1);
   });
 
   it('verify restores the receiving handle the same way', () => {
@@ -227,12 +227,12 @@ describe('MS-SPNG 3.3.5.1: the mechListMIC leaves the RC4 key state as it was', 
     const client = new NtlmSessionSecurity(key, flags, 'client');
     client.verify(list, server.sign(list, { restoreKeyState: true }), { restoreKeyState: true });
     const down = server.seal(Buffer.from('reply'));
-    expect(client.unseal(down.sealed, down.signature).toString()).toBe('reply');
+    expect(client.unseal(down.header, down.data).toString()).toBe('reply');
     // Without restoring on one side the streams disagree.
     const s2 = new NtlmSessionSecurity(key, flags, 'server');
     const c2 = new NtlmSessionSecurity(key, flags, 'client');
     c2.verify(list, s2.sign(list, { restoreKeyState: true }));
     const d2 = s2.seal(Buffer.from('reply'));
-    expect(codeOf(() => c2.unseal(d2.sealed, d2.signature))).toBe('PSRP_NTLM_SIGNATURE_INVALID');
+    expect(codeOf(() => c2.unseal(d2.header, d2.data))).toBe('PSRP_NTLM_SIGNATURE_INVALID');
   });
 });

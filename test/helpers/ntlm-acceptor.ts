@@ -8,8 +8,8 @@ import {
   hmacMd5,
   ntowfv2,
   NtlmSessionSecurity,
-  type SealedMessage,
 } from '../../src/auth/ntlm-crypto.js';
+import type { SealedMessage } from '../../src/auth/sealing-context.js';
 import {
   AUTHENTICATE_MIC_OFFSET,
   AvFlags,
@@ -141,11 +141,11 @@ export class TestNtlmAcceptor {
     return this.#security;
   }
 
-  seal(plaintext: Uint8Array): SealedMessage {
+  seal(plaintext: Uint8Array): SealedMessage<Buffer> {
     return this.security.seal(plaintext);
   }
 
-  unseal(sealed: Uint8Array, signature: Uint8Array): Buffer {
-    return this.security.unseal(sealed, signature);
+  unseal(signature: Uint8Array, sealed: Uint8Array): Buffer {
+    return this.security.unseal(signature, sealed);
   }
 }

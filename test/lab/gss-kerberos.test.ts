@@ -19,7 +19,7 @@ import {
   KERBEROS_ENCRYPTED,
   SPNEGO_ENCRYPTED,
   type SealingContext,
-} from '../../src/wsman/message-encryption.js';
+} from '../../src/http/message-encryption.js';
 import { PythonInitiator } from '../helpers/gss-initiator.js';
 import {
   ALICE_PASSWORD,

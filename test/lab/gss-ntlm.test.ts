@@ -14,7 +14,7 @@ import {
   encryptMessage,
   SPNEGO_ENCRYPTED,
   type SealingContext,
-} from '../../src/wsman/message-encryption.js';
+} from '../../src/http/message-encryption.js';
 import { PythonInitiator } from '../helpers/gss-initiator.js';
 import {
   ALICE_PASSWORD,

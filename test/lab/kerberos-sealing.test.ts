@@ -17,7 +17,7 @@ import { readServiceTicketKeys } from '../../src/http/kerberos-ccache-file.js';
 import type { Lab } from '../../src/lab/lab-server.js';
 import type { KerberosClientEnv, TestRealm } from '../../src/lab/test-realm.js';
 import { identifyEnvelope } from '../../src/wsman/identify.js';
-import { decryptMessage, encryptMessage } from '../../src/wsman/message-encryption.js';
+import { decryptMessage, encryptMessage } from '../../src/http/message-encryption.js';
 import {
   ALICE_PASSWORD,
   closeGssLab,

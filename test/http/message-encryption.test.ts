@@ -7,7 +7,7 @@ import {
   encryptMessage,
   SPNEGO_ENCRYPTED,
   type SealingContext,
-} from '../../src/wsman/index.js';
+} from '../../src/http/message-encryption.js';
 
 /** A stand-in context: XOR with a key stream and a 16-byte MD5 signature (no security, just framing). */
 function xorContext(): SealingContext {

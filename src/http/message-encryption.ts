@@ -23,24 +23,10 @@
  * speak.
  */
 import { ProtocolError } from '../errors.js';
+import type { SealingContext } from '../auth/sealing-context.js';
 
-/** One wrapped message: the signature or token header, and the encrypted bytes. */
-export interface SealedMessage {
-  readonly header: Uint8Array;
-  readonly data: Uint8Array;
-}
+export type { SealedMessage, SealingContext } from '../auth/sealing-context.js';
 
-/**
- * A security context that can wrap and unwrap messages (NTLM sealing, Kerberos GSS wrap). The
- * methods may be asynchronous (a native GSSAPI binding runs them on a worker thread); calls are
- * made one at a time per context, in message order, because both sides count sequence numbers.
- */
-export interface SealingContext {
-  /** `application/HTTP-SPNEGO-session-encrypted`, `application/HTTP-Kerberos-session-encrypted`, ... */
-  readonly protocol: string;
-  seal(plaintext: Uint8Array): SealedMessage | Promise<SealedMessage>;
-  unseal(header: Uint8Array, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
-}
 
 export const SPNEGO_ENCRYPTED = 'application/HTTP-SPNEGO-session-encrypted';
 export const KERBEROS_ENCRYPTED = 'application/HTTP-Kerberos-session-encrypted';

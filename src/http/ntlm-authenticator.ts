@@ -5,16 +5,16 @@
 // `Negotiate` the NTLM messages are wrapped in SPNEGO by default, see spnego-ntlm-context.ts).
 // Under `NTLM` the tokens are always raw NTLMSSP.
 import { InvalidArgumentError } from '../errors.js';
-import { parseNegotiateChallenges } from './negotiate-challenges.js';
-import type { AuthChallenge, AuthRequest, AuthResult, Authenticator } from '../http/authenticator.js';
+import { parseNegotiateChallenges } from '../auth/negotiate-challenges.js';
+import type { AuthChallenge, AuthRequest, AuthResult, Authenticator } from './authenticator.js';
 import {
   NtlmClientContext,
   ntlmTargetName,
   type NtlmClientOptions,
   type NtlmCredentials,
-} from './ntlm-context.js';
-import { ntlmSealingContext, type NtlmSealingContext } from './ntlm-sealing.js';
-import { SpnegoNtlmClientContext } from './spnego-ntlm-context.js';
+} from '../auth/ntlm-context.js';
+import { ntlmSealingContext, type NtlmSealingContext } from '../auth/ntlm-sealing.js';
+import { SpnegoNtlmClientContext } from '../auth/spnego-ntlm-context.js';
 
 export interface NtlmAuthenticatorOptions {
   readonly credentials: NtlmCredentials;
