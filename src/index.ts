@@ -52,7 +52,7 @@ export { anonymousIdentifyRequest, identify } from './client/identify.js';
 export { offeredSchemes } from './http/authenticator.js';
 export type { IdentifyOptions, IdentifyResult } from './client/identify.js';
 export type { RunspacePoolOptions } from './client/runspace-pool.js';
-export type { ShellInfo } from './wsman/enumerate.js';
+export type { ShellInfo } from './client/runspace-pool.js';
 export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
 export { jsonSafe } from './client/json-safe.js';
@@ -71,8 +71,8 @@ export type {
   WinRSReceived,
   WinRSSignal,
 } from './client/winrs-shell.js';
-export type { WinRSShellCreateOptions } from './wsman/winrs.js';
-export { quoteWindowsArgument, joinWindowsArguments, splitWindowsCommandLine } from './wsman/windows-command-line.js';
+export type { WinRSShellCreateOptions } from './client/winrs-shell.js';
+export { quoteWindowsArgument, joinWindowsArguments, splitWindowsCommandLine } from './client/winrs-shell.js';
 export { OutOfProcConnection, findPwsh } from './client/outofproc-connection.js';
 export type { OutOfProcOptions, OutOfProcStreamOptions } from './client/outofproc-connection.js';
 export { SshConnection, sshFingerprint } from './client/ssh-connection.js';

@@ -19,6 +19,8 @@ import { SshConnection, type SshOptions } from './ssh-connection.js';
 import { WSManConnection } from './wsman-connection.js';
 import type { ShellInfo } from '../wsman/index.js';
 
+export type { ShellInfo };
+
 export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   /** WinRM endpoint, e.g. `https://server:5986/wsman` or `https://cas.contoso.com/PowerShell/`. */
   readonly uri?: string | URL | undefined;

@@ -31,6 +31,10 @@ import {
 } from '../wsman/index.js';
 import { quoteWindowsArgument } from '../wsman/windows-command-line.js';
 
+// The Windows command-line rules and the shell options are part of this client's public surface.
+export { joinWindowsArguments, quoteWindowsArgument, splitWindowsCommandLine } from '../wsman/windows-command-line.js';
+export type { WinRSShellCreateOptions };
+
 export interface WinRSShellOptions extends Omit<HttpTransportOptions, 'url'>, WinRSShellCreateOptions {
   /** WinRM endpoint, e.g. `https://server:5986/wsman`. */
   readonly uri?: string | URL | undefined;
