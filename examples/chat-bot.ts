@@ -5,7 +5,7 @@
  *
  *   npx tsx examples/chat-bot.ts                       # simulated chat against the lab
  *   npx tsx examples/chat-bot.ts "quota alice.smith"   # one message
- *   EXCHANGE_SURFACE=exo npx tsx examples/chat-bot.ts  # the same bot on Exchange Online (admin API)
+ *   PSRP_SURFACE=exo npx tsx examples/chat-bot.ts  # the same bot on Exchange Online (admin API)
  *
  * The bot code is the same for both: ExchangeSessionPool takes Remote PowerShell options or
  * Exchange Online ones (`tenantId`, `token`). "quota" runs Get-MailboxStatistics, which no documented
@@ -64,7 +64,7 @@ export async function handle(pool: ExchangeSessionPool, message: string): Promis
 }
 
 const target =
-  process.env['EXCHANGE_SURFACE'] === 'exo'
+  process.env['PSRP_SURFACE'] === 'exo'
     ? await exchangeOnlineTarget({ mailboxCount: 50, unsupportedBetaInvokeCommand: true })
     : await exchangeTarget({ mailboxCount: 50 });
 try {

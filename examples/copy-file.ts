@@ -2,7 +2,7 @@
  * Copy a file to the server and back over PSRP (no SMB needed), SHA-256 checked on arrival.
  *
  *   npx tsx examples/copy-file.ts               # no server configured: starts the built-in lab
- *   WINRM_URI=https://server:5986/wsman PSRP_USER='CONTOSO\admin' PSRP_PASSWORD=... REMOTE_PATH='%TEMP%\psrp-demo.bin' npx tsx examples/copy-file.ts
+ *   PSRP_URI=https://server:5986/wsman PSRP_USER='CONTOSO\admin' PSRP_PASSWORD=... PSRP_REMOTE_PATH='%TEMP%\psrp-demo.bin' npx tsx examples/copy-file.ts
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,14 +12,14 @@ import { RunspacePool } from '../src/index.js';
 import { startLab } from '../src/lab/lab-server.js';
 
 const env = process.env;
-const lab = env['WINRM_URI'] ? undefined : await startLab();
-if (lab) console.log(`no WINRM_URI set: using the built-in lab at ${lab.url}`);
+const lab = env['PSRP_URI'] ? undefined : await startLab();
+if (lab) console.log(`no PSRP_URI set: using the built-in lab at ${lab.url}`);
 const dir = mkdtempSync(join(tmpdir(), 'psrp-copy-example-'));
-const remote = env['REMOTE_PATH'] ?? join(dir, 'on-the-server.bin');
+const remote = env['PSRP_REMOTE_PATH'] ?? join(dir, 'on-the-server.bin');
 
 try {
   await using pool = await RunspacePool.open({
-    uri: env['WINRM_URI'] ?? lab!.url,
+    uri: env['PSRP_URI'] ?? lab!.url,
     auth: lab
       ? { username: 'admin', password: lab.users['admin']! }
       : { username: env['PSRP_USER'] ?? '', password: env['PSRP_PASSWORD'] ?? '' },

@@ -3,9 +3,9 @@
  * (v2.0 Mailbox endpoint), then page through all of them, one page in memory at a time.
  *
  *   npx tsx examples/exchange-online-mailboxes.ts      # the lab's Exchange Online surface, 5,000 mailboxes
- *   EXO_TENANT_ID=<guid> EXO_ACCESS_TOKEN=<token> npx tsx examples/exchange-online-mailboxes.ts
+ *   PSRP_EXO_TENANT_ID=<guid> PSRP_EXO_TOKEN=<token> npx tsx examples/exchange-online-mailboxes.ts
  *
- * Optional: EXO_PAGE_SIZE (objects per page, default 1000).
+ * Optional: PSRP_EXO_PAGE_SIZE (objects per page, default 1000).
  */
 import { connectExchangeOnline, type ByteQuantifiedSize } from '../src/exchange/index.js';
 import { exchangeOnlineTarget } from './exchange-online-target.js';
@@ -21,7 +21,7 @@ const target = await exchangeOnlineTarget({ mailboxCount: 5000 });
 try {
   await using exo = await connectExchangeOnline({
     ...target.options,
-    pageSize: Number(process.env['EXO_PAGE_SIZE'] ?? 1000),
+    pageSize: Number(process.env['PSRP_EXO_PAGE_SIZE'] ?? 1000),
   });
 
   // Get-Mailbox with its default ResultSize (1000): print the first 10, then Exchange's warning.

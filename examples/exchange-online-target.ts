@@ -1,9 +1,9 @@
 /**
- * Where the Exchange Online examples connect: a real tenant when EXO_TENANT_ID is set, otherwise the
+ * Where the Exchange Online examples connect: a real tenant when PSRP_EXO_TENANT_ID is set, otherwise the
  * built-in lab's Exchange Online surface (the admin API in front of the same fake organisation as
  * the lab's Remote PowerShell endpoint, with lab-signed test tokens).
  *
- *   EXO_TENANT_ID=<tenant GUID>  EXO_ACCESS_TOKEN=<bearer token for https://outlook.office365.com>
+ *   PSRP_EXO_TENANT_ID=<tenant GUID>  PSRP_EXO_TOKEN=<bearer token for https://outlook.office365.com>
  *
  * In a real service pass a TokenCredential instead of a fixed token, e.g. with @azure/identity:
  *   token: new ClientCertificateCredential(tenantId, clientId, { certificatePath: 'app.pem' })
@@ -23,10 +23,10 @@ export async function exchangeOnlineTarget(
 ): Promise<ExchangeOnlineTarget> {
   const env = process.env;
   const beta = settings.unsupportedBetaInvokeCommand === true ? { unsupportedBetaInvokeCommand: true } : {};
-  if (env['EXO_TENANT_ID']) {
-    const token = env['EXO_ACCESS_TOKEN'] ?? '';
+  if (env['PSRP_EXO_TENANT_ID']) {
+    const token = env['PSRP_EXO_TOKEN'] ?? '';
     return {
-      options: { tenantId: env['EXO_TENANT_ID'], token: () => token, ...beta },
+      options: { tenantId: env['PSRP_EXO_TENANT_ID'], token: () => token, ...beta },
       lab: undefined,
       close: () => Promise.resolve(),
     };
@@ -35,7 +35,7 @@ export async function exchangeOnlineTarget(
     settings.mailboxCount !== undefined ? { mailboxCount: settings.mailboxCount } : {},
   );
   console.log(
-    `No EXO_TENANT_ID set: using the built-in lab's Exchange Online surface at ${lab.exo.baseUrl}/adminapi/\n`,
+    `No PSRP_EXO_TENANT_ID set: using the built-in lab's Exchange Online surface at ${lab.exo.baseUrl}/adminapi/\n`,
   );
   return {
     options: {

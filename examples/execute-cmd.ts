@@ -2,7 +2,7 @@
  * One-shot plain processes over WinRS (the WinRM cmd shell), then a shell kept open for several.
  *
  *   npx tsx examples/execute-cmd.ts             # no server configured: starts the built-in lab
- *   WINRM_URI=https://server:5986/wsman PSRP_USER='CONTOSO\admin' PSRP_PASSWORD=... npx tsx examples/execute-cmd.ts
+ *   PSRP_URI=https://server:5986/wsman PSRP_USER='CONTOSO\admin' PSRP_PASSWORD=... npx tsx examples/execute-cmd.ts
  *
  * Against Windows the commands are cmd.exe's; against the lab (which runs the command line through
  * /bin/sh, docs/lab.md) the POSIX equivalents.
@@ -11,10 +11,10 @@ import { executeCmd, WinRSShell } from '../src/index.js';
 import { startLab } from '../src/lab/lab-server.js';
 
 const env = process.env;
-const lab = env['WINRM_URI'] ? undefined : await startLab();
-if (lab) console.log(`no WINRM_URI set: using the built-in lab at ${lab.url}`);
+const lab = env['PSRP_URI'] ? undefined : await startLab();
+if (lab) console.log(`no PSRP_URI set: using the built-in lab at ${lab.url}`);
 const connection = {
-  uri: env['WINRM_URI'] ?? lab!.url,
+  uri: env['PSRP_URI'] ?? lab!.url,
   auth: lab
     ? { username: 'admin', password: lab.users['admin']! }
     : { username: env['PSRP_USER'] ?? '', password: env['PSRP_PASSWORD'] ?? '' },

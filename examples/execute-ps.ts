@@ -2,16 +2,16 @@
  * One-shot PowerShell: open a pool, run a script, collect every stream, close the pool.
  *
  *   npx tsx examples/execute-ps.ts              # no server configured: starts the built-in lab
- *   WINRM_URI=https://server:5986/wsman PSRP_USER='CONTOSO\admin' PSRP_PASSWORD=... npx tsx examples/execute-ps.ts
+ *   PSRP_URI=https://server:5986/wsman PSRP_USER='CONTOSO\admin' PSRP_PASSWORD=... npx tsx examples/execute-ps.ts
  */
 import { executePs } from '../src/index.js';
 import { startLab } from '../src/lab/lab-server.js';
 
 const env = process.env;
-const lab = env['WINRM_URI'] ? undefined : await startLab();
-if (lab) console.log(`no WINRM_URI set: using the built-in lab at ${lab.url}`);
+const lab = env['PSRP_URI'] ? undefined : await startLab();
+if (lab) console.log(`no PSRP_URI set: using the built-in lab at ${lab.url}`);
 const connection = {
-  uri: env['WINRM_URI'] ?? lab!.url,
+  uri: env['PSRP_URI'] ?? lab!.url,
   auth: lab
     ? { username: 'admin', password: lab.users['admin']! }
     : { username: env['PSRP_USER'] ?? '', password: env['PSRP_PASSWORD'] ?? '' },

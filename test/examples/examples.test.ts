@@ -19,10 +19,10 @@ const clean: NodeJS.ProcessEnv = Object.fromEntries(
         'DRY_RUN',
         'REPORT_CSV',
         'REPORT_TOP',
-        'EXO_TENANT_ID',
-        'EXO_ACCESS_TOKEN',
-        'EXO_PAGE_SIZE',
-        'EXCHANGE_SURFACE',
+        'PSRP_EXO_TENANT_ID',
+        'PSRP_EXO_TOKEN',
+        'PSRP_EXO_PAGE_SIZE',
+        'PSRP_SURFACE',
       ].includes(k),
   ),
 );
@@ -63,10 +63,10 @@ describe('examples', () => {
   it('execute-cmd runs one-shot and shell processes over WinRS (lab)', async () => {
     const { stdout } = await run(tsx, ['examples/execute-cmd.ts'], {
       cwd: root,
-      env: Object.fromEntries(Object.entries(clean).filter(([k]) => k !== 'WINRM_URI')),
+      env: Object.fromEntries(Object.entries(clean).filter(([k]) => k !== 'PSRP_URI')),
       timeout: 90_000,
     });
-    expect(stdout).toContain('no WINRM_URI set');
+    expect(stdout).toContain('no PSRP_URI set');
     expect(stdout).toContain('exit 0: Linux');
     expect(stdout).toContain('echo said: hello world');
     expect(stdout).toContain('a failing command exits with 3');
@@ -76,7 +76,7 @@ describe('examples', () => {
     requirePwsh();
     const { stdout } = await run(tsx, ['examples/execute-ps.ts'], {
       cwd: root,
-      env: Object.fromEntries(Object.entries(clean).filter(([k]) => k !== 'WINRM_URI')),
+      env: Object.fromEntries(Object.entries(clean).filter(([k]) => k !== 'PSRP_URI')),
       timeout: 90_000,
     });
     expect(stdout).toMatch(/output: PowerShell 7\.\S+ in stage demo/);
@@ -89,7 +89,7 @@ describe('examples', () => {
     const { stdout } = await run(tsx, ['examples/copy-file.ts'], {
       cwd: root,
       env: Object.fromEntries(
-        Object.entries(clean).filter(([k]) => !['WINRM_URI', 'REMOTE_PATH'].includes(k)),
+        Object.entries(clean).filter(([k]) => !['PSRP_URI', 'PSRP_REMOTE_PATH'].includes(k)),
       ),
       timeout: 90_000,
     });
@@ -184,7 +184,7 @@ describe('examples', () => {
     requirePwsh();
     const { stdout } = await run(tsx, ['examples/chat-bot.ts'], {
       cwd: root,
-      env: { ...clean, EXCHANGE_SURFACE: 'exo' },
+      env: { ...clean, PSRP_SURFACE: 'exo' },
       timeout: 120_000,
     });
     expect(stdout).toContain("using the built-in lab's Exchange Online surface");

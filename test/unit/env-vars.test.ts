@@ -17,7 +17,7 @@ const read = (p: string): string => readFileSync(join(root, p), 'utf8');
 const sources = [...files('src'), ...files('examples')].filter((p) => p.endsWith('.ts'));
 const prose = ['README.md', ...files('docs').filter((p) => p.endsWith('.md'))];
 /** Standard variables the code may read besides ours. */
-const STANDARD = new Set(['PATH', 'NO_COLOR', 'FORCE_COLOR', 'KRB5CCNAME', 'KRB5_CONFIG', 'NODE_DEBUG']);
+const STANDARD = new Set(['PATH', 'NO_COLOR', 'FORCE_COLOR', 'KRB5CCNAME', 'KRB5_CONFIG', 'NODE_DEBUG', 'COLUMNS', 'NODE_USE_ENV_PROXY', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'SSH_AUTH_SOCK', 'HOME', 'USER']);
 /** Per-example knobs, documented in docs/exchange.md next to their example. */
 const EXAMPLE_KNOBS = new Set(['DRY_RUN', 'REPORT_CSV', 'REPORT_TOP']);
 
