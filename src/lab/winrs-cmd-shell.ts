@@ -24,6 +24,8 @@ const SHELL_NS = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell';
 const CTRL_C_EXIT = -1073741510;
 /** Output bytes one ReceiveResponse carries at most (well inside the default 150 KB envelope). */
 const MAX_RECEIVE_BYTES = 64 * 1024;
+/** Output held for a client that does not Receive: beyond it the process is paused (backpressure, as Windows blocks the writer). */
+const MAX_QUEUED_BYTES = 1024 * 1024;
 
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -37,6 +39,7 @@ interface CmdCommand {
   readonly id: string;
   readonly child: ChildProcess;
   readonly queue: Chunk[];
+  queuedBytes: number;
   exitCode: number | undefined;
   interrupted: boolean;
   /** Wakes a pending Receive. */
@@ -220,6 +223,7 @@ export class LabCmdShells {
       id,
       child: proc,
       queue: [],
+      queuedBytes: 0,
       exitCode: undefined,
       interrupted: false,
       notify: undefined,
@@ -236,7 +240,14 @@ export class LabCmdShells {
           shell.codepage === 65001
             ? b
             : Buffer.from(encodeCodepage(decoder.decode(b, { stream: true }), shell.codepage));
-        if (data.length > 0) cmd.queue.push({ stream, data });
+        if (data.length > 0) {
+          cmd.queue.push({ stream, data });
+          cmd.queuedBytes += data.length;
+          if (cmd.queuedBytes > MAX_QUEUED_BYTES) {
+            proc.stdout.pause();
+            proc.stderr.pause();
+          }
+        }
         wake();
       });
     }
@@ -312,6 +323,11 @@ export class LabCmdShells {
       else cmd.queue[0] = { stream: c.stream, data: c.data.subarray(room) };
       bytes += part.length;
       streams += `<rsp:Stream Name="${c.stream}"${cid}>${part.toString('base64')}</rsp:Stream>`;
+    }
+    cmd.queuedBytes -= bytes;
+    if (cmd.queuedBytes <= MAX_QUEUED_BYTES) {
+      cmd.child.stdout?.resume();
+      cmd.child.stderr?.resume();
     }
     const done = cmd.exitCode !== undefined && cmd.queue.length === 0;
     const state = done

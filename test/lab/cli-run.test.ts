@@ -48,7 +48,7 @@ describe('psrp run against the lab', () => {
     const closed = await run([...base, '--', 'cat']);
     expect(closed.code).toBe(0);
     expect(lab.liveShells()).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it('usage errors exit 2; a failed run exits 255 with the reason', async () => {
     expect((await run([lab.url])).code).toBe(2);

@@ -88,7 +88,7 @@ describe('file transfer against the lab (real pwsh)', () => {
           .catch((e: unknown) => e),
       ),
     ).toBe('PSRP_FILE_EXISTS');
-  }, 60_000);
+  }, 120_000);
 
   it('typed errors: missing file and directory on either side, missing remote folder', async () => {
     mkdirSync(join(dir, 'adir'), { recursive: true });
@@ -112,7 +112,7 @@ describe('file transfer against the lab (real pwsh)', () => {
       'PSRP_FILE_IS_DIRECTORY',
     );
     expect(existsSync(join(dir, 'y'))).toBe(false);
-  }, 60_000);
+  }, 120_000);
 
   it('a NoLanguage endpoint (the lab Exchange) gets PSRP_NOT_SUPPORTED before any file data is sent', async () => {
     const ex = await RunspacePool.open(
@@ -129,5 +129,5 @@ describe('file transfer against the lab (real pwsh)', () => {
     } finally {
       await ex.close();
     }
-  }, 60_000);
+  }, 120_000);
 });

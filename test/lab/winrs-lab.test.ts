@@ -91,6 +91,19 @@ describe('WinRS against the lab', () => {
     await p.close();
   });
 
+  it('large output arrives whole, in many Receives (the lab holds at most 1 MiB for a slow reader)', async () => {
+    await using shell = await WinRSShell.open(options());
+    const before = lab.requestCounts.get('Receive') ?? 0;
+    const r = await shell.run('head -c 3000000 /dev/zero | tr "\\0" x; echo; echo done >&2', [], {
+      quoteArguments: false,
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdoutBytes.length).toBe(3_000_001);
+    expect(r.stdout.slice(0, 10)).toBe('xxxxxxxxxx');
+    expect(r.stderr).toBe('done\n');
+    expect((lab.requestCounts.get('Receive') ?? 0) - before).toBeGreaterThanOrEqual(46);
+  });
+
   it('ctrl_c interrupts a running process (exit code STATUS_CONTROL_C_EXIT); terminate releases it', async () => {
     await using shell = await WinRSShell.open(options());
     const p = await shell.start('sleep', ['30'], { skipCmdShell: true });
