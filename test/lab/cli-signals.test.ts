@@ -128,9 +128,11 @@ describe('psrp shell: Ctrl-C', () => {
     await until('a new prompt', () => run.out().includes('^C'));
     const before = run.out().length;
     run.child.stdin.write('Get-Recipient -ResultSize 1\n');
-    await until('the next command', () => /Alice|Smith/.test(run.out().slice(before)), 60_000).catch((e: Error) => {
-      throw new Error(`${e.message}\nstdout: ${run.out().slice(-2000)}\nstderr: ${run.err().slice(-2000)}`);
-    });
+    await until('the next command', () => /Alice|Smith/.test(run.out().slice(before)), 60_000).catch(
+      (e: Error) => {
+        throw new Error(`${e.message}\nstdout: ${run.out().slice(-2000)}\nstderr: ${run.err().slice(-2000)}`);
+      },
+    );
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(143);
     expect(lab.liveShells()).toBe(0);

@@ -32,6 +32,7 @@ interface Raw {
   readonly shellId?: string;
   readonly maxEnvelopeSize?: number;
   readonly timeout?: string;
+  readonly resourceUri?: string;
   readonly body: string;
 }
 /** A WS-Man request shaped like the recordings' (Windows PowerShell's client). */
@@ -43,7 +44,7 @@ function envelope(r: Raw): string {
     `<wsman:MaxEnvelopeSize s:mustUnderstand="true">${r.maxEnvelopeSize ?? 512000}</wsman:MaxEnvelopeSize>` +
     `<wsa:MessageID>uuid:${crypto.randomUUID().toUpperCase()}</wsa:MessageID>` +
     `<wsman:OperationTimeout>${r.timeout ?? 'PT20S'}</wsman:OperationTimeout>` +
-    `<wsman:ResourceURI s:mustUnderstand="true">${PS_URI}</wsman:ResourceURI>` +
+    `<wsman:ResourceURI s:mustUnderstand="true">${r.resourceUri ?? PS_URI}</wsman:ResourceURI>` +
     `<wsa:To>${lab.url}</wsa:To>` +
     (r.shellId
       ? `<wsman:SelectorSet><wsman:Selector Name="ShellId">${r.shellId}</wsman:Selector></wsman:SelectorSet>`
@@ -222,6 +223,29 @@ describe('WinRM quotas (on by default, Windows defaults)', () => {
       await t.close();
     }
   }, 120_000);
+
+  it("applies on /PowerShell/ too, after Exchange's own PowerShellMaxConcurrency", async () => {
+    const t = new HttpTransport({ url: lab.exchangeUrl, auth: auth(), ca: lab.ca });
+    const exchangeCreate = {
+      ...create(),
+      resourceUri: 'http://schemas.microsoft.com/powershell/Microsoft.Exchange',
+    };
+    try {
+      lab.limits.maxShellsPerUser = 0;
+      expect(fault(await t.send(envelope(exchangeCreate)))).toMatchObject({
+        subcode: 'w:QuotaLimit',
+        code: 2150859173,
+      });
+      lab.behaviours.maxShellsPerUser = 0;
+      expect(fault(await t.send(envelope(exchangeCreate)))?.message).toBe(
+        'Fail to create a runspace because you have exceeded the maximum number of connections allowed : 0 for the policy party : MaxConcurrency. Please close existing runspace and try again.',
+      );
+    } finally {
+      lab.behaviours.maxShellsPerUser = 18;
+      await t.close();
+    }
+    expect(lab.liveShells()).toBe(0);
+  });
 
   it('MaxConcurrentUsers: a further user cannot open a shell', async () => {
     lab.limits.maxConcurrentUsers = 1;
