@@ -78,6 +78,8 @@ export class PowerShell {
   private stopRequested: (() => void) | undefined;
   /** Set for a GET_COMMAND_METADATA pseudo-pipeline (see RunspacePool.getCommandMetadata). */
   private metadataNames: readonly string[] | undefined;
+  /** Set for a pipeline left running by a disconnected client (see RunspacePool.connectPipeline). */
+  private attachTo: string | undefined;
 
   constructor(private readonly pool: PoolInternals) {}
 
@@ -85,6 +87,12 @@ export class PowerShell {
   asCommandMetadataRequest(names: readonly string[]): this {
     if (this.commands.length > 0) throw new InvalidArgumentError('A command metadata request takes no commands');
     this.metadataNames = names;
+    return this;
+  }
+
+  /** @internal Turns this into the pipeline `commandId` already on the server (WS-Man Connect). */
+  asConnectedPipeline(commandId: string): this {
+    this.attachTo = commandId;
     return this;
   }
 
@@ -195,7 +203,7 @@ export class PowerShell {
 
   private run(options: RunOptions): { records: AsyncGenerator<PipelineRecord, void, undefined>; state: () => PipelineState } {
     if (this.started) throw new InvalidStateError('run the pipeline', 'Started', ['NotStarted']);
-    if (this.commands.length === 0 && this.metadataNames === undefined) throw new InvalidArgumentError('Add at least one command');
+    if (this.commands.length === 0 && this.metadataNames === undefined && this.attachTo === undefined) throw new InvalidArgumentError('Add at least one command');
     this.started = true;
     this.pool.assertUsable();
     const origin = new Error('called from');
@@ -221,7 +229,11 @@ export class PowerShell {
     let failure: PipelineFailedError | undefined;
     try {
       const hasInput = options.input !== undefined;
-      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames) : core.createPipeline(ids.uuid(), {
+      if (this.attachTo !== undefined) {
+        pipeline = core.attachPipeline(this.attachTo);
+        await connection.connectPipeline!(pipeline.id, { signal });
+      }
+      pipeline ??= this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames) : core.createPipeline(ids.uuid(), {
         commands: this.commands.map<CommandSpec>((c) => ({
           name: c.name,
           isScript: c.isScript,
@@ -235,8 +247,10 @@ export class PowerShell {
       });
       const pid = pipeline.id;
       if (this.commands.some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
-      pipeline.start();
-      await this.pool.flush(pid, signal, true);
+      if (this.attachTo === undefined) {
+        pipeline.start();
+        await this.pool.flush(pid, signal, true);
+      }
       created = true;
       if (hasInput && Array.isArray(options.input)) {
         // A ready array goes in as few Sends as fit: every input message plus the end marker.
