@@ -350,9 +350,11 @@ export class RunspacePoolCore {
         return;
       case 'RunspacePoolInitData':
         this.events.push({ type: 'RunspacePoolInitData', minRunspaces: Number(v['MinRunspaces']), maxRunspaces: Number(v['MaxRunspaces']) });
-        // The server's sizes win: they are the pool's as its creator left them.
-        this.minRunspaces = Number(v['MinRunspaces']) || this.minRunspaces;
-        this.maxRunspaces = Number(v['MaxRunspaces']) || this.maxRunspaces;
+        // Connecting: the server's sizes win, they are the pool's as its creator left them.
+        if (this.state === 'Connecting') {
+          this.minRunspaces = Number(v['MinRunspaces']) || this.minRunspaces;
+          this.maxRunspaces = Number(v['MaxRunspaces']) || this.maxRunspaces;
+        }
         return;
       case 'RunspacePoolState': {
         const state = RUNSPACE_POOL_STATES[Number(v['RunspaceState'])] ?? 'Broken';
