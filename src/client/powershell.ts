@@ -99,6 +99,8 @@ export class PowerShell {
   /** Set for a GET_COMMAND_METADATA pseudo-pipeline (see RunspacePool.getCommandMetadata). */
   private metadataNames: readonly string[] | undefined;
   private metadataFilter: CommandMetadataFilter = {};
+  /** Set for a pipeline left running by a disconnected client (see RunspacePool.connectPipeline). */
+  private attachTo: string | undefined;
 
   constructor(private readonly pool: PoolInternals) {}
 
@@ -107,6 +109,12 @@ export class PowerShell {
     if (this.commands.length > 0) throw new InvalidArgumentError('A command metadata request takes no commands');
     this.metadataNames = names;
     this.metadataFilter = filter;
+    return this;
+  }
+
+  /** @internal Turns this into the pipeline `commandId` already on the server (WS-Man Connect). */
+  asConnectedPipeline(commandId: string): this {
+    this.attachTo = commandId;
     return this;
   }
 
@@ -237,7 +245,7 @@ export class PowerShell {
 
   private run(options: RunOptions): { records: AsyncGenerator<PipelineRecord, void, undefined>; state: () => PipelineState } {
     if (this.started) throw new InvalidStateError('run the pipeline', 'Started', ['NotStarted']);
-    if (this.commands.length === 0 && this.metadataNames === undefined) {
+    if (this.commands.length === 0 && this.metadataNames === undefined && this.attachTo === undefined) {
       throw new InvalidArgumentError(this.statements.length > 0 ? 'addStatement() was not followed by a command' : 'Add at least one command');
     }
     this.started = true;
@@ -264,6 +272,10 @@ export class PowerShell {
     let failure: PipelineFailedError | undefined;
     try {
       const hasInput = options.input !== undefined;
+      if (this.attachTo !== undefined) {
+        pipeline = core.attachPipeline(this.attachTo);
+        await connection.connectPipeline!(pipeline.id, { signal });
+      }
       const spec = (cs: readonly MutableCommand[]): CommandSpec[] =>
         cs.map<CommandSpec>((c) => ({
           name: c.name,
@@ -273,7 +285,7 @@ export class PowerShell {
           mergeErrorToOutput: c.mergeErrorToOutput,
         }));
       const all = [...this.statements, this.commands];
-      pipeline = this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames, this.metadataFilter) : core.createPipeline(ids.uuid(), {
+      pipeline ??= this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames, this.metadataFilter) : core.createPipeline(ids.uuid(), {
         commands: spec(this.commands),
         ...(all.length > 1 ? { statements: all.map(spec) } : {}),
         noInput: !hasInput,
@@ -282,8 +294,10 @@ export class PowerShell {
       });
       const pid = pipeline.id;
       if ([...this.statements, this.commands].flat().some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
-      pipeline.start();
-      await this.pool.flush(pid, signal, true);
+      if (this.attachTo === undefined) {
+        pipeline.start();
+        await this.pool.flush(pid, signal, true);
+      }
       created = true;
       if (hasInput && Array.isArray(options.input)) {
         // A ready array goes in as few Sends as fit: every input message plus the end marker.

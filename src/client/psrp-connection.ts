@@ -71,6 +71,9 @@ export interface PsrpConnection {
    */
   disconnect?(idleTimeoutSeconds: number | undefined, options?: ConnectionOperationOptions): Promise<void>;
 
+  /** Attach to a pipeline a disconnected client left running (WS-Man Connect with a CommandId). */
+  connectPipeline?(pipelineId: string, options?: ConnectionOperationOptions): Promise<void>;
+
   /** Reattach to the pool this connection disconnected (WS-Man Reconnect, MS-PSRP 3.1.5.3.11). */
   reconnect?(options?: ConnectionOperationOptions): Promise<void>;
 

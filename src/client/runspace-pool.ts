@@ -474,6 +474,18 @@ export class RunspacePool implements AsyncDisposable {
     return result.output.slice(1);
   }
 
+  /**
+   * The pipeline `commandId` that a disconnected client left running in this (connected) pool, as
+   * Receive-PSSession: `invoke()`, `stream()` or `output()` it to collect what it produced while no
+   * client was attached, and what follows until it ends.
+   */
+  connectPipeline(commandId: string): PowerShell {
+    if (!this.connection.connectPipeline) {
+      throw new PsrpError(`${this.connection.constructor.name} has no disconnected pipelines to connect to`, { code: 'PSRP_NOT_SUPPORTED' });
+    }
+    return new PowerShell(this.internals).asConnectedPipeline(commandId);
+  }
+
   /** A new pipeline builder on this pool. */
   powershell(): PowerShell {
     return new PowerShell(this.internals);

@@ -369,6 +369,10 @@ export class WSManConnection implements PsrpConnection {
     return answer;
   }
 
+  async connectPipeline(pipelineId: string, options?: ConnectionOperationOptions): Promise<void> {
+    await this.request(connectEnvelope(this.ctx, this.requireShell(), null, pipelineId), options);
+  }
+
   /** Whether the shell is disconnected (kept on the server for a later Reconnect or Connect). */
   get isDisconnected(): boolean {
     return this.disconnected;

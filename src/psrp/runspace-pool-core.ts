@@ -202,6 +202,18 @@ export class RunspacePoolCore {
     return p;
   }
 
+  /**
+   * A pipeline already running on the server that this client did not create: one left by a
+   * disconnected client, being connected to (MS-PSRP 3.1.5.3.12). No CREATE_PIPELINE is sent.
+   */
+  attachPipeline(id: string): PipelineCore {
+    this.expect('connect to a pipeline', ['Opened']);
+    const p = new PipelineCore(this, id.toLowerCase(), undefined);
+    p.setState('Running');
+    this.pipelines.set(p.id, p);
+    return p;
+  }
+
   /** A pseudo-pipeline for GET_COMMAND_METADATA (MS-PSRP 3.1.4.10): replies arrive as its output. */
   getCommandMetadata(id: string, names: readonly string[], filter: build.CommandMetadataFilter = {}): PipelineCore {
     this.expect('get command metadata', ['Opened']);
@@ -342,9 +354,17 @@ export class RunspacePoolCore {
       case 'ApplicationPrivateData':
         this.applicationPrivateData = v['ApplicationPrivateData'];
         this.events.push({ type: 'ApplicationPrivateData', data: this.applicationPrivateData });
+        // MS-PSRP 3.1.4.11: a connect ends with RUNSPACEPOOL_INIT_DATA then APPLICATION_PRIVATE_DATA;
+        // no RUNSPACEPOOL_STATE follows (Windows sends none), the pool is open again.
+        if (this.state === 'Connecting') this.transition('Opened');
         return;
       case 'RunspacePoolInitData':
         this.events.push({ type: 'RunspacePoolInitData', minRunspaces: Number(v['MinRunspaces']), maxRunspaces: Number(v['MaxRunspaces']) });
+        // Connecting: the server's sizes win, they are the pool's as its creator left them.
+        if (this.state === 'Connecting') {
+          this.minRunspaces = Number(v['MinRunspaces']) || this.minRunspaces;
+          this.maxRunspaces = Number(v['MaxRunspaces']) || this.maxRunspaces;
+        }
         return;
       case 'RunspacePoolState': {
         const state = RUNSPACE_POOL_STATES[Number(v['RunspaceState'])] ?? 'Broken';

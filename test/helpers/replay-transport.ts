@@ -18,6 +18,13 @@ function guidBytes(g: string): Buffer {
   return Buffer.from(order.map((i) => parseInt(h.substr(i * 2, 2), 16)));
 }
 
+/** The GUID whose .NET byte layout is this GUID's RFC 4122 (big-endian) bytes. */
+function swapGuid(g: string): string {
+  const h = g.replace(/-/g, '');
+  const b = [3, 2, 1, 0, 5, 4, 7, 6].map((i) => h.substr(i * 2, 2)).join('') + h.slice(16);
+  return `${b.slice(0, 8)}-${b.slice(8, 12)}-${b.slice(12, 16)}-${b.slice(16, 20)}-${b.slice(20)}`;
+}
+
 const action = (xml: string): string => /<(?:\w+:)?Action[^>]*>([^<]+)</.exec(xml)?.[1]?.trim() ?? '';
 const messageId = (xml: string): string => /<(?:\w+:)?MessageID>([^<]+)</.exec(xml)?.[1]?.trim() ?? '';
 
@@ -127,6 +134,9 @@ export class ReplayTransport implements WsmanTransport {
     // WinRS (cmd shell) payloads are process bytes, not PSRP fragments.
     const ours = winrsShell ? [] : psrpMessages(envelope, this.ourDefrag);
     const recorded = winrsShell ? [] : psrpMessages(rec.request, this.recDefrag);
+    // The recorded client (pypsrp) wrote PSRP ids in the other byte order than .NET's: a selector
+    // id read that way is its PSRP id. A Connect to a pipeline carries no PSRP message to learn it from.
+    if (!winrsShell && ours.length === 0 && recorded.length === 0) recSel.forEach((g, i) => ourSel[i] && this.learn(swapGuid(g), ourSel[i]));
     recorded.forEach((m, i) => {
       const o = ours[i];
       if (!o) return;

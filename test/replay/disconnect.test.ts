@@ -79,4 +79,48 @@ describe('replay: disconnect and reconnect (test_psrp_disconnect_runspaces)', ()
     ]);
     expect(replay.remaining).toBe(0);
   });
+
+  it('test_psrp_disconnected_commands: a new client connects to two pools and collects the output of pipelines that ran while nobody was attached', async () => {
+    const listing = new ReplayTransport('test_psrp_disconnected_commands', { skip: 10 });
+    const shells = await RunspacePool.listShells({ transport: listing, ids: sequentialIds() });
+    expect(shells.map((s) => s.state)).toEqual(['Disconnected', 'Disconnected']);
+    const byId = new Map(shells.map((s) => [s.shellId, s]));
+    expect(byId.has('BCEF62AD-380E-4314-B2A4-EB6748019B41')).toBe(true);
+    expect(byId.has('B2E1C91B-A3AA-41B4-B346-405E6A90005B')).toBe(true);
+
+    const replay = new ReplayTransport('test_psrp_disconnected_commands', { skip: 13 });
+    const ids = sequentialIds();
+    const b = await RunspacePool.connect({
+      transport: replay,
+      ids,
+      shellId: 'BCEF62AD-380E-4314-B2A4-EB6748019B41',
+    });
+    const fromB = await b.connectPipeline('DB4E8DCF-51CC-423F-A7DF-5D0EA0D6FA08').invoke();
+    const a = await RunspacePool.connect({
+      transport: replay,
+      ids,
+      shellId: 'B2E1C91B-A3AA-41B4-B346-405E6A90005B',
+    });
+    const fromA = await a.connectPipeline('356E6DC2-6889-4305-9FE6-8B03F44D7210').invoke();
+    expect(fromB.state).toBe('Completed');
+    expect(fromA.state).toBe('Completed');
+    // Each pipeline wrote 'a' and 'b' while no client was attached; the progress record too.
+    expect(fromB.output).toEqual(['a', 'b']);
+    expect(fromA.output).toEqual(['a', 'b']);
+    expect(fromA.progress[0]!.activity).toBe('Preparing modules for first use.');
+    expect(replay.steps.map((s) => s.action)).toEqual([
+      'Connect',
+      'Receive',
+      'Connect',
+      'Receive',
+      'Receive',
+      'Connect',
+      'Receive',
+      'Connect',
+      'Receive',
+      'Receive',
+    ]);
+    // Both pools are this client's now (close() would delete them; the recorded client went on differently).
+    expect(replay.remaining).toBe(4);
+  });
 });
