@@ -786,6 +786,15 @@ class Deserializer {
     };
     if (hasBase) meta.baseValue = baseValue;
     if (containerProps) meta.properties = containerProps;
+    // PowerShell exposes an object's members over its base (a deserialized PSObject's Properties):
+    // a container's <Props>/<MS> (an XmlElement's attributes, a note on a list), and the members
+    // of an object-valued base. They become readable properties here too (`x.Value`), without
+    // shadowing what is already there; on a container they are non-enumerable, so it stays a clean
+    // array/Map for Object.keys, spread, JSON and equality.
+    if (containerProps) exposeMembers(result as object, containerProps, false);
+    if (hasBase && baseValue !== null && typeof baseValue === 'object' && Object.getPrototypeOf(baseValue) === Object.prototype) {
+      exposeMembers(result as object, baseValue as Record<string, unknown>, true);
+    }
     return setMeta(result as object, meta);
   }
 
@@ -964,4 +973,12 @@ export function deserializeObject(xml: string, options: DeserializeOptions = {})
     });
   }
   return values[0];
+}
+
+/** Defines `members` on `target` where it has no such property yet (see the end of `obj()`). */
+function exposeMembers(target: object, members: Readonly<Record<string, unknown>>, enumerable: boolean): void {
+  for (const name of Object.keys(members)) {
+    if (name in target) continue;
+    Object.defineProperty(target, name, { value: members[name], enumerable, writable: true, configurable: true });
+  }
 }

@@ -27,8 +27,9 @@ export interface PSObjectMeta {
   /** The primitive this object wraps, when an `<Obj>` carried one alongside properties. */
   readonly baseValue?: unknown;
   /**
-   * Properties of a container object (for example a MultiValuedProperty's `<Props>`), which are
-   * not set on the array itself so that it stays a clean array.
+   * Properties of a container object (for example a MultiValuedProperty's `<Props>`, an
+   * XmlElement's attributes). They are also readable on the array/Map itself (`el.Value`), as
+   * non-enumerable properties, so that it stays a clean array for keys, spread and JSON.
    */
   readonly properties?: Readonly<Record<string, unknown>>;
 }
