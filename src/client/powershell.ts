@@ -79,6 +79,9 @@ function containsSecureString(v: unknown, depth = 0): boolean {
   return values.some((x) => containsSecureString(x, depth + 1));
 }
 
+/** How long a stop waits for the Signal's answer before going on in the background (within the 1 s a timeout may overrun). */
+const SIGNAL_GRACE_MS = 500;
+
 const STREAMS: Partial<Record<PsrpEvent['type'], PipelineRecord['stream']>> = {
   PipelineOutput: 'output',
   ErrorRecord: 'error',
@@ -393,10 +396,13 @@ export class PowerShell {
         setState('Stopped');
         const stopping = pipeline;
         const cleanup = { timeoutMs: this.pool.cleanupTimeoutMs };
+        const signalled = connection.stopPipeline(pid, cleanup);
+        // A sane server acknowledges the Signal at once: wait that long for it, never longer.
+        await Promise.race([signalled.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, SIGNAL_GRACE_MS).unref())]);
         this.pool.background(
           (async () => {
             try {
-              await connection.stopPipeline(pid, cleanup);
+              await signalled;
               const until = Date.now() + 3 * cleanup.timeoutMs;
               while (!TERMINAL_PIPELINE_STATES.has(stopping.state) && Date.now() < until) {
                 const chunk = await connection.receive(pid, cleanup);
