@@ -52,6 +52,7 @@ export type { RunspacePoolOptions } from './client/runspace-pool.js';
 export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
 export { jsonSafe } from './client/json-safe.js';
+export { traceTo } from './client/trace.js';
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
 export { OutOfProcConnection, findPwsh } from './client/outofproc-connection.js';

@@ -27,6 +27,7 @@ const BOOLEAN_FLAGS = new Set([
   'color',
   'quiet',
   'help',
+  'trace',
 ]);
 
 export interface ParsedArgs {

@@ -10,7 +10,7 @@
  * terminal (NO_COLOR, --no-color). Exit code: 0 on success, 1 when the pipeline failed or wrote
  * errors, 2 for usage errors.
  */
-import { serializeClixml, type ErrorRecord } from '../index.js';
+import { serializeClixml, traceTo, type ErrorRecord } from '../index.js';
 import { connectExchange } from '../exchange/index.js';
 import {
   checkTarget,
@@ -32,7 +32,7 @@ import { ProgressDisplay } from './progress-display.js';
 export type ExecIo = CliIo;
 
 const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--configuration NAME]
-                 [--format table|list|csv|json|jsonl|clixml] [--property NAME,NAME]
+                 [--format table|list|csv|json|jsonl|clixml] [--property NAME,NAME] [--trace]
                  [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
   A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.
   A URL is used as given (https://host:5986/wsman); its configuration defaults to Microsoft.Exchange
@@ -79,6 +79,11 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
   const outColour = paint(useColour(io.stdout, io, args));
   const live = io.stderr.isTTY === true && args.flags.get('quiet') !== true;
   let status: ProgressDisplay | undefined;
+  // --trace / PSRP_TRACE=1: a protocol trace on stderr (WS-Man actions, shell ids, sizes, timings).
+  const stopTrace =
+    args.flags.get('trace') === true || (io.env['PSRP_TRACE'] ?? '') === '1'
+      ? traceTo((line) => io.stderr.write(`${line}\n`))
+      : undefined;
   try {
     await using ex = await connectExchange({
       ...connectionOptions({ ...args, target }),
@@ -140,5 +145,6 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     return 1;
   } finally {
     status?.done();
+    stopTrace?.();
   }
 }
