@@ -17,7 +17,15 @@ const read = (p: string): string => readFileSync(join(root, p), 'utf8');
 const sources = [...files('src'), ...files('examples')].filter((p) => p.endsWith('.ts'));
 const prose = ['README.md', ...files('docs').filter((p) => p.endsWith('.md'))];
 /** Standard variables the code may read besides ours. */
-const STANDARD = new Set(['PATH', 'NO_COLOR', 'FORCE_COLOR', 'KRB5CCNAME', 'KRB5_CONFIG', 'NODE_DEBUG']);
+const STANDARD = new Set([
+  'PATH',
+  'COLUMNS',
+  'NO_COLOR',
+  'FORCE_COLOR',
+  'KRB5CCNAME',
+  'KRB5_CONFIG',
+  'NODE_DEBUG',
+]);
 /** Per-example knobs, documented in docs/exchange.md next to their example. */
 const EXAMPLE_KNOBS = new Set(['DRY_RUN', 'REPORT_CSV', 'REPORT_TOP']);
 
