@@ -13,7 +13,13 @@ export {
   PipelineFailedError,
   RunspacePoolBrokenError,
 } from './errors.js';
-export type { PsrpErrorOptions, ProtocolErrorDetails, WSManFaultDetails, ErrorRecordLike } from './errors.js';
+export type {
+  PsrpErrorCode,
+  PsrpErrorOptions,
+  ProtocolErrorDetails,
+  WSManFaultDetails,
+  ErrorRecordLike,
+} from './errors.js';
 
 // CLIXML (MS-PSRP 2.2.5)
 export {
