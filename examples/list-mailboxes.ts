@@ -42,8 +42,8 @@ try {
   );
   for await (const m of ps.output<Mailbox>()) {
     const quota = parseUnlimitedSize(String(m.ProhibitSendQuota));
-    const q =
-      quota === 'Unlimited' ? 'Unlimited' : quota ? `${quota.bytes} bytes` : String(m.ProhibitSendQuota);
+    // A size prints as Exchange shows it: 49.5 GB (53,150,220,288 bytes); quota.bytes is the exact bigint.
+    const q = String(quota ?? m.ProhibitSendQuota);
     console.log(
       String(m.DisplayName).padEnd(24) +
         String(m.PrimarySmtpAddress).padEnd(34) +

@@ -8,6 +8,99 @@
  * session keys) never go into a message or a field.
  */
 
+/**
+ * Every error `code` documented in docs/errors.md (a test keeps the two equal). `PsrpError.code` is
+ * `PsrpErrorCode | (string & {})`: editors complete the documented codes, and a code added later
+ * still type-checks as a string.
+ */
+export type PsrpErrorCode =
+  | 'PSRP_AUTH_FAILED'
+  | 'PSRP_CLIXML_INVALID'
+  | 'PSRP_CLIXML_TOO_DEEP'
+  | 'PSRP_CLIXML_TOO_LARGE'
+  | 'PSRP_COMMAND_LINE_NEEDS_LANGUAGE'
+  | 'PSRP_COMMAND_LINE_SYNTAX'
+  | 'PSRP_CONNECTION_FAILED'
+  | 'PSRP_ENCRYPTION_INVALID'
+  | 'PSRP_ERROR'
+  | 'PSRP_FRAGMENT_INVALID'
+  | 'PSRP_FRAGMENT_TRUNCATED'
+  | 'PSRP_HTTP_BAD_GATEWAY'
+  | 'PSRP_HTTP_BAD_REQUEST'
+  | 'PSRP_HTTP_FORBIDDEN'
+  | 'PSRP_HTTP_GATEWAY_TIMEOUT'
+  | 'PSRP_HTTP_NOT_FOUND'
+  | 'PSRP_HTTP_RESPONSE_TOO_LARGE'
+  | 'PSRP_HTTP_SERVER_ERROR'
+  | 'PSRP_HTTP_STATUS'
+  | 'PSRP_HTTP_UNAVAILABLE'
+  | 'PSRP_INSECURE_BASIC'
+  | 'PSRP_INVALID_ARGUMENT'
+  | 'PSRP_INVALID_STATE'
+  | 'PSRP_KERBEROS_BAD_PASSWORD'
+  | 'PSRP_KERBEROS_CCACHE_INVALID'
+  | 'PSRP_KERBEROS_CLOCK_SKEW'
+  | 'PSRP_KERBEROS_FAILED'
+  | 'PSRP_KERBEROS_KDC_UNREACHABLE'
+  | 'PSRP_KERBEROS_MESSAGE_INVALID'
+  | 'PSRP_KERBEROS_MUTUAL_AUTH_FAILED'
+  | 'PSRP_KERBEROS_NO_CREDENTIALS'
+  | 'PSRP_KERBEROS_PASSWORD_EXPIRED'
+  | 'PSRP_KERBEROS_SPN_NOT_FOUND'
+  | 'PSRP_KERBEROS_TICKET_NOT_FOUND'
+  | 'PSRP_KERBEROS_UNAVAILABLE'
+  | 'PSRP_KERBEROS_UNKNOWN_USER'
+  | 'PSRP_KERBEROS_UNSEAL_FAILED'
+  | 'PSRP_KERBEROS_UNSUPPORTED'
+  | 'PSRP_KERBEROS_WRAP_INVALID'
+  | 'PSRP_LAB_GSS_FAILED'
+  | 'PSRP_LAB_OPENSSL_FAILED'
+  | 'PSRP_MESSAGE_INVALID'
+  | 'PSRP_MESSAGE_TOO_LARGE'
+  | 'PSRP_MESSAGE_UNEXPECTED'
+  | 'PSRP_MESSAGE_UNKNOWN_TYPE'
+  | 'PSRP_NTLM_MESSAGE_INVALID'
+  | 'PSRP_NTLM_NEGOTIATION_FAILED'
+  | 'PSRP_NTLM_SIGNATURE_INVALID'
+  | 'PSRP_OUTOFPROC_INVALID'
+  | 'PSRP_OUTOFPROC_TOO_LARGE'
+  | 'PSRP_PIPELINE_ERROR_RECORD'
+  | 'PSRP_PIPELINE_FAILED'
+  | 'PSRP_PIPELINE_STOPPED'
+  | 'PSRP_POOL_CLOSED'
+  | 'PSRP_PROCESS_EXITED'
+  | 'PSRP_PROTOCOL_ERROR'
+  | 'PSRP_PWSH_NOT_FOUND'
+  | 'PSRP_REDIRECT_INSECURE'
+  | 'PSRP_REDIRECT_INVALID'
+  | 'PSRP_REDIRECT_NOT_ALLOWED'
+  | 'PSRP_RUNSPACE_POOL_BROKEN'
+  | 'PSRP_SECURE_STRING_NO_KEY'
+  | 'PSRP_SESSION_KEY_INVALID'
+  | 'PSRP_SPNEGO_INVALID'
+  | 'PSRP_SPNEGO_MIC_INVALID'
+  | 'PSRP_SPNEGO_REJECTED'
+  | 'PSRP_TIMEOUT'
+  | 'PSRP_TLS_EXPIRED'
+  | 'PSRP_TLS_HANDSHAKE_FAILED'
+  | 'PSRP_TLS_NAME_MISMATCH'
+  | 'PSRP_TLS_UNTRUSTED'
+  | 'PSRP_TOO_MANY_REDIRECTS'
+  | 'PSRP_TRANSPORT_CLOSED'
+  | 'PSRP_TRANSPORT_ERROR'
+  | 'PSRP_WSMAN_ACCESS_DENIED'
+  | 'PSRP_WSMAN_FAULT'
+  | 'PSRP_WSMAN_INVALID_ENVELOPE'
+  | 'PSRP_WSMAN_OPERATION_TIMEOUT'
+  | 'PSRP_WSMAN_QUOTA_EXCEEDED'
+  | 'PSRP_WSMAN_RELATES_TO_MISMATCH'
+  | 'PSRP_WSMAN_RESOURCE_NOT_FOUND'
+  | 'PSRP_WSMAN_SHELL_NOT_FOUND'
+  | 'PSRP_XML_FORBIDDEN'
+  | 'PSRP_XML_MALFORMED'
+  | 'PSRP_XML_TOO_DEEP'
+  | 'PSRP_XML_TOO_LARGE';
+
 /** Options accepted by every psrp error: the standard `cause` plus the stable `code`. */
 export interface PsrpErrorOptions extends ErrorOptions {
   readonly code?: string;
@@ -16,8 +109,8 @@ export interface PsrpErrorOptions extends ErrorOptions {
 /** Base class of every error thrown by psrp. */
 export class PsrpError extends Error {
   override name = 'PsrpError';
-  /** Stable, documented machine-readable code (SCREAMING_SNAKE, prefix `PSRP_`). */
-  readonly code: string;
+  /** Stable, documented machine-readable code (SCREAMING_SNAKE, prefix `PSRP_`): see {@link PsrpErrorCode}. */
+  readonly code: PsrpErrorCode | (string & {});
 
   constructor(message: string, options: PsrpErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

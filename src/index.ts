@@ -15,7 +15,14 @@ export {
   RunspacePoolBrokenError,
   FileTransferError,
 } from './errors.js';
-export type { PsrpErrorOptions, ProtocolErrorDetails, WSManFaultDetails, ErrorRecordLike, TimeoutStage } from './errors.js';
+export type {
+  PsrpErrorCode,
+  PsrpErrorOptions,
+  ProtocolErrorDetails,
+  WSManFaultDetails,
+  ErrorRecordLike,
+  TimeoutStage,
+} from './errors.js';
 
 // CLIXML (MS-PSRP 2.2.5)
 export {
@@ -56,6 +63,7 @@ export type { ShellInfo } from './client/runspace-pool.js';
 export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
 export { jsonSafe } from './client/json-safe.js';
+export { traceTo } from './client/trace.js';
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
 export { WinRSShell, WinRSProcess } from './client/winrs-shell.js';

@@ -29,6 +29,7 @@ const BOOLEAN_FLAGS = new Set([
   'unsupported-beta-invoke-command',
   'ssh',
   'no-host-key-check',
+  'trace',
 ]);
 
 export interface ParsedArgs {

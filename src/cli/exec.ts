@@ -12,7 +12,7 @@
  * shell deleted first; a second Ctrl-C within 2 s exits after a Delete bounded to 3 s.
  */
 import { readFileSync } from 'node:fs';
-import { RunspacePool, serializeClixml, type ErrorRecord, type SshOptions } from '../index.js';
+import { RunspacePool, serializeClixml, traceTo, type ErrorRecord, type SshOptions } from '../index.js';
 import { connectExchange, connectExchangeOnline, type ExchangeCommandSession } from '../exchange/index.js';
 import {
   checkTarget,
@@ -37,7 +37,7 @@ import { exitCodeOf, Interrupts } from './interrupts.js';
 export type ExecIo = CliIo;
 
 const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--configuration NAME]
-                 [--format table|list|csv|json|jsonl|clixml] [--property NAME,NAME]
+                 [--format table|list|csv|json|jsonl|clixml] [--property NAME,NAME] [--trace]
                  [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
   A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.
   A URL is used as given (https://host:5986/wsman); its configuration defaults to Microsoft.Exchange
@@ -154,6 +154,11 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write('psrp exec: interrupted: stopping the pipeline and deleting the shell\n');
     return exitCodeOf(interrupts.received);
   };
+  // --trace / PSRP_TRACE=1: a protocol trace on stderr (WS-Man actions, shell ids, sizes, timings).
+  const stopTrace =
+    args.flags.get('trace') === true || (io.env['PSRP_TRACE'] ?? '') === '1'
+      ? traceTo((line) => io.stderr.write(`${line}\n`))
+      : undefined;
   try {
     await using ex: ExecSession = session
       ? await session
@@ -222,5 +227,6 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     return 1;
   } finally {
     status?.done();
+    stopTrace?.();
   }
 }

@@ -219,7 +219,7 @@ export class WSManConnection implements PsrpConnection {
     const name = env.action.slice(env.action.lastIndexOf('/') + 1);
     this.requestCounts.set(name, (this.requestCounts.get(name) ?? 0) + 1);
     const started = Date.now();
-    if (channels.wsmanRequest.hasSubscribers) channels.wsmanRequest.publish({ id: env.messageId, action: name, uri: this.ctx.to, bytes: env.xml.length });
+    if (channels.wsmanRequest.hasSubscribers) channels.wsmanRequest.publish({ id: env.messageId, action: name, uri: this.ctx.to, bytes: env.xml.length, shellId: this.shellId });
     let status = 'ok';
     try {
       const own = options?.timeoutMs !== undefined ? { stage: 'cleanup' as const, timeoutMs: options.timeoutMs } : {};
@@ -233,7 +233,7 @@ export class WSManConnection implements PsrpConnection {
       status = e instanceof WSManFaultError ? e.code : 'error';
       throw e;
     } finally {
-      if (channels.wsmanResponse.hasSubscribers) channels.wsmanResponse.publish({ id: env.messageId, action: name, status, durationMs: Date.now() - started });
+      if (channels.wsmanResponse.hasSubscribers) channels.wsmanResponse.publish({ id: env.messageId, action: name, status, durationMs: Date.now() - started, shellId: this.shellId });
     }
   }
 

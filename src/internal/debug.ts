@@ -7,9 +7,9 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 
 export const channels = {
-  /** A WS-Man request is about to be sent: `{ id, action, uri, bytes }`. */
+  /** A WS-Man request is about to be sent: `{ id, action, uri, bytes, shellId }`. */
   wsmanRequest: diagnosticsChannel.channel('psrp:wsman:request'),
-  /** A WS-Man response arrived: `{ id, action, status, bytes, durationMs }`. */
+  /** A WS-Man response arrived: `{ id, action, status, durationMs, shellId }`. */
   wsmanResponse: diagnosticsChannel.channel('psrp:wsman:response'),
   /** An HTTP request/response pair (after auth and redirects): `{ method, origin, path, status }`. */
   httpExchange: diagnosticsChannel.channel('psrp:http:exchange'),

@@ -190,6 +190,49 @@ describe('psrp exec explains itself in CLI flags', () => {
   }, 120_000);
 });
 
+describe('psrp exec --trace', () => {
+  it('traces WS-Man actions with shell ids, HTTP sizes and timings, state changes, and no secret', async () => {
+    const r = await exec([
+      lab.exchangeUrl,
+      '--ca',
+      caFile,
+      '--trace',
+      '--format',
+      'json',
+      '--',
+      'Get-ExchangeServer',
+    ]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as unknown[]).length).toBe(2);
+    expect(r.err).toMatch(/-> Create shell=- \d+ B/);
+    expect(r.err).toMatch(/<- Command shell=[0-9A-Fa-f]{8} ok in \d+ ms/);
+    expect(r.err).toMatch(
+      /HTTP POST https:\/\/localhost:\d+\/PowerShell\/ -> 200 \(\d+ B sent, \d+ B received, \d+ ms\)/,
+    );
+    expect(r.err).toMatch(/runspacePool \S+ \S+ -> Opened/);
+    expect(r.err).toContain('-> Delete');
+    expect(r.err).not.toContain(lab.users['admin']!);
+    expect(r.err).not.toContain(Buffer.from(`admin:${lab.users['admin']!}`).toString('base64'));
+    const env = await exec(
+      [lab.exchangeUrl, '--ca', caFile, '--format', 'json', '--', 'Get-ExchangeServer'],
+      {
+        PSRP_TRACE: '1',
+      },
+    );
+    expect(env.err).toContain('-> Create');
+    const quiet = await exec([
+      lab.exchangeUrl,
+      '--ca',
+      caFile,
+      '--format',
+      'json',
+      '--',
+      'Get-ExchangeServer',
+    ]);
+    expect(quiet.err).not.toContain('-> Create');
+  }, 120_000);
+});
+
 describe('psrp exec on a terminal', () => {
   it('draws a spinner with the object count on stderr, in colour, and keeps stdout clean', async () => {
     const stdout = new PassThrough();
