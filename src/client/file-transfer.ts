@@ -13,7 +13,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FileTransferError, PipelineFailedError } from '../errors.js';
-import type { RunspacePool } from './runspace-pool.js';
+import type { PowerShell } from './powershell.js';
+
+/** What a transfer needs of a pool (RunspacePool is one): pipelines, and the room in one request. */
+export interface TransferPool {
+  powershell(): PowerShell;
+  readonly connection: { readonly maxPayloadBytes: number };
+}
 
 export interface FileTransferProgress {
   /** Bytes of the file transferred so far. */
@@ -47,10 +53,10 @@ export interface FileTransferResult {
 }
 
 /** The result of the language check, per pool. */
-const languageChecks = new WeakMap<RunspacePool, Promise<void>>();
+const languageChecks = new WeakMap<TransferPool, Promise<void>>();
 
 /** Rejects with PSRP_NOT_SUPPORTED unless the pool's runspaces are FullLanguage. */
-export function requireFullLanguage(pool: RunspacePool, signal?: AbortSignal): Promise<void> {
+export function requireFullLanguage(pool: TransferPool, signal?: AbortSignal): Promise<void> {
   let check = languageChecks.get(pool);
   if (!check) {
     check = (async () => {
@@ -179,7 +185,7 @@ async function localStat(
 
 /** Copies a local file to the server. */
 export async function copyTo(
-  pool: RunspacePool,
+  pool: TransferPool,
   local: string,
   remote: string,
   options: FileTransferOptions = {},
@@ -273,7 +279,7 @@ export async function copyTo(
 
 /** Copies a file from the server to a local path. */
 export async function copyFrom(
-  pool: RunspacePool,
+  pool: TransferPool,
   remote: string,
   local: string,
   options: FileTransferOptions = {},

@@ -9,9 +9,11 @@ import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError
 import { PSSecureString } from '../clixml/index.js';
 import type { CommandMetadataFilter, CommandParameter, CommandSpec } from '../psrp/messages.js';
 import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../psrp/records.js';
-import { TERMINAL_PIPELINE_STATES, type PipelineCore, type PipelineState, type PsrpEvent } from '../psrp/runspace-pool-core.js';
-import { answerHostCall } from './host.js';
-import { deadline, type PoolInternals } from './runspace-pool.js';
+import { TERMINAL_PIPELINE_STATES, type PipelineCore, type PipelineState, type PsrpEvent, type RunspacePoolCore } from '../psrp/runspace-pool-core.js';
+import { answerHostCall, type PSHost } from './host.js';
+import { deadline } from './deadline.js';
+import type { IdSource } from '../internal/ids.js';
+import type { PsrpConnection } from './psrp-connection.js';
 
 /** One record of a running pipeline. */
 export type PipelineRecord =
@@ -20,6 +22,27 @@ export type PipelineRecord =
   | { readonly stream: 'warning' | 'verbose' | 'debug'; readonly value: InformationalRecord }
   | { readonly stream: 'information'; readonly value: InformationRecord }
   | { readonly stream: 'progress'; readonly value: ProgressRecord };
+
+/** Internal handle PowerShell uses to drive the pool. */
+export interface PoolInternals {
+  readonly core: RunspacePoolCore;
+  readonly connection: PsrpConnection;
+  readonly ids: IdSource;
+  readonly host: PSHost | undefined;
+  acquire(signal?: AbortSignal): Promise<() => void>;
+  /** Flushes everything queued for `target` (Command for the first payload of a new pipeline). */
+  flush(target: string | null, signal?: AbortSignal, createPipeline?: boolean): Promise<void>;
+  /** Handles pool-level events and host calls; returns pipeline events for the caller. */
+  dispatch(events: PsrpEvent[], signal?: AbortSignal): Promise<void>;
+  background(p: Promise<unknown>): void;
+  assertUsable(): void;
+  /** Exchanges the session key once (MS-PSRP 3.1.5.4.5), before a SecureString is sent. */
+  ensureSessionKey(signal?: AbortSignal): Promise<void>;
+  /** Milliseconds each cleanup request (Signal after an abort) may take. */
+  readonly cleanupTimeoutMs: number;
+  /** Where the pool is (origin and path), for messages; undefined for a local process. */
+  readonly endpoint: string | undefined;
+}
 
 export interface InvokeResult<T = unknown> {
   /** The output objects (`invoke<Mailbox>()` types them; nothing checks them at run time). */

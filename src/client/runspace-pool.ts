@@ -4,7 +4,7 @@
  * `maxRunspaces` running at once; the rest wait), and always deletes the shell on close, on a
  * failed open and on abort.
  */
-import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError, RunspacePoolBrokenError, TimeoutError, WSManFaultError } from '../errors.js';
+import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError, RunspacePoolBrokenError, WSManFaultError } from '../errors.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
 import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
@@ -12,7 +12,8 @@ import type { WsmanTransport } from '../http/wsman-transport.js';
 import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psrp/runspace-pool-core.js';
 import type { CommandMetadataFilter } from '../psrp/messages.js';
 import { answerHostCall, type PSHost } from './host.js';
-import { PowerShell } from './powershell.js';
+import { PowerShell, type PoolInternals } from './powershell.js';
+import { deadline } from './deadline.js';
 import { copyFrom, copyTo, type FileTransferOptions, type FileTransferResult } from './file-transfer.js';
 import type { PsrpConnection } from './psrp-connection.js';
 import { SshConnection, type SshOptions } from './ssh-connection.js';
@@ -75,26 +76,6 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   readonly maxEnvelopeSize?: number | 'server' | undefined;
 }
 
-/** Internal handle PowerShell uses to drive the pool. */
-export interface PoolInternals {
-  readonly core: RunspacePoolCore;
-  readonly connection: PsrpConnection;
-  readonly ids: IdSource;
-  readonly host: PSHost | undefined;
-  acquire(signal?: AbortSignal): Promise<() => void>;
-  /** Flushes everything queued for `target` (Command for the first payload of a new pipeline). */
-  flush(target: string | null, signal?: AbortSignal, createPipeline?: boolean): Promise<void>;
-  /** Handles pool-level events and host calls; returns pipeline events for the caller. */
-  dispatch(events: PsrpEvent[], signal?: AbortSignal): Promise<void>;
-  background(p: Promise<unknown>): void;
-  assertUsable(): void;
-  /** Exchanges the session key once (MS-PSRP 3.1.5.4.5), before a SecureString is sent. */
-  ensureSessionKey(signal?: AbortSignal): Promise<void>;
-  /** Milliseconds each cleanup request (Signal after an abort) may take. */
-  readonly cleanupTimeoutMs: number;
-  /** Where the pool is (origin and path), for messages; undefined for a local process. */
-  readonly endpoint: string | undefined;
-}
 
 /** `origin + path` of an endpoint URL, the only part of it named in errors. */
 export function endpointOf(url: string | undefined): string | undefined {
@@ -107,26 +88,6 @@ export function endpointOf(url: string | undefined): string | undefined {
   }
 }
 
-/**
- * An AbortSignal that aborts with a `TimeoutError` (code `PSRP_TIMEOUT`) after `ms`, and a `clear`
- * to call when the guarded work is over (its timer must not outlive it).
- */
-export function deadline(ms: number, stage: 'open' | 'invoke', url: string | undefined, option: string): { signal: AbortSignal; clear: () => void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => {
-    controller.abort(
-      new TimeoutError(`${stage === 'open' ? 'Opening the runspace pool' : 'The pipeline'}${url ? ` at ${url}` : ''} did not complete within ${ms} ms (${option})`, {
-        stage,
-        url,
-        timeoutMs: ms,
-        hint: `Raise \`${option}\`, or check the server: it accepted the requests but did not finish in time.`,
-      }),
-    );
-  }, ms);
-  // Like AbortSignal.timeout: an abandoned stream() must not keep the process alive.
-  timer.unref?.();
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
-}
 
 export class RunspacePool implements AsyncDisposable {
   private readonly internals: PoolInternals;
