@@ -3,6 +3,7 @@
  * fragments of CREATE_PIPELINE, Send for the rest, Receive (long poll), Signal and Delete, through
  * any WsmanTransport (HTTP, or a replay of a recording).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { AuthenticationError, InvalidArgumentError, TimeoutError, TransportError, WSManFaultError } from '../errors.js';
 import { channels } from '../internal/debug.js';
 import { scrubError } from '../internal/secret-redactor.js';
@@ -102,21 +103,10 @@ function createRefused(e: unknown): boolean {
   return false;
 }
 
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return delay(ms, undefined, signal ? { signal } : undefined).catch((e: unknown) => {
+    throw signal?.aborted ? (signal.reason as Error) : e;
   });
 }
 

@@ -5,6 +5,8 @@
  * session uses it on 429 and 5xx answers.
  */
 
+import { setTimeout as delay } from 'node:timers/promises';
+
 export interface BackoffOptions {
   /** Attempts in all (the first try included). Default 6. */
   readonly throttleAttempts?: number | undefined;
@@ -36,19 +38,7 @@ export function retryAfterMs(
 
 /** Waits `ms`, or rejects with the signal's reason when it aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return delay(ms, undefined, signal ? { signal } : undefined).catch((e: unknown) => {
+    throw signal?.aborted ? (signal.reason as Error) : e;
   });
 }
