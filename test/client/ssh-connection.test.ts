@@ -4,8 +4,9 @@
  * 7's `powershell` subsystem (`pwsh -sshs`) and a NoLanguage endpoint (`-ConfigurationFile`).
  */
 import { execFileSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -271,6 +272,37 @@ describe('PowerShell over SSH (real OpenSSH sshd, pwsh -sshs)', () => {
     const bad = await exec(['ssh://a@b@c', '--', '1']);
     expect(bad.code).toBe(2);
   }, 60_000);
+
+  it('copies a file there and back over SSH (copyTo / copyFrom, SHA-256 checked); the NoLanguage subsystem refuses before any data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psrp-ssh-xfer-'));
+    const data = randomBytes(300_000);
+    writeFileSync(join(dir, 'up.bin'), data);
+    const pool = await RunspacePool.open({ ssh: opts() });
+    try {
+      const progress: number[] = [];
+      const up = await pool.copyTo(join(dir, 'up.bin'), join(dir, 'remote.bin'), {
+        onProgress: (p) => progress.push(p.bytes),
+      });
+      expect(up.bytes).toBe(data.length);
+      expect(up.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+      expect(progress.at(-1)).toBe(data.length);
+      expect(readFileSync(join(dir, 'remote.bin')).equals(data)).toBe(true);
+      const down = await pool.copyFrom(join(dir, 'remote.bin'), join(dir, 'down.bin'));
+      expect(down.bytes).toBe(data.length);
+      expect(readFileSync(join(dir, 'down.bin')).equals(data)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+    const jea = await RunspacePool.open({ ssh: opts({ subsystem: sshd.jeaSubsystem }) });
+    try {
+      await expect(jea.copyTo(join(dir, 'up.bin'), join(dir, 'never.bin'))).rejects.toMatchObject({
+        code: 'PSRP_NOT_SUPPORTED',
+      });
+      expect(existsSync(join(dir, 'never.bin'))).toBe(false);
+    } finally {
+      await jea.close();
+    }
+  }, 120_000);
 
   it('says PSRP_SSH_UNAVAILABLE when the optional ssh2 package cannot be loaded', async () => {
     await expect(loadSsh2('ssh2-package-that-is-not-installed')).rejects.toMatchObject({
