@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { canConnect, freePort } from './loopback-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PsrpError } from '../errors.js';
@@ -37,28 +37,6 @@ function failed(what: string): PsrpError {
       code: 'PSRP_LAB_PROXY_FAILED',
     },
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = createConnection({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
 }
 
 /** Starts tinyproxy in the foreground on a free loopback port; well under a second. */
@@ -100,7 +78,7 @@ export async function startTestProxy(options: TestProxyOptions = {}): Promise<Te
   child.stderr!.on('data', (t: string) => (stderr = (stderr + t).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
+  while (!(await canConnect(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

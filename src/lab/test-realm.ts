@@ -9,7 +9,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { canConnect, freePort } from './loopback-port.js';
+
+export { canConnect };
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PsrpError } from '../errors.js';
@@ -100,30 +102,6 @@ function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, inpu
     // The tool may exit before it reads stdin (a failing kinit): its EPIPE is not the failure.
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
-  });
-}
-
-/** A free TCP port on 127.0.0.1 (the KDC binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether something accepts a TCP connection on 127.0.0.1:`port` (the KDC's readiness; tests use it too). */
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = createConnection({ host: '127.0.0.1', port });
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
   });
 }
 

@@ -10,7 +10,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from './loopback-port.js';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findPwsh } from '../client/outofproc-connection.js';
@@ -78,17 +78,6 @@ function run(file: string, args: readonly string[]): Promise<void> {
           }),
         );
       else resolve();
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
     });
   });
 }
