@@ -170,28 +170,51 @@ export class RunspacePool implements AsyncDisposable {
 
   /** Opens a runspace pool (MS-PSRP 3.1.4.1) and resolves once the server says Opened. */
   static async open(options: RunspacePoolOptions): Promise<RunspacePool> {
-    const { connection, own, ids, transport } = await RunspacePool.prepare(options);
-    const endpoint = endpointOf(transport?.url ?? (options.uri !== undefined ? String(options.uri) : undefined));
-    const cleanupTimeoutMs = options.cleanupTimeoutMs ?? CONNECTION_DEFAULTS.cleanupTimeoutMs;
+    const prepared = await RunspacePool.prepare(options);
     const core = new RunspacePoolCore({
-      id: ids.uuid(),
+      id: prepared.ids.uuid(),
+      ...RunspacePool.coreLimits(options),
+      ...(options.applicationArguments ? { applicationArguments: options.applicationArguments } : {}),
+    });
+    return RunspacePool.establish(options, prepared, core, async (pool, signal) => {
+      const { connection } = prepared;
+      if (options.maxEnvelopeSize === 'server' && connection instanceof WSManConnection) await pool.queryEnvelopeSize(connection, signal);
+      await pool.doOpen(signal);
+    });
+  }
+
+  /** The pool sizes and the buffering limit of a RunspacePoolCore, from the options. */
+  private static coreLimits(options: RunspacePoolOptions) {
+    return {
       minRunspaces: options.minRunspaces ?? 1,
       maxRunspaces: options.maxRunspaces ?? 1,
       hasHost: options.host !== undefined,
       ...(options.maxBufferedMessageBytes !== undefined ? { maxBufferedMessageBytes: options.maxBufferedMessageBytes } : {}),
-      ...(options.applicationArguments ? { applicationArguments: options.applicationArguments } : {}),
-    });
+    };
+  }
+
+  /**
+   * Makes the pool for `core` and runs `attach` (open, or connect) within `openTimeoutMs`. On a
+   * failure the shell is deleted within what is left of that budget: at least a short moment and at
+   * most `cleanupTimeoutMs`, so that the call stays within openTimeoutMs (+1 s).
+   */
+  private static async establish(
+    options: RunspacePoolOptions,
+    prepared: Awaited<ReturnType<typeof RunspacePool.prepare>>,
+    core: RunspacePoolCore,
+    attach: (pool: RunspacePool, signal: AbortSignal) => Promise<void>,
+  ): Promise<RunspacePool> {
+    const { connection, own, ids, transport } = prepared;
+    const endpoint = endpointOf(transport?.url ?? (options.uri !== undefined ? String(options.uri) : undefined));
+    const cleanupTimeoutMs = options.cleanupTimeoutMs ?? CONNECTION_DEFAULTS.cleanupTimeoutMs;
     const pool = new RunspacePool(core, connection, ids, options.host, own, cleanupTimeoutMs, endpoint);
     const openTimeoutMs = options.openTimeoutMs ?? CONNECTION_DEFAULTS.openTimeoutMs;
     const started = Date.now();
     const limit = deadline(openTimeoutMs, 'open', endpoint, 'openTimeoutMs');
     const signal = options.signal ? AbortSignal.any([options.signal, limit.signal]) : limit.signal;
     try {
-      if (options.maxEnvelopeSize === 'server' && connection instanceof WSManConnection) await pool.queryEnvelopeSize(connection, signal);
-      await pool.doOpen(signal);
+      await attach(pool, signal);
     } catch (e) {
-      // The Delete after a failed open shares the open budget: it gets what is left, at least a
-      // short moment and at most cleanupTimeoutMs, so that open() stays within openTimeoutMs (+1 s).
       const left = Math.min(cleanupTimeoutMs, Math.max(1_000, openTimeoutMs - (Date.now() - started)));
       await pool.close({ timeoutMs: left }).catch(() => undefined);
       throw e;
@@ -226,24 +249,12 @@ export class RunspacePool implements AsyncDisposable {
         code: 'PSRP_NOT_SUPPORTED',
       });
     }
-    const { connection, own, ids, transport } = await RunspacePool.prepare(options);
-    const wsman = connection as WSManConnection;
-    const core = new RunspacePoolCore({
-      id: options.shellId.toLowerCase(),
-      minRunspaces: options.minRunspaces ?? 1,
-      maxRunspaces: options.maxRunspaces ?? 1,
-      hasHost: options.host !== undefined,
-    });
-    const endpoint = endpointOf(transport?.url ?? (options.uri !== undefined ? String(options.uri) : undefined));
-    const cleanupTimeoutMs = options.cleanupTimeoutMs ?? CONNECTION_DEFAULTS.cleanupTimeoutMs;
-    const pool = new RunspacePool(core, connection, ids, options.host, own, cleanupTimeoutMs, endpoint);
-    const openTimeoutMs = options.openTimeoutMs ?? CONNECTION_DEFAULTS.openTimeoutMs;
-    const started = Date.now();
-    const limit = deadline(openTimeoutMs, 'open', endpoint, 'openTimeoutMs');
-    const signal = options.signal ? AbortSignal.any([options.signal, limit.signal]) : limit.signal;
-    try {
+    const prepared = await RunspacePool.prepare(options);
+    const wsman = prepared.connection as WSManConnection;
+    const core = new RunspacePoolCore({ id: options.shellId.toLowerCase(), ...RunspacePool.coreLimits(options) });
+    return RunspacePool.establish(options, prepared, core, async (pool, signal) => {
       core.connect();
-      const first = core.dataToSend(connection.maxPayloadBytes, null)!;
+      const first = core.dataToSend(wsman.maxPayloadBytes, null)!;
       const answer = await wsman.connectPool(options.shellId, first.data, { signal });
       if (answer) core.receiveData(answer);
       await pool.dispatch(pool.drain(), signal);
@@ -256,16 +267,7 @@ export class RunspacePool implements AsyncDisposable {
       }
       // As after open: only the default envelope size is raised, never one set or announced.
       if (core.isProtocol22) wsman.raiseDefaultMaxEnvelopeSize(512000);
-    } catch (e) {
-      // The Delete after a failed open shares the open budget: it gets what is left, at least a
-      // short moment and at most cleanupTimeoutMs, so that open() stays within openTimeoutMs (+1 s).
-      const left = Math.min(cleanupTimeoutMs, Math.max(1_000, openTimeoutMs - (Date.now() - started)));
-      await pool.close({ timeoutMs: left }).catch(() => undefined);
-      throw e;
-    } finally {
-      limit.clear();
-    }
-    return pool;
+    });
   }
 
   /**
