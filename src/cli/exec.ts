@@ -37,7 +37,7 @@ import { exitCodeOf, Interrupts } from './interrupts.js';
 export type ExecIo = CliIo;
 
 const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--configuration NAME]
-                 [--format table|list|csv|json|jsonl|clixml] [--property NAME,NAME] [--trace]
+                 [--format table|list|csv|json|jsonl|clixml] [--property NAME,NAME] [--trace[=messages]]
                  [--ca FILE] [--skip-certificate-check] [--allow-redirection] [--quiet] [--no-color] -- <command line>
   A bare server name means Exchange: https://<server>/PowerShell/, configuration Microsoft.Exchange.
   A URL is used as given (https://host:5986/wsman); its configuration defaults to Microsoft.Exchange
@@ -154,10 +154,15 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write('psrp exec: interrupted: stopping the pipeline and deleting the shell\n');
     return exitCodeOf(interrupts.received);
   };
-  // --trace / PSRP_TRACE=1: a protocol trace on stderr (WS-Man actions, shell ids, sizes, timings).
+  // --trace / PSRP_TRACE=1: a protocol trace on stderr (WS-Man actions, shell and command ids, PSRP
+  // message types, sizes, timings); --trace=messages / PSRP_TRACE=messages adds every envelope and
+  // message, credentials redacted.
+  const traceFlag = args.flags.get('trace');
+  const traceEnv = io.env['PSRP_TRACE'] ?? '';
+  const dumpMessages = traceFlag === 'messages' || (traceFlag === undefined && traceEnv === 'messages');
   const stopTrace =
-    args.flags.get('trace') === true || (io.env['PSRP_TRACE'] ?? '') === '1'
-      ? traceTo((line) => io.stderr.write(`${line}\n`))
+    traceFlag === true || dumpMessages || (traceFlag === undefined && traceEnv === '1')
+      ? traceTo((line) => io.stderr.write(`${line}\n`), { messages: dumpMessages })
       : undefined;
   try {
     await using ex: ExecSession = session

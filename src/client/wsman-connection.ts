@@ -8,6 +8,7 @@ import { AuthenticationError, InvalidArgumentError, TimeoutError, TransportError
 import { channels } from '../internal/debug.js';
 import { scrubError } from '../internal/secret-redactor.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
+import { commandIdOf, shellIdOf, WireTrace } from './trace-messages.js';
 import type { WsmanSendOptions, WsmanTransport } from '../http/wsman-transport.js';
 import {
   commandEnvelope,
@@ -122,6 +123,8 @@ export class WSManConnection implements PsrpConnection {
   private disconnected = false;
   /** Request counter by action, for diagnostics and benchmarks. */
   readonly requestCounts = new Map<string, number>();
+  /** The PSRP messages of this connection's envelopes, decoded for the trace only while traced. */
+  private wire: WireTrace | undefined;
 
   constructor(
     private readonly transport: WsmanTransport,
@@ -209,11 +212,13 @@ export class WSManConnection implements PsrpConnection {
     const name = env.action.slice(env.action.lastIndexOf('/') + 1);
     this.requestCounts.set(name, (this.requestCounts.get(name) ?? 0) + 1);
     const started = Date.now();
-    if (channels.wsmanRequest.hasSubscribers) channels.wsmanRequest.publish({ id: env.messageId, action: name, uri: this.ctx.to, bytes: env.xml.length, shellId: this.shellId });
+    if (channels.wsmanRequest.hasSubscribers) channels.wsmanRequest.publish({ id: env.messageId, action: name, uri: this.ctx.to, bytes: env.xml.length, shellId: this.shellId, commandId: commandIdOf(env.xml) });
+    if (channels.wsmanMessage.hasSubscribers) this.traceEnvelope('sent', env.xml, { id: env.messageId, action: name, shellId: this.shellId });
     let status = 'ok';
+    let body: string | undefined;
     try {
       const own = options?.timeoutMs !== undefined ? { stage: 'cleanup' as const, timeoutMs: options.timeoutMs } : {};
-      const body = await this.transport.send(env.xml, { signal: options?.signal, ...send, ...own });
+      body = await this.transport.send(env.xml, { signal: options?.signal, ...send, ...own });
       try {
         return parseResponse(body, env);
       } catch (e) {
@@ -223,8 +228,16 @@ export class WSManConnection implements PsrpConnection {
       status = e instanceof WSManFaultError ? e.code : 'error';
       throw e;
     } finally {
-      if (channels.wsmanResponse.hasSubscribers) channels.wsmanResponse.publish({ id: env.messageId, action: name, status, durationMs: Date.now() - started, shellId: this.shellId });
+      if (channels.wsmanResponse.hasSubscribers) channels.wsmanResponse.publish({ id: env.messageId, action: name, status, durationMs: Date.now() - started, shellId: this.shellId ?? shellIdOf(body), commandId: commandIdOf(env.xml) });
+      if (body !== undefined && channels.wsmanMessage.hasSubscribers) this.traceEnvelope('received', body, { id: env.messageId, action: name, shellId: this.shellId, durationMs: Date.now() - started });
     }
+  }
+
+  /** Publishes an envelope's PSRP messages on `psrp:wsman:message` (tracing only), redacted. */
+  private traceEnvelope(direction: 'sent' | 'received', xml: string, head: Parameters<WireTrace['describe']>[2]): void {
+    const transport = this.transport;
+    const redact = transport.redact !== undefined ? (t: string): string => transport.redact!(t) : undefined;
+    channels.wsmanMessage.publish((this.wire ??= new WireTrace()).describe(direction, xml, head, redact));
   }
 
   /**

@@ -7,12 +7,18 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 
 export const channels = {
-  /** A WS-Man request is about to be sent: `{ id, action, uri, bytes, shellId }`. */
+  /** A WS-Man request is about to be sent: `{ id, action, uri, bytes, shellId, commandId }`. */
   wsmanRequest: diagnosticsChannel.channel('psrp:wsman:request'),
-  /** A WS-Man response arrived: `{ id, action, status, durationMs, shellId }`. */
+  /** A WS-Man response arrived: `{ id, action, status, durationMs, shellId, commandId }`. */
   wsmanResponse: diagnosticsChannel.channel('psrp:wsman:response'),
   /** An HTTP request/response pair (after auth and redirects): `{ method, origin, path, status }`. */
   httpExchange: diagnosticsChannel.channel('psrp:http:exchange'),
+  /**
+   * A WS-Man envelope sent or received, with the PSRP messages in it (types, sizes, pipeline) and,
+   * for the full-message dump, the envelope and each message's CLIXML with every credential
+   * redacted (`WsmanMessageEvent`). Decoded only while something subscribes.
+   */
+  wsmanMessage: diagnosticsChannel.channel('psrp:wsman:message'),
   /** A runspace pool or pipeline changed state: `{ kind, id, from, to }`. */
   stateChange: diagnosticsChannel.channel('psrp:state'),
 } as const;

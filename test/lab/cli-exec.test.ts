@@ -205,7 +205,9 @@ describe('psrp exec --trace', () => {
     expect(r.code).toBe(0);
     expect((JSON.parse(r.out) as unknown[]).length).toBe(2);
     expect(r.err).toMatch(/-> Create shell=- \d+ B/);
-    expect(r.err).toMatch(/<- Command shell=[0-9A-Fa-f]{8} ok in \d+ ms/);
+    expect(r.err).toMatch(/<- Command shell=[0-9A-Fa-f]{8} command=[0-9a-f]{8} ok in \d+ ms/);
+    expect(r.err).toMatch(/>> CREATE_PIPELINE \d+ B pool=[0-9a-f]{8} pipeline=[0-9a-f]{8}/);
+    expect(r.err).not.toContain('<s:Envelope');
     expect(r.err).toMatch(
       /HTTP POST https:\/\/localhost:\d+\/PowerShell\/ -> 200 \(\d+ B sent, \d+ B received, \d+ ms\)/,
     );
@@ -220,6 +222,16 @@ describe('psrp exec --trace', () => {
       },
     );
     expect(env.err).toContain('-> Create');
+    const dump = await exec(
+      [lab.exchangeUrl, '--ca', caFile, '--format', 'json', '--', 'Get-ExchangeServer'],
+      { PSRP_TRACE: 'messages' },
+    );
+    expect(dump.code).toBe(0);
+    expect(dump.err).toContain('<s:Envelope');
+    expect(dump.err).toContain('authorization: [redacted]');
+    expect(dump.err).toMatch(/<< PIPELINE_OUTPUT \d+ B/);
+    expect(dump.err).not.toContain(lab.users['admin']!);
+    expect(dump.err).not.toContain(Buffer.from(`admin:${lab.users['admin']!}`).toString('base64'));
     const quiet = await exec([
       lab.exchangeUrl,
       '--ca',
