@@ -311,13 +311,68 @@ export class WSManFaultError extends PsrpError {
   }
 }
 
+/** Why an error happened, as PowerShell's CategoryInfo (MS-PSRP 2.2.3.15 `ErrorCategory_*`). */
+export interface ErrorCategoryInfo {
+  /** The ErrorCategory name (MS-PSRP 2.2.3.9), e.g. `ObjectNotFound`. */
+  readonly category: string;
+  readonly categoryValue: number;
+  readonly activity: string | undefined;
+  readonly reason: string | undefined;
+  readonly targetName: string | undefined;
+  readonly targetType: string | undefined;
+  /** PowerShell's one-line rendering, e.g. `ObjectNotFound: (x:String) [Get-Item], ItemNotFoundException`. */
+  readonly message: string | undefined;
+}
+
 /**
- * The structured view of a PowerShell ErrorRecord (MS-PSRP 2.2.3.15) as errors carry it. The full
- * typed record class lives in the records module; this interface keeps errors.ts a leaf.
+ * Where the failing command was invoked: the MS-PSRP 2.2.3.15.1 `InvocationInfo_*` extended
+ * properties without their prefix, present when the server sent them (others may appear too).
+ */
+export interface InvocationInfo {
+  /** The name the command was invoked by (an alias if one was used). */
+  readonly InvocationName?: string;
+  readonly BoundParameters?: unknown;
+  readonly UnboundArguments?: unknown;
+  readonly CommandOrigin?: unknown;
+  readonly ExpectingInput?: boolean;
+  /** The script line that contained the invocation. */
+  readonly Line?: string;
+  readonly OffsetInLine?: number;
+  /** `At line:1 char:1` and the line, underlined. */
+  readonly PositionMessage?: string;
+  readonly ScriptName?: string;
+  readonly ScriptLineNumber?: number;
+  readonly HistoryId?: number | bigint;
+  readonly PipelineLength?: number;
+  readonly PipelinePosition?: number;
+  readonly PipelineIterationInfo?: unknown;
+  readonly [property: string]: unknown;
+}
+
+/**
+ * A PowerShell ErrorRecord (MS-PSRP 2.2.3.15) as errors carry it (`errorRecord`) and as `ErrorRecord`
+ * implements it: what failed, why and where. Declared here so that errors.ts stays a leaf.
  */
 export interface ErrorRecordLike {
+  /** ErrorDetails' message when the server set one, else the exception's. */
   readonly message: string;
-  readonly fullyQualifiedErrorId?: string | undefined;
+  /** `FullyQualifiedErrorId`, e.g. `PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand`. */
+  readonly fullyQualifiedErrorId: string | undefined;
+  readonly categoryInfo: ErrorCategoryInfo;
+  /** The object the command was working on (`TargetObject`), as deserialized. */
+  readonly targetObject: unknown;
+  /** The exception: its .NET type names (most specific first) and message. */
+  readonly exception: { readonly typeNames: readonly string[]; readonly message: string | undefined } | undefined;
+  /** `ErrorDetails.RecommendedAction`. */
+  readonly recommendedAction: string | undefined;
+  /** The script stack trace (`ErrorDetails_ScriptStackTrace`), when the server sent it. */
+  readonly scriptStackTrace: string | undefined;
+  readonly invocationInfo: InvocationInfo | undefined;
+  /** The command that failed, when known (`Get-Item`). */
+  readonly commandName: string | undefined;
+  /** The deserialized record as received. */
+  readonly raw: unknown;
+  /** Like PowerShell's concise view. */
   toString(): string;
 }
 

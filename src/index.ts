@@ -125,6 +125,7 @@ export { tlsServerEndPoint } from './auth/channel-bindings.js';
 export { ErrorRecord } from './psrp/records.js';
 export type {
   ErrorCategoryInfo,
+  InvocationInfo,
   InformationalRecord,
   InformationRecord,
   ProgressRecord,

@@ -53,6 +53,12 @@ export interface CommandInfo {
   readonly parameters: readonly ParameterInfo[];
   /** Empty when the server could not describe parameter sets (see the module comment). */
   readonly parameterSets: readonly ParameterSetInfo[];
+  /**
+   * The .NET types the command declares it writes (`[OutputType()]`, the metadata's OutputType),
+   * e.g. `System.String`, `System.DateTime`; empty or absent when it declares none (Exchange's
+   * proxy functions declare none).
+   */
+  readonly outputTypes?: readonly string[] | undefined;
 }
 
 /** PowerShell's common parameters (about_CommonParameters), which every advanced command has. */
@@ -101,12 +107,17 @@ export function parseCommandMetadata(raw: unknown): CommandInfo | undefined {
       };
     });
   const resolved = raw['ResolvedCommandName'];
+  // A list of type names (PSTypeName serializes as its name; an object with Name on other paths).
+  const outputTypes = list(raw['OutputType'])
+    .map((t) => (isObj(t) && typeof t['Name'] === 'string' ? t['Name'] : str(t)))
+    .filter((t) => t !== '');
   return {
     name: raw['Name'],
     commandType: enumName(raw['CommandType']),
     ...(typeof resolved === 'string' && resolved !== '' ? { resolvedCommandName: resolved } : {}),
     parameters,
     parameterSets: [],
+    ...(outputTypes.length > 0 ? { outputTypes } : {}),
   };
 }
 

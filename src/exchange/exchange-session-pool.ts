@@ -44,6 +44,31 @@ export interface ExchangeSessionPoolCounters {
   idle: number;
 }
 
+/**
+ * The events of an {@link ExchangeSessionPool}, by name: `on`, `once`, `off` and `emit` are typed
+ * from this map (a listener of `throttled` receives an {@link ExchangeSessionPoolThrottledEvent}).
+ */
+export interface ExchangeSessionPoolEvents {
+  /** A session (shell) was opened; `sessions` counts the pool's sessions with it. */
+  opened: [event: { readonly sessions: number }];
+  /** A session was closed because its shell was lost or expired. */
+  closed: [event: { readonly reason: 'lost' }];
+  /** A lost session was replaced and the work retried; `code` is why it was lost. */
+  recovered: [event: { readonly code: PsrpError['code'] }];
+  /** Opening a session (or an Exchange Online request) was throttled and will be retried. */
+  throttled: [event: ExchangeSessionPoolThrottledEvent];
+}
+
+/** What a `throttled` listener receives. */
+export interface ExchangeSessionPoolThrottledEvent {
+  /** The attempt that was throttled (1 for the first). */
+  readonly attempt: number;
+  /** The wait before the next attempt, in ms. */
+  readonly delayMs: number;
+  /** The HTTP status of an Exchange Online answer (429, 5xx); absent for a WS-Man quota fault. */
+  readonly statusCode?: number | undefined;
+}
+
 const LOST = new Set([
   // The shell can take no more commands: a fresh shell starts from zero.
   'PSRP_WSMAN_COMMAND_QUOTA_EXCEEDED',
@@ -53,7 +78,7 @@ const LOST = new Set([
   'PSRP_PROCESS_EXITED',
 ]);
 
-export class ExchangeSessionPool extends EventEmitter {
+export class ExchangeSessionPool extends EventEmitter<ExchangeSessionPoolEvents> {
   readonly counters: ExchangeSessionPoolCounters = {
     opened: 0,
     closed: 0,

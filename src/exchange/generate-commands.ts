@@ -5,10 +5,15 @@
  * required), so that `await ex.getMailbox({ identity: 'alice', resultSize: 'Unlimited' })`
  * type-checks and `ex.setMailbox(...)` does not exist for a user who may not run it.
  *
- * The generated module imports nothing: it binds to any object with an
- * `invoke(name, parameters, options)` method shaped like ExchangeSession's, so it compiles on its own
- * and keeps working across psrp versions. Common parameters (Verbose, ErrorAction, ...) are left
- * out; calls run with errorAction 'stop', so the first error record rejects the promise.
+ * The generated module binds to any object with an `invoke(name, parameters, options)` method
+ * shaped like ExchangeSession's. It imports nothing, except `PSSecureString` from psrp when a
+ * command takes a SecureString (`-Password`): such a parameter accepts a `PSSecureString` or a
+ * string, which the module sends as a SecureString (psrp's serializer sends a string as a String,
+ * which PowerShell does not bind to a SecureString parameter). Each function resolves with the
+ * types the command declares it writes (`[OutputType()]`: strings, numbers, dates...), or with
+ * `CommandOutput` (an object's properties) when it declares none or an object type. Common
+ * parameters (Verbose, ErrorAction, ...) are left out; calls run with errorAction 'stop', so the
+ * first error record rejects the promise.
  */
 import type { CommandInfo, ParameterInfo, ParameterSetInfo } from './command-info.js';
 
@@ -101,6 +106,24 @@ const NUMBER_TYPES = new Set([
   'System.Decimal',
 ]);
 
+const SECURE_STRING = 'System.Security.SecureString';
+
+/** The TypeScript type of one output object of a command declaring `outputTypes` (.NET names). */
+export function tsOutputType(outputTypes: readonly string[] | undefined): string {
+  const types = new Set(
+    (outputTypes ?? []).map((t) => {
+      if (t === 'System.String' || t === 'System.Guid' || t === 'System.Char') return 'string';
+      if (t === 'System.Boolean') return 'boolean';
+      if (NUMBER_TYPES.has(t) && t !== 'System.Decimal') return 'number';
+      if (t === 'System.Int64' || t === 'System.UInt64') return 'number | bigint';
+      if (t === 'System.DateTime') return 'Date';
+      // An object type (Exchange's Mailbox, a PSCustomObject...): its properties.
+      return 'CommandOutput';
+    }),
+  );
+  return types.size === 0 ? 'CommandOutput' : [...types].join(' | ');
+}
+
 /** The TypeScript type a parameter accepts (what psrp's serializer turns into the .NET type). */
 export function tsType(p: Pick<ParameterInfo, 'type' | 'isSwitch' | 'enumValues' | 'isArray'>): string {
   if (p.isSwitch) return 'boolean';
@@ -117,7 +140,7 @@ export function tsType(p: Pick<ParameterInfo, 'type' | 'isSwitch' | 'enumValues'
   if (t === 'System.Int64' || t === 'System.UInt64') return 'number | bigint';
   if (t === 'System.DateTime') return 'Date';
   if (t === 'System.Guid') return 'string';
-  if (t === 'System.Security.SecureString') return 'object';
+  if (t === SECURE_STRING) return 'PSSecureString | string';
   if (t === 'System.Collections.Hashtable' || t === 'System.Collections.IDictionary')
     return 'Readonly<Record<string, unknown>>';
   // Exchange's identity and size types parse strings: MailboxIdParameter, Unlimited`1, ByteQuantifiedSize...
@@ -170,6 +193,9 @@ function parametersType(c: CommandInfo): string {
   return `/** Parameters of ${c.name}: one member per parameter set. */\nexport type ${typeName} =\n${members.join('\n')};\n`;
 }
 
+/** `T[]`, parenthesised when T is a union. */
+const arrayOf = (t: string): string => (t.includes(' | ') ? `(${t})[]` : `${t}[]`);
+
 /** True when every parameter set of the command can be called with no parameters. */
 function allOptional(c: CommandInfo): boolean {
   const own = new Set(c.parameters.filter((p) => !p.isCommon).map((p) => p.name.toLowerCase()));
@@ -211,43 +237,54 @@ export function generateCommandModule(
     "  invoke(name: string, parameters: Readonly<Record<string, unknown>>, options: { readonly errorAction: 'stop' }): Promise<{ readonly output: readonly unknown[] }>;",
     '}',
     '',
-    "/** One object of a command's output. */",
+    "/** One object of a command's output, when it declares no simpler type. */",
     'export type CommandOutput = Readonly<Record<string, unknown>>;',
     '',
   );
+  const secure = (c: CommandInfo): string[] =>
+    c.parameters.filter((p) => !p.isCommon && p.type === SECURE_STRING).map((p) => camelName(p.name));
+  const anySecure = chosen.some((c) => secure(c).length > 0);
+  if (anySecure) out.splice(out.indexOf('/* eslint-disable */') + 1, 0, "import { PSSecureString } from 'psrp';");
   for (const c of chosen) out.push(parametersType(c));
   out.push('/** Every command the user may run, as a typed function. */', 'export interface Commands {');
   for (const c of chosen) {
     out.push(
       `  /** ${c.name} */`,
-      `  ${camelName(c.name)}(parameters${allOptional(c) ? '?' : ''}: ${pascal(c.name)}Parameters): Promise<CommandOutput[]>;`,
+      `  ${camelName(c.name)}(parameters${allOptional(c) ? '?' : ''}: ${pascal(c.name)}Parameters): Promise<${arrayOf(tsOutputType(c.outputTypes))}>;`,
     );
   }
   out.push('}', '');
-  out.push('const NAMES: Readonly<Record<string, readonly [string, Readonly<Record<string, string>>]>> = {');
+  out.push(
+    '/** Function name -> [command, parameter names, SecureString parameters]. */',
+    'const NAMES: Readonly<Record<string, readonly [string, Readonly<Record<string, string>>, readonly string[]]>> = {',
+  );
   for (const c of chosen) {
     const map = c.parameters
       .filter((p) => !p.isCommon)
       .map((p) => `${JSON.stringify(camelName(p.name))}: ${JSON.stringify(p.name)}`);
-    out.push(`  ${JSON.stringify(camelName(c.name))}: [${JSON.stringify(c.name)}, { ${map.join(', ')} }],`);
+    out.push(
+      `  ${JSON.stringify(camelName(c.name))}: [${JSON.stringify(c.name)}, { ${map.join(', ')} }, ${JSON.stringify(secure(c))}],`,
+    );
   }
   out.push(
     '};',
     '',
     '/** Binds the typed functions to a session: `const ex = bindCommands(await connectExchange(...))`. */',
     'export function bindCommands(session: CommandRunner): Commands {',
-    '  const out: Record<string, (parameters?: Readonly<Record<string, unknown>>) => Promise<CommandOutput[]>> = {};',
-    '  for (const [fn, [command, names]] of Object.entries(NAMES)) {',
+    '  const out: Record<string, (parameters?: Readonly<Record<string, unknown>>) => Promise<readonly unknown[]>> = {};',
+    `  for (const [fn, [command, names${anySecure ? ', secure' : ''}]] of Object.entries(NAMES)) {`,
     '    out[fn] = async (parameters = {}) => {',
     '      const named: Record<string, unknown> = {};',
     '      for (const [k, v] of Object.entries(parameters)) {',
     '        if (v === undefined) continue;',
     '        const name = names[k];',
     '        if (name === undefined) throw new TypeError(`${command} has no parameter ${k}`);',
-    '        named[name] = v;',
+    anySecure
+      ? "        named[name] = typeof v === 'string' && secure.includes(k) ? PSSecureString.fromPlainText(v) : v;"
+      : '        named[name] = v;',
     '      }',
     "      const result = await session.invoke(command, named, { errorAction: 'stop' });",
-    '      return result.output as CommandOutput[];',
+    '      return result.output;',
     '    };',
     '  }',
     '  return out as unknown as Commands;',

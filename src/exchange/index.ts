@@ -24,6 +24,8 @@ export type { ADObjectIdValue } from './exchange-values.js';
 export { ExchangeSessionPool } from './exchange-session-pool.js';
 export type {
   ExchangeSessionPoolCounters,
+  ExchangeSessionPoolEvents,
+  ExchangeSessionPoolThrottledEvent,
   ExchangeSessionPoolLimits,
   ExchangeSessionPoolOptions,
 } from './exchange-session-pool.js';
@@ -71,6 +73,7 @@ export {
   generateCommandModule,
   grantedCommands,
   SESSION_COMMANDS,
+  tsOutputType,
   tsType,
 } from './generate-commands.js';
 export type { GenerateCommandsOptions } from './generate-commands.js';

@@ -1,6 +1,6 @@
 // MS-PSRP 2.2.3.15 ErrorRecord, 2.2.3.16 InformationalRecord (Warning/Verbose/Debug),
 // 2.2.2.26 INFORMATION_RECORD, 2.2.2.25 PROGRESS_RECORD: typed views of deserialized records.
-import type { ErrorRecordLike } from '../errors.js';
+import type { ErrorCategoryInfo, ErrorRecordLike, InvocationInfo } from '../errors.js';
 import { PSEnumValue, psMeta } from '../clixml/index.js';
 
 type Bag = Record<string, unknown>;
@@ -17,16 +17,7 @@ const ERROR_CATEGORIES = [
   'ProtocolError', 'ConnectionError', 'AuthenticationError', 'LimitsExceeded', 'QuotaExceeded', 'NotEnabled',
 ];
 
-export interface ErrorCategoryInfo {
-  readonly category: string;
-  readonly categoryValue: number;
-  readonly activity: string | undefined;
-  readonly reason: string | undefined;
-  readonly targetName: string | undefined;
-  readonly targetType: string | undefined;
-  /** PowerShell's one-line rendering, e.g. `ObjectNotFound: (x:String) [Get-Item], ItemNotFoundException`. */
-  readonly message: string | undefined;
-}
+export type { ErrorCategoryInfo, InvocationInfo } from '../errors.js';
 
 /** A PowerShell ErrorRecord as data: what failed, why, where. */
 export class ErrorRecord implements ErrorRecordLike {
@@ -39,8 +30,8 @@ export class ErrorRecord implements ErrorRecordLike {
   /** `ErrorDetails.RecommendedAction`. */
   readonly recommendedAction: string | undefined;
   readonly scriptStackTrace: string | undefined;
-  /** Flattened InvocationInfo fields (`MyCommand`, `Line`, `PositionMessage`, ...) when the server sent them. */
-  readonly invocationInfo: Readonly<Record<string, unknown>> | undefined;
+  /** The InvocationInfo fields (`Line`, `PositionMessage`, `ScriptLineNumber`, ...) when the server sent them. */
+  readonly invocationInfo: InvocationInfo | undefined;
   /** The deserialized record as received. */
   readonly raw: unknown;
 

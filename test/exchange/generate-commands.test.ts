@@ -4,6 +4,7 @@ import {
   generateCommandModule,
   mergeShowCommandInfo,
   parseCommandMetadata,
+  tsOutputType,
   tsType,
   type CommandInfo,
 } from '../../src/exchange/index.js';
@@ -124,5 +125,19 @@ describe('generateCommandModule', () => {
       { name: 'Identity', mandatory: true, position: 0, valueFromPipeline: true },
     ]);
     expect(parseCommandMetadata({ nope: 1 })).toBeUndefined();
+    // OutputType (what real pwsh sends for Get-Date): a list of type names; none for Exchange's functions.
+    expect(
+      parseCommandMetadata({
+        Name: 'Get-Date',
+        CommandType: 'Cmdlet',
+        OutputType: ['System.String', 'System.DateTime'],
+        Parameters: {},
+      })!.outputTypes,
+    ).toEqual(['System.String', 'System.DateTime']);
+    expect(info.outputTypes).toBeUndefined();
+    expect(tsOutputType(['System.String', 'System.DateTime'])).toBe('string | Date');
+    expect(tsOutputType(['Microsoft.Exchange.Data.Directory.Management.Mailbox'])).toBe('CommandOutput');
+    expect(tsOutputType(undefined)).toBe('CommandOutput');
+    expect(tsType(p('Password', 'System.Security.SecureString'))).toBe('PSSecureString | string');
   });
 });
