@@ -92,6 +92,12 @@ export class HttpTransport implements WsmanTransport {
   constructor(options: HttpTransportOptions) {
     let url = parseUrl(options.url);
     this.#auth = resolveAuth(options.auth);
+    // The credential's own secret too (NTLM and Kerberos never send it, but a script, an echo or a
+    // trace dump may show it): redacted wherever the transport redacts.
+    const given = options.auth as Readonly<Record<string, unknown>> | undefined;
+    if (given !== undefined && Object.getPrototypeOf(given) === Object.prototype)
+      for (const k of ['password', 'token', 'passphrase'])
+        if (typeof given[k] === 'string') this.#secrets.addPlain(given[k]);
     // The scheme may need the URL changed (a query parameter) or refuse it (no TLS): once, here.
     if (this.#auth?.prepareUrl) url = parseUrl(this.#auth.prepareUrl(new URL(url.href)));
     this.#o = {

@@ -2,7 +2,7 @@
 // message fragmented over two Send envelopes is reported once, whole, in the envelope that ends
 // it (MS-PSRP 2.2.4); credentials in CLIXML are redacted; the envelope keeps no PSRP payload.
 import { describe, expect, it } from 'vitest';
-import { sequentialIds } from '../../src/index.js';
+import { HttpTransport, sequentialIds } from '../../src/index.js';
 import { encodeFragment, fragmentMessage } from '../../src/psrp/fragment.js';
 import { encodeMessage } from '../../src/psrp/message.js';
 import { MessageType } from '../../src/psrp/message-type.js';
@@ -105,5 +105,17 @@ describe('redactClixml', () => {
     expect(messageTypeLabel('RunspacePoolHostCall')).toBe('RUNSPACEPOOL_HOST_CALL');
     expect(messageTypeLabel('EndOfPipelineInput')).toBe('END_OF_PIPELINE_INPUT');
     expect(messageTypeLabel('PublicKeyRequest')).toBe('PUBLIC_KEY_REQUEST');
+  });
+});
+
+describe('the transport redaction the trace applies', () => {
+  it('knows the password of an NTLM or Negotiate credential, which never travels in a header', () => {
+    for (const method of ['ntlm', 'negotiate'] as const) {
+      const t = new HttpTransport({
+        url: 'https://ex01.contoso.com/PowerShell/',
+        auth: { method, username: 'CONTOSO\\bot', password: 'Ntlm-Pa55w0rd!' },
+      });
+      expect(t.redact('$p = "Ntlm-Pa55w0rd!"')).toBe('$p = "[redacted]"');
+    }
   });
 });
