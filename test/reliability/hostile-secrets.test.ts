@@ -118,7 +118,7 @@ describe('a server that echoes the request cannot expose the credentials', () =>
       const listen = (message: unknown): void => {
         events.push(message);
       };
-      const names = ['psrp:http:exchange', 'psrp:wsman:request', 'psrp:wsman:response'];
+      const names = ['psrp:http:exchange', 'psrp:wsman:request', 'psrp:wsman:response', 'psrp:wsman:message'];
       for (const n of names) diagnosticsChannel.subscribe(n, listen);
       let err: PsrpError;
       try {
