@@ -70,6 +70,18 @@ class ScriptedConnection implements PsrpConnection {
   async closePool(): Promise<void> {}
 }
 
+/** A pipeline the core knows (as after PowerShell created it). */
+function addPipeline(core: RunspacePoolCore, id: string): void {
+  const command = {
+    name: 'Get-Date',
+    isScript: false,
+    useLocalScope: undefined,
+    parameters: [],
+    mergeErrorToOutput: false,
+  };
+  core.createPipeline(id, { commands: [command], noInput: true, addToHistory: false, isNested: false });
+}
+
 function owner(closing = false): {
   closing: () => boolean;
   broke: (e: RunspacePoolBrokenError) => PsrpError;
@@ -85,22 +97,8 @@ const values = (events: readonly PsrpEvent[]): unknown[] =>
 describe('ReceivePump', () => {
   it("routes another pipeline's events to its queue, hands them out without a Receive, and returns pool events apart", async () => {
     const core = openedCore();
-    core.createPipeline(A, {
-      commands: [
-        { name: 'a', isScript: false, useLocalScope: undefined, parameters: [], mergeErrorToOutput: false },
-      ],
-      noInput: true,
-      addToHistory: false,
-      isNested: false,
-    });
-    core.createPipeline(B, {
-      commands: [
-        { name: 'b', isScript: false, useLocalScope: undefined, parameters: [], mergeErrorToOutput: false },
-      ],
-      noInput: true,
-      addToHistory: false,
-      isNested: false,
-    });
+    addPipeline(core, A);
+    addPipeline(core, B);
     // One chunk carrying both pipelines and the pool, as a shared stream (out-of-process, SSH) may.
     const connection = new ScriptedConnection([
       { data: [output(A, 'a1'), output(B, 'b1'), poolState(2), output(A, 'a2'), completed(B)], done: false },
@@ -123,14 +121,7 @@ describe('ReceivePump', () => {
 
   it("drops the events of a pipeline the core no longer knows, and a removed pipeline's queued events", async () => {
     const core = openedCore();
-    core.createPipeline(B, {
-      commands: [
-        { name: 'b', isScript: false, useLocalScope: undefined, parameters: [], mergeErrorToOutput: false },
-      ],
-      noInput: true,
-      addToHistory: false,
-      isNested: false,
-    });
+    addPipeline(core, B);
     const connection = new ScriptedConnection([
       { data: [output(A, 'stale'), output(B, 'b1')], done: false },
       { data: [output(B, 'b2')], done: false },
