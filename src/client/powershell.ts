@@ -14,6 +14,7 @@ import { answerHostCall, type PSHost } from './host.js';
 import { deadline } from './deadline.js';
 import type { IdSource } from '../internal/ids.js';
 import type { PsrpConnection } from './psrp-connection.js';
+import type { ReceivePump } from './receive-pump.js';
 
 /** One record of a running pipeline. */
 export type PipelineRecord =
@@ -26,13 +27,15 @@ export type PipelineRecord =
 /** Internal handle PowerShell uses to drive the pool. */
 export interface PoolInternals {
   readonly core: RunspacePoolCore;
+  /** Every Receive goes through it: a pipeline's events come back routed to it. */
+  readonly pump: ReceivePump;
   readonly connection: PsrpConnection;
   readonly ids: IdSource;
   readonly host: PSHost | undefined;
   acquire(signal?: AbortSignal): Promise<() => void>;
   /** Flushes everything queued for `target` (Command for the first payload of a new pipeline). */
   flush(target: string | null, signal?: AbortSignal, createPipeline?: boolean): Promise<void>;
-  /** Handles pool-level events and host calls; returns pipeline events for the caller. */
+  /** Handles pool-level events (pool state, pool host calls). */
   dispatch(events: PsrpEvent[], signal?: AbortSignal): Promise<void>;
   background(p: Promise<unknown>): void;
   assertUsable(): void;
@@ -84,6 +87,18 @@ export interface RunOptions {
   readonly onError?: ((record: ErrorRecord) => void) | undefined;
   /** Record the command in the server's history. Default false. */
   readonly addToHistory?: boolean | undefined;
+}
+
+/** One run of a pipeline: what its receive loop and its cleanup share. */
+interface Execution {
+  pipeline: PipelineCore | undefined;
+  /** True once the server acknowledged the pipeline (WS-Man Command). */
+  created: boolean;
+  finished: boolean;
+  failure: PipelineFailedError | undefined;
+  /** Records received, not yet handed out. */
+  readonly buffer: PipelineRecord[];
+  readonly setState: (s: PipelineState) => void;
 }
 
 interface MutableCommand {
@@ -283,124 +298,34 @@ export class PowerShell {
   }
 
   private async *execute(options: RunOptions, setState: (s: PipelineState) => void, origin: Error): AsyncGenerator<PipelineRecord, void, undefined> {
-    const { core, connection, ids } = this.pool;
     const limit = options.timeoutMs !== undefined ? deadline(options.timeoutMs, 'invoke', this.pool.endpoint, 'timeoutMs') : undefined;
     const userSignals = [options.signal, limit?.signal].filter((s): s is AbortSignal => s !== undefined);
     const stopController = new AbortController();
     this.stopRequested = () => stopController.abort(new PsrpError('The pipeline was stopped', { code: 'PSRP_PIPELINE_STOPPED' }));
     const signal = AbortSignal.any([...userSignals, stopController.signal]);
     const release = await this.pool.acquire(signal);
-    let pipeline: PipelineCore | undefined;
-    /** True once the server acknowledged the pipeline (WS-Man Command). */
-    let created = false;
-    let finished = false;
-    const buffer: PipelineRecord[] = [];
-    let failure: PipelineFailedError | undefined;
+    const run: Execution = { pipeline: undefined, created: false, finished: false, failure: undefined, buffer: [], setState };
     try {
-      const hasInput = options.input !== undefined;
-      if (this.attachTo !== undefined) {
-        pipeline = core.attachPipeline(this.attachTo);
-        await connection.connectPipeline!(pipeline.id, { signal });
-      }
-      const spec = (cs: readonly MutableCommand[]): CommandSpec[] =>
-        cs.map<CommandSpec>((c) => ({
-          name: c.name,
-          isScript: c.isScript,
-          useLocalScope: c.useLocalScope,
-          parameters: c.parameters,
-          mergeErrorToOutput: c.mergeErrorToOutput,
-        }));
-      const all = [...this.statements, this.commands];
-      pipeline ??= this.metadataNames ? core.getCommandMetadata(ids.uuid(), this.metadataNames, this.metadataFilter) : core.createPipeline(ids.uuid(), {
-        commands: spec(this.commands),
-        ...(all.length > 1 ? { statements: all.map(spec) } : {}),
-        noInput: !hasInput,
-        addToHistory: options.addToHistory ?? false,
-        isNested: false,
-      });
-      const pid = pipeline.id;
-      if ([...this.statements, this.commands].flat().some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
-      if (this.attachTo === undefined) {
-        pipeline.start();
-        await this.pool.flush(pid, signal, true);
-      }
-      created = true;
-      if (hasInput && Array.isArray(options.input)) {
-        // A ready array goes in as few Sends as fit: every input message plus the end marker.
-        const values = options.input as unknown[];
-        if (values.some((v) => containsSecureString(v))) await this.pool.ensureSessionKey(signal);
-        pipeline.sendInput(values);
-        pipeline.endInput();
-        await this.pool.flush(pid, signal);
-      } else if (hasInput) {
-        for await (const v of options.input as AsyncIterable<unknown>) {
-          signal.throwIfAborted();
-          if (containsSecureString(v)) await this.pool.ensureSessionKey(signal);
-          pipeline.sendInput([v]);
-          await this.pool.flush(pid, signal);
-        }
-        pipeline.endInput();
-        await this.pool.flush(pid, signal);
-      }
+      const pid = await this.begin(run, options, signal);
       // Hand out what has arrived; ask the server for more only when the buffer is empty.
-      while (!finished || buffer.length > 0) {
-        if (buffer.length > 0) {
-          const rec = buffer.shift()!;
-          if (rec.stream === 'error') {
-            if (options.errorAction === 'stop') {
-              throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
-            }
-            options.onError?.(rec.value);
-          }
-          yield rec;
+      while (!run.finished || run.buffer.length > 0) {
+        const rec = run.buffer.shift();
+        if (rec === undefined) {
+          // Pull-driven: ask the server for more only when the consumer wants more.
+          await this.receive(run, pid, signal);
           continue;
         }
-        // Pull-driven: ask the server for more only when the consumer wants more.
-        const chunk = await connection.receive(pid, { signal });
-        for (const d of chunk.data) core.receiveData(d);
-        const events: PsrpEvent[] = [];
-        for (let e = core.nextEvent(); e; e = core.nextEvent()) events.push(e);
-        for (const e of events) {
-          if (e.type === 'HostCall' && e.pipelineId === pid) {
-            const answer = await answerHostCall(this.pool.host, e);
-            if (answer) {
-              if (containsSecureString(answer)) await this.pool.ensureSessionKey(signal);
-              core.hostResponse(e, answer);
-              await this.pool.flush(pid, signal);
-            }
-            continue;
+        if (rec.stream === 'error') {
+          if (options.errorAction === 'stop') {
+            throw new PipelineFailedError(`${rec.value.message}`, { code: 'PSRP_PIPELINE_ERROR_RECORD', errorRecord: rec.value });
           }
-          if ('pipelineId' in e && e.pipelineId === pid) {
-            if (e.type === 'PipelineState') {
-              if (TERMINAL_PIPELINE_STATES.has(e.state)) {
-                finished = true;
-                setState(e.state);
-                if (e.state === 'Failed') {
-                  const msg = e.error ? e.error.message : 'The pipeline failed';
-                  failure = new PipelineFailedError(msg, e.error ? { errorRecord: e.error } : {});
-                }
-              }
-              continue;
-            }
-            const stream = STREAMS[e.type];
-            if (stream) buffer.push({ stream, value: (e as { value?: unknown; record?: unknown }).value ?? (e as { record: unknown }).record } as PipelineRecord);
-          }
+          options.onError?.(rec.value);
         }
-        await this.pool.dispatch(events.filter((e) => !('pipelineId' in e) || e.pipelineId === null), signal);
-        if (!finished && chunk.done) {
-          // WS-Man says the command is over (CommandState Done) but no final PIPELINE_STATE came:
-          // no more data can arrive for it, so waiting would never end.
-          finished = true;
-          setState('Failed');
-          failure = new PipelineFailedError('The server ended the command (WS-Man CommandState Done) without a final pipeline state (MS-PSRP 2.2.2.21)', {
-            code: 'PSRP_PIPELINE_ENDED_WITHOUT_STATE',
-          });
-        }
-        if (!finished) this.pool.assertUsable();
+        yield rec;
       }
-      if (failure) throw failure;
+      if (run.failure) throw run.failure;
     } catch (e) {
-      if (signal.aborted && !finished && e === signal.reason) {
+      if (signal.aborted && !run.finished && e === signal.reason) {
         // Aborted or stopped by the caller: stop on the server, then report.
         if (stopController.signal.aborted && !userSignals.some((s) => s.aborted)) setState('Stopped');
         throw signal.reason;
@@ -408,53 +333,155 @@ export class PowerShell {
       if (e instanceof Error && e.stack && origin.stack) e.stack += `\n    --- async call site ---${origin.stack.slice(origin.stack.indexOf('\n'))}`;
       throw e;
     } finally {
-      const pid = pipeline?.id;
-      const stoppedEarly = pipeline !== undefined && !finished;
       limit?.clear();
-      if (pipeline && pid && !finished && created) {
-        // Stop it on the server (break, throw, abort): Signal ctrl_c, then drain until it ends —
-        // off the caller's critical path (a timeout must mean what it says), each request under
-        // the cleanup timeout. The runspace slot is released once that is done.
-        pipeline.stopping();
-        setState('Stopped');
-        const stopping = pipeline;
-        const cleanup = { timeoutMs: this.pool.cleanupTimeoutMs };
-        const signalled = connection.stopPipeline(pid, cleanup);
-        // A sane server acknowledges the Signal at once: wait that long for it, never longer.
-        await Promise.race([signalled.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, SIGNAL_GRACE_MS).unref())]);
-        this.pool.background(
-          (async () => {
-            try {
-              await signalled;
-              const until = Date.now() + 3 * cleanup.timeoutMs;
-              while (!TERMINAL_PIPELINE_STATES.has(stopping.state) && Date.now() < until) {
-                const chunk = await connection.receive(pid, cleanup);
-                for (const d of chunk.data) core.receiveData(d);
-                for (let ev = core.nextEvent(); ev; ev = core.nextEvent()) void ev;
-                if (chunk.done) break;
-              }
-            } catch {
-              // The pool may be gone; closing it will clean up.
-            }
-            core.removePipeline(pid);
-            await connection.closePipeline(pid, cleanup).catch(() => undefined);
-          })().finally(release),
-        );
-      } else {
-        // A pipeline whose Command failed or was never answered has nothing to stop or drain: the
-        // Signal terminate below releases it in case the server did start it.
-        if (pid) {
-          core.removePipeline(pid);
-          // Every command the server knows of is released with Signal terminate (MS-WSMV 3.1.4.12),
-          // finished ones too: Windows counts a command against MaxConcurrentCommandsPerShell until
-          // it is terminated or the shell deleted, so a long-lived pool would otherwise fail after
-          // about 1,000 commands. Off the critical path: a finished command's Signal leaves on the
-          // next turn of the event loop, after the caller has its result; close() waits for it.
-          if (stoppedEarly) this.pool.background(connection.closePipeline(pid));
-          else if (created) this.pool.background(new Promise<void>((resolve) => setImmediate(resolve)).then(() => connection.closePipeline(pid)));
+      await this.finish(run, release);
+    }
+  }
+
+  /** Creates the pipeline on the server (or attaches to it) and sends its input; resolves with its id. */
+  private async begin(run: Execution, options: RunOptions, signal: AbortSignal): Promise<string> {
+    const { core, connection, ids } = this.pool;
+    const hasInput = options.input !== undefined;
+    if (this.attachTo !== undefined) {
+      run.pipeline = core.attachPipeline(this.attachTo);
+      await connection.connectPipeline!(run.pipeline.id, { signal });
+    }
+    const spec = (cs: readonly MutableCommand[]): CommandSpec[] =>
+      cs.map<CommandSpec>((c) => ({
+        name: c.name,
+        isScript: c.isScript,
+        useLocalScope: c.useLocalScope,
+        parameters: c.parameters,
+        mergeErrorToOutput: c.mergeErrorToOutput,
+      }));
+    const all = [...this.statements, this.commands];
+    const pipeline = (run.pipeline ??= this.metadataNames
+      ? core.getCommandMetadata(ids.uuid(), this.metadataNames, this.metadataFilter)
+      : core.createPipeline(ids.uuid(), {
+          commands: spec(this.commands),
+          ...(all.length > 1 ? { statements: all.map(spec) } : {}),
+          noInput: !hasInput,
+          addToHistory: options.addToHistory ?? false,
+          isNested: false,
+        }));
+    const pid = pipeline.id;
+    if (all.flat().some((c) => c.parameters.some((p) => containsSecureString(p.value)))) await this.pool.ensureSessionKey(signal);
+    if (this.attachTo === undefined) {
+      pipeline.start();
+      await this.pool.flush(pid, signal, true);
+    }
+    run.created = true;
+    if (options.input !== undefined) await this.sendInput(pipeline, options.input, signal);
+    return pid;
+  }
+
+  /** Sends the pipeline's input, then its end (MS-PSRP 2.2.2.17, 2.2.2.18). */
+  private async sendInput(pipeline: PipelineCore, input: NonNullable<RunOptions['input']>, signal: AbortSignal): Promise<void> {
+    const pid = pipeline.id;
+    if (Array.isArray(input)) {
+      // A ready array goes in as few Sends as fit: every input message plus the end marker.
+      const values = input as unknown[];
+      if (values.some((v) => containsSecureString(v))) await this.pool.ensureSessionKey(signal);
+      pipeline.sendInput(values);
+      pipeline.endInput();
+      await this.pool.flush(pid, signal);
+      return;
+    }
+    for await (const v of input as AsyncIterable<unknown>) {
+      signal.throwIfAborted();
+      if (containsSecureString(v)) await this.pool.ensureSessionKey(signal);
+      pipeline.sendInput([v]);
+      await this.pool.flush(pid, signal);
+    }
+    pipeline.endInput();
+    await this.pool.flush(pid, signal);
+  }
+
+  /** One receive for the pipeline: its records into the buffer, its host calls answered, its end noted. */
+  private async receive(run: Execution, pid: string, signal: AbortSignal): Promise<void> {
+    const received = await this.pool.pump.receivePipeline(pid, { signal });
+    for (const e of received.events) {
+      if (e.type === 'HostCall') {
+        const answer = await answerHostCall(this.pool.host, e);
+        if (answer) {
+          if (containsSecureString(answer)) await this.pool.ensureSessionKey(signal);
+          this.pool.core.hostResponse(e, answer);
+          await this.pool.flush(pid, signal);
         }
-        release();
+      } else if (e.type === 'PipelineState') {
+        if (TERMINAL_PIPELINE_STATES.has(e.state)) {
+          run.finished = true;
+          run.setState(e.state);
+          if (e.state === 'Failed') {
+            const msg = e.error ? e.error.message : 'The pipeline failed';
+            run.failure = new PipelineFailedError(msg, e.error ? { errorRecord: e.error } : {});
+          }
+        }
+      } else {
+        const stream = STREAMS[e.type];
+        if (stream) run.buffer.push({ stream, value: (e as { value?: unknown; record?: unknown }).value ?? (e as { record: unknown }).record } as PipelineRecord);
       }
     }
+    await this.pool.dispatch(received.pool, signal);
+    if (!run.finished && received.done) {
+      // WS-Man says the command is over (CommandState Done) but no final PIPELINE_STATE came:
+      // no more data can arrive for it, so waiting would never end.
+      run.finished = true;
+      run.setState('Failed');
+      run.failure = new PipelineFailedError('The server ended the command (WS-Man CommandState Done) without a final pipeline state (MS-PSRP 2.2.2.21)', {
+        code: 'PSRP_PIPELINE_ENDED_WITHOUT_STATE',
+      });
+    }
+    if (!run.finished) this.pool.assertUsable();
+  }
+
+  /** After the run, however it ended: stop the pipeline on the server if it still runs, release it, free the runspace slot. */
+  private async finish(run: Execution, release: () => void): Promise<void> {
+    const { connection, pump } = this.pool;
+    const { pipeline, finished, created } = run;
+    if (pipeline && !finished && created) {
+      // Stop it on the server (break, throw, abort): Signal ctrl_c, then drain until it ends —
+      // off the caller's critical path (a timeout must mean what it says), each request under
+      // the cleanup timeout. The runspace slot is released once that is done.
+      pipeline.stopping();
+      run.setState('Stopped');
+      const cleanup = { timeoutMs: this.pool.cleanupTimeoutMs };
+      const signalled = connection.stopPipeline(pipeline.id, cleanup);
+      // A sane server acknowledges the Signal at once: wait that long for it, never longer.
+      await Promise.race([signalled.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, SIGNAL_GRACE_MS).unref())]);
+      this.pool.background(this.drainStopped(pipeline, signalled, cleanup).finally(release));
+      return;
+    }
+    // A pipeline whose Command failed or was never answered has nothing to stop or drain: the
+    // Signal terminate below releases it in case the server did start it.
+    if (pipeline) {
+      const pid = pipeline.id;
+      pump.removePipeline(pid);
+      // Every command the server knows of is released with Signal terminate (MS-WSMV 3.1.4.12),
+      // finished ones too: Windows counts a command against MaxConcurrentCommandsPerShell until
+      // it is terminated or the shell deleted, so a long-lived pool would otherwise fail after
+      // about 1,000 commands. Off the critical path: a finished command's Signal leaves on the
+      // next turn of the event loop, after the caller has its result; close() waits for it.
+      if (!finished) this.pool.background(connection.closePipeline(pid));
+      else if (created) this.pool.background(new Promise<void>((resolve) => setImmediate(resolve)).then(() => connection.closePipeline(pid)));
+    }
+    release();
+  }
+
+  /** Receives what a stopped pipeline still sends (of no use now: the caller has gone) until it ends, then releases it. */
+  private async drainStopped(pipeline: PipelineCore, signalled: Promise<void>, cleanup: { readonly timeoutMs: number }): Promise<void> {
+    const { connection, pump } = this.pool;
+    const pid = pipeline.id;
+    try {
+      await signalled;
+      const until = Date.now() + 3 * cleanup.timeoutMs;
+      while (!TERMINAL_PIPELINE_STATES.has(pipeline.state) && Date.now() < until) {
+        if ((await pump.receivePipeline(pid, cleanup)).done) break;
+      }
+    } catch {
+      // The pool may be gone; closing it will clean up.
+    }
+    pump.removePipeline(pid);
+    await connection.closePipeline(pid, cleanup).catch(() => undefined);
   }
 }

@@ -40,6 +40,20 @@ export interface PsrpConnection {
   readonly maxPayloadBytes: number;
 
   /**
+   * Before the pool opens, when the caller asked for it (`maxEnvelopeSize: 'server'`): take the
+   * server's own request size limit (WS-Man: MaxEnvelopeSizekb from winrm/config, which Windows
+   * tells administrators only; when it refuses, the default stays and is never raised). Absent where
+   * the wire has no such limit.
+   */
+  useServerLimits?(options?: ConnectionOperationOptions): Promise<void>;
+
+  /**
+   * The pool is open (or connected) on the server, which speaks protocol 2.2 or later when
+   * `protocol22`: WS-Man then raises its default MaxEnvelopeSize to 500 KB, as PowerShell does.
+   */
+  poolOpened?(server: { readonly protocol22: boolean }): void;
+
+  /**
    * Create the runspace pool on the server carrying its first fragments (WS-Man creationXml). When
    * it fails in a way that may have left the pool on the server, `closePool()` removes it: callers
    * run `closePool()` after every failed open.

@@ -4,9 +4,8 @@
  * `maxRunspaces` running at once; the rest wait), and always deletes the shell on close, on a
  * failed open and on abort.
  */
-import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError, RunspacePoolBrokenError, WSManFaultError } from '../errors.js';
-import { randomIds, type IdSource } from '../internal/ids.js';
-import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
+import { InvalidStateError, PipelineFailedError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
+import type { IdSource } from '../internal/ids.js';
 import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
 import type { WsmanTransport } from '../http/wsman-transport.js';
 import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psrp/runspace-pool-core.js';
@@ -16,66 +15,12 @@ import { PowerShell, type PoolInternals } from './powershell.js';
 import { deadline } from './deadline.js';
 import { copyFrom, copyTo, type FileTransferOptions, type FileTransferResult } from './file-transfer.js';
 import type { PsrpConnection } from './psrp-connection.js';
-import { SshConnection, type SshOptions } from './ssh-connection.js';
-import { WSManConnection } from './wsman-connection.js';
+import { ReceivePump } from './receive-pump.js';
+import { prepareConnection, type PreparedConnection, type RunspacePoolOptions } from './runspace-pool-options.js';
+import type { WSManConnection } from './wsman-connection.js';
 import type { ShellInfo } from '../wsman/index.js';
 
-export type { ShellInfo };
-
-export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
-  /** WinRM endpoint, e.g. `https://server:5986/wsman` or `https://cas.contoso.com/PowerShell/`. */
-  readonly uri?: string | URL | undefined;
-  /** A ready WS-Man transport instead of `uri` (the replay seam). */
-  readonly transport?: WsmanTransport | undefined;
-  /** A ready PSRP connection instead of WS-Man (for example `OutOfProcConnection` to a local pwsh). */
-  readonly connection?: PsrpConnection | undefined;
-  /**
-   * PowerShell over SSH instead of WinRM: the server's sshd runs `pwsh -sshs` as the `powershell`
-   * subsystem (PowerShell 7's SSH remoting). The host key is checked against ~/.ssh/known_hosts.
-   */
-  readonly ssh?: SshOptions | undefined;
-  /** Session configuration. Default `Microsoft.PowerShell`. */
-  readonly configurationName?: string | undefined;
-  readonly minRunspaces?: number | undefined;
-  /** How many pipelines may run at once. Default 1. */
-  readonly maxRunspaces?: number | undefined;
-  /** Values for `$PSSenderInfo.ApplicationArguments` on the server. */
-  readonly applicationArguments?: Readonly<Record<string, unknown>> | undefined;
-  /** Answers host calls (Read-Host, prompts, Write-Host). */
-  readonly host?: PSHost | undefined;
-  /** Where ids come from (deterministic in tests and replays). */
-  readonly ids?: IdSource | undefined;
-  /** WS-Man OperationTimeout for Receive long polls, in seconds. Default 20. */
-  readonly operationTimeoutSeconds?: number | undefined;
-  /** Shell idle timeout to request, in seconds. */
-  readonly idleTimeoutSeconds?: number | undefined;
-  /** Cancels opening. */
-  readonly signal?: AbortSignal | undefined;
-  /**
-   * Milliseconds `open()` may take end to end, the Delete after a failed open included. Default
-   * `CONNECTION_DEFAULTS.openTimeoutMs` (60000).
-   */
-  readonly openTimeoutMs?: number | undefined;
-  /**
-   * Most bytes of unfinished PSRP messages the client holds at once (all messages together);
-   * beyond it the pool fails with `PSRP_MESSAGE_TOO_LARGE`. Default 256 MiB.
-   */
-  readonly maxBufferedMessageBytes?: number | undefined;
-  /**
-   * Milliseconds each cleanup request may take: the Signal that stops an aborted pipeline, the
-   * Delete after a failed open. Default `CONNECTION_DEFAULTS.cleanupTimeoutMs` (5000).
-   */
-  readonly cleanupTimeoutMs?: number | undefined;
-  /**
-   * WS-Man MaxEnvelopeSize in bytes (MS-WSMV 2.2.4.10): no request is larger; PSRP data is split
-   * over Command/Create and Send requests to fit. A number is used as given and never raised;
-   * `'server'` reads the server's MaxEnvelopeSizekb from winrm/config first (administrators only;
-   * otherwise the default stays). Default: 153600, raised to 512000 once a protocol 2.2+ server has
-   * opened the pool, as PowerShell does.
-   */
-  readonly maxEnvelopeSize?: number | 'server' | undefined;
-}
-
+export type { RunspacePoolOptions, ShellInfo };
 
 /** `origin + path` of an endpoint URL, the only part of it named in errors. */
 export function endpointOf(url: string | undefined): string | undefined {
@@ -99,6 +44,8 @@ export class RunspacePool implements AsyncDisposable {
   private brokenError: PsrpError | undefined;
   private readonly cleanupTimeoutMs: number;
   private disconnected = false;
+  /** Every Receive of this pool and its pipelines, routed by target. */
+  private readonly pump: ReceivePump;
 
   private constructor(
     private readonly core: RunspacePoolCore,
@@ -111,7 +58,12 @@ export class RunspacePool implements AsyncDisposable {
   ) {
     this.ownTransport = ownTransport;
     this.cleanupTimeoutMs = cleanupTimeoutMs;
+    this.pump = new ReceivePump(core, connection, {
+      closing: () => this.closing !== undefined,
+      broke: (error) => (this.brokenError ??= error),
+    });
     this.internals = {
+      pump: this.pump,
       cleanupTimeoutMs,
       endpoint,
       core,
@@ -140,45 +92,16 @@ export class RunspacePool implements AsyncDisposable {
     return copyFrom(this, remote, local, options);
   }
 
-  /** The connection (and the transport it owns) that `open`/`connect` use for `options`. */
-  private static async prepare(
-    options: RunspacePoolOptions,
-  ): Promise<{ connection: PsrpConnection; own: WsmanTransport | undefined; ids: IdSource; transport: WsmanTransport | undefined }> {
-    const ids = options.ids ?? randomIds;
-    let transport: WsmanTransport | undefined;
-    let own: WsmanTransport | undefined;
-    let connection = options.connection;
-    if (!connection && options.ssh) {
-      connection = await SshConnection.connect({ ...options.ssh, signal: options.ssh.signal ?? options.signal });
-    }
-    if (!connection) {
-      transport = options.transport;
-      if (!transport) {
-        if (options.uri === undefined) throw new InvalidArgumentError('RunspacePool.open needs `uri`, `ssh`, `transport` or `connection`');
-        own = transport = new HttpTransport({ ...options, url: options.uri });
-      }
-      connection = new WSManConnection(transport, {
-        configurationName: options.configurationName,
-        ids,
-        operationTimeoutSeconds: options.operationTimeoutSeconds,
-        idleTimeoutSeconds: options.idleTimeoutSeconds,
-        maxEnvelopeSize: typeof options.maxEnvelopeSize === 'number' ? options.maxEnvelopeSize : undefined,
-      });
-    }
-    return { connection, own, ids, transport };
-  }
-
   /** Opens a runspace pool (MS-PSRP 3.1.4.1) and resolves once the server says Opened. */
   static async open(options: RunspacePoolOptions): Promise<RunspacePool> {
-    const prepared = await RunspacePool.prepare(options);
+    const prepared = await prepareConnection(options);
     const core = new RunspacePoolCore({
       id: prepared.ids.uuid(),
       ...RunspacePool.coreLimits(options),
       ...(options.applicationArguments ? { applicationArguments: options.applicationArguments } : {}),
     });
     return RunspacePool.establish(options, prepared, core, async (pool, signal) => {
-      const { connection } = prepared;
-      if (options.maxEnvelopeSize === 'server' && connection instanceof WSManConnection) await pool.queryEnvelopeSize(connection, signal);
+      if (options.maxEnvelopeSize === 'server') await prepared.connection.useServerLimits?.({ signal });
       await pool.doOpen(signal);
     });
   }
@@ -200,7 +123,7 @@ export class RunspacePool implements AsyncDisposable {
    */
   private static async establish(
     options: RunspacePoolOptions,
-    prepared: Awaited<ReturnType<typeof RunspacePool.prepare>>,
+    prepared: PreparedConnection,
     core: RunspacePoolCore,
     attach: (pool: RunspacePool, signal: AbortSignal) => Promise<void>,
   ): Promise<RunspacePool> {
@@ -230,7 +153,7 @@ export class RunspacePool implements AsyncDisposable {
    * (`Connected`/`Disconnected`), `owner`, `clientIp`, `idleTimeout`, ...
    */
   static async listShells(options: RunspacePoolOptions): Promise<ShellInfo[]> {
-    const { connection, own } = await RunspacePool.prepare({ ...options, ssh: undefined, connection: undefined });
+    const { connection, own } = await prepareConnection({ ...options, ssh: undefined, connection: undefined });
     try {
       return await (connection as WSManConnection).listShells({ signal: options.signal });
     } finally {
@@ -249,46 +172,22 @@ export class RunspacePool implements AsyncDisposable {
         code: 'PSRP_NOT_SUPPORTED',
       });
     }
-    const prepared = await RunspacePool.prepare(options);
+    const prepared = await prepareConnection(options);
     const wsman = prepared.connection as WSManConnection;
     const core = new RunspacePoolCore({ id: options.shellId.toLowerCase(), ...RunspacePool.coreLimits(options) });
     return RunspacePool.establish(options, prepared, core, async (pool, signal) => {
       core.connect();
       const first = core.dataToSend(wsman.maxPayloadBytes, null)!;
       const answer = await wsman.connectPool(options.shellId, first.data, { signal });
-      if (answer) core.receiveData(answer);
-      await pool.dispatch(pool.drain(), signal);
+      await pool.dispatch(pool.pump.feed(answer ? [answer] : []), signal);
       while (core.state !== 'Opened') {
         if (core.state === 'Broken' || core.state === 'Closed') {
           throw pool.brokenError ?? new RunspacePoolBrokenError(`The server refused the connection to the runspace pool (state ${core.state})`);
         }
-        await pool.receivePool(signal);
-        await pool.dispatch(pool.drain(), signal);
+        await pool.dispatch(await pool.pump.receivePool(signal), signal);
       }
-      // As after open: only the default envelope size is raised, never one set or announced.
-      if (core.isProtocol22) wsman.raiseDefaultMaxEnvelopeSize(512000);
+      wsman.poolOpened({ protocol22: core.isProtocol22 });
     });
-  }
-
-  /**
-   * One Receive for the pool itself. The shell gone (a ShellNotFound fault) or its Receive ended
-   * (CommandState Done) breaks the pool: no pool message can come any more.
-   */
-  private async receivePool(signal: AbortSignal | undefined): Promise<void> {
-    let chunk;
-    try {
-      chunk = await this.connection.receive(null, { signal });
-    } catch (e) {
-      if (e instanceof WSManFaultError && e.code === 'PSRP_WSMAN_SHELL_NOT_FOUND') {
-        this.brokenError ??= new RunspacePoolBrokenError(`The runspace pool's shell is gone on the server: ${e.message}`, { cause: e });
-        throw this.brokenError;
-      }
-      throw e;
-    }
-    for (const d of chunk.data) this.core.receiveData(d);
-    if (chunk.done && !this.closing) {
-      this.brokenError ??= new RunspacePoolBrokenError('The server ended the runspace pool\'s Receive (WS-Man CommandState Done): no more pool messages can come');
-    }
   }
 
   private async doOpen(signal: AbortSignal | undefined): Promise<void> {
@@ -301,32 +200,10 @@ export class RunspacePool implements AsyncDisposable {
       if (core.state === 'Broken' || core.state === 'Closed') {
         throw this.brokenError ?? new RunspacePoolBrokenError(`The server refused to open the runspace pool (state ${core.state})`);
       }
-      await this.receivePool(signal);
-      await this.dispatch(this.drain(), signal);
+      await this.dispatch(await this.pump.receivePool(signal), signal);
       if ((core.state as RunspacePoolState) !== 'Opened' && this.brokenError) throw this.brokenError;
     }
-    // Protocol 2.2+ servers take 500 KB envelopes, as PowerShell itself uses; only the default size
-    // is raised, never one the caller set or the server announced.
-    if (core.isProtocol22 && connection instanceof WSManConnection) connection.raiseDefaultMaxEnvelopeSize(512000);
-  }
-
-  /**
-   * Reads the server's MaxEnvelopeSizekb. When the server refuses to tell (a fault: not an
-   * administrator, or an endpoint without winrm/config) the default stays, and is not raised.
-   */
-  private async queryEnvelopeSize(connection: WSManConnection, signal: AbortSignal | undefined): Promise<void> {
-    try {
-      await connection.queryMaxEnvelopeSize({ signal });
-    } catch (e) {
-      if (!(e instanceof WSManFaultError)) throw e;
-      connection.setMaxEnvelopeSize(connection.maxEnvelopeSize);
-    }
-  }
-
-  private drain(): PsrpEvent[] {
-    const out: PsrpEvent[] = [];
-    for (let e = this.core.nextEvent(); e; e = this.core.nextEvent()) out.push(e);
-    return out;
+    connection.poolOpened?.({ protocol22: core.isProtocol22 });
   }
 
   /** The pool's state (`Opened` while usable, `Disconnected` after `disconnect()`). */
@@ -383,8 +260,7 @@ export class RunspacePool implements AsyncDisposable {
     const ci = send();
     await this.flush(null, signal);
     for (;;) {
-      await this.receivePool(signal);
-      const events = this.drain();
+      const events = await this.pump.receivePool(signal);
       const answer = events.find((e) => e.type === 'RunspaceAvailability' && e.callId === ci);
       await this.dispatch(events.filter((e) => e !== answer), signal);
       if (answer && answer.type === 'RunspaceAvailability') return answer.value;
@@ -524,8 +400,7 @@ export class RunspacePool implements AsyncDisposable {
       await this.flush(null, signal);
       while (!this.core.cipher) {
         this.assertUsable();
-        await this.receivePool(signal);
-        await this.dispatch(this.drain(), signal);
+        await this.dispatch(await this.pump.receivePool(signal), signal);
       }
     })().finally(() => {
       if (!this.core.cipher) this.keyExchange = undefined;

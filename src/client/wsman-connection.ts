@@ -41,8 +41,9 @@ import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
 import type { ConnectionOperationOptions, PsrpConnection, PsrpStream, ReceivedChunk } from './psrp-connection.js';
 
 export interface WSManConnectionOptions {
-  /** Session configuration, e.g. `Microsoft.PowerShell` or `Microsoft.Exchange`. */
+  /** Session configuration, e.g. `Microsoft.PowerShell` or `Microsoft.Exchange`. Default `Microsoft.PowerShell`. */
   readonly configurationName?: string | undefined;
+  /** Where ids come from (deterministic in tests and replays). Default random UUIDs. */
   readonly ids?: IdSource | undefined;
   /** WS-Man OperationTimeout in seconds: how long a Receive long-polls. Default 20. */
   readonly operationTimeoutSeconds?: number | undefined;
@@ -74,6 +75,8 @@ const TRANSIENT = new Set([
 ]);
 /** WinRM's default MaxEnvelopeSizekb before Windows Server 2012 (150 KB); later ones default to 500 KB. */
 const DEFAULT_MAX_ENVELOPE_SIZE = 153600;
+/** What PowerShell uses with protocol 2.2+ servers (Windows Server 2012 and later default to 500 KB). */
+const PROTOCOL22_MAX_ENVELOPE_SIZE = 512000;
 /** Windows' smallest MaxEnvelopeSizekb is 32; below 8 KB no PSRP fragment fits beside the markup. */
 const MIN_MAX_ENVELOPE_SIZE = 8192;
 
@@ -205,6 +208,24 @@ export class WSManConnection implements PsrpConnection {
       this.envelopeSizeSource = 'server';
     }
     return this.ctx.maxEnvelopeSize;
+  }
+
+  /** PsrpConnection hook: `queryMaxEnvelopeSize()`; a fault (not an administrator, no winrm/config) keeps the default, never raised. */
+  async useServerLimits(options?: ConnectionOperationOptions): Promise<void> {
+    try {
+      await this.queryMaxEnvelopeSize(options);
+    } catch (e) {
+      if (!(e instanceof WSManFaultError)) throw e;
+      this.setMaxEnvelopeSize(this.maxEnvelopeSize);
+    }
+  }
+
+  /**
+   * PsrpConnection hook: protocol 2.2+ servers take 500 KB envelopes, as PowerShell itself uses;
+   * only the default size is raised, never one the caller set or the server announced.
+   */
+  poolOpened(server: { readonly protocol22: boolean }): void {
+    if (server.protocol22) this.raiseDefaultMaxEnvelopeSize(PROTOCOL22_MAX_ENVELOPE_SIZE);
   }
 
   private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined, send: Omit<WsmanSendOptions, 'signal'> = {}) {
