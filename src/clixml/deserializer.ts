@@ -2,11 +2,13 @@
 // codecs/primitive-codecs.ts, 2.2.5.2 complex objects (object-reader.ts), 2.2.5.3.3 RefId scope.
 import { ProtocolError } from '../errors.js';
 import { XmlNames, XmlReader } from '../internal/xml-reader.js';
-import { ObjectReader, type RefKey } from './object-reader.js';
+import { ObjectReader } from './object-reader.js';
+import { type RefKey, RefTable } from './ref-table.js';
 import { type PrimitiveContext, PRIMITIVE_TAGS, parsePrimitive } from './codecs/primitive-codecs.js';
 import { invalidClixml } from './codecs/primitive-text.js';
 import { PROGRESS_TAGS, readProgressRecord } from './codecs/progress-record.js';
 import type { SecureStringCipher } from './codecs/secure-string.js';
+import { parseString } from './codecs/strings.js';
 
 /** Limits and behaviour of deserialization. Every limit has a safe default. */
 export interface DeserializeOptions {
@@ -61,7 +63,7 @@ const CLIXML_NAMES = new XmlNames([
 export class Deserializer {
   readonly r: XmlReader;
   /** Values by RefId (the scope is the document). */
-  readonly refs = new Map<RefKey, unknown>();
+  readonly refs = new RefTable();
   /** Objects being read (outermost first): nested `<Obj>` elements finish first, so this is a stack. */
   readonly open: unknown[] = [];
   /** Objects a `<Ref>` reached while they were still open (they must keep their identity). */
@@ -165,6 +167,9 @@ export class Deserializer {
     this.checkDepth(depth);
     const name = r.name;
     switch (name) {
+      case 'S':
+        // Two elements in three of a typical document: straight to the string codec.
+        return parseString(this.content());
       case 'Obj':
         return this.objects.obj(depth);
       case 'Ref':

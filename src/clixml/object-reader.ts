@@ -6,16 +6,14 @@ import { invalidClixml } from './codecs/primitive-text.js';
 import { PRIMITIVE_TAGS } from './codecs/primitive-codecs.js';
 import { PSEnumValue } from './enum-value.js';
 import { type ContainerKind, type PSObjectMeta, defineData, setMeta } from './ps-object.js';
-import { type Shape, ShapeCache } from './shape-cache.js';
+import { type RefKey, type RefTable } from './ref-table.js';
+import { type MemberNames, type Shape, ShapeCache } from './shape-cache.js';
 import { decodeClixmlString } from './string-escape.js';
-
-/** A RefId: a number when written as a plain decimal (the usual case), else the string. */
-export type RefKey = number | string;
 
 /** What reading objects needs from the document being read (the deserializer). */
 export interface ObjectSource {
   readonly r: XmlReader;
-  readonly refs: Map<RefKey, unknown>;
+  readonly refs: RefTable;
   readonly open: unknown[];
   readonly referencedWhileOpen: Set<unknown>;
   readonly maxObjects: number;
@@ -29,9 +27,9 @@ export interface ObjectSource {
 
 type Target = unknown[] | Map<unknown, unknown> | Record<string, unknown>;
 
-/** What one `<Obj>` has shown so far while its children are read. */
-interface ObjState {
-  readonly refId: RefKey | undefined;
+/** What one `<Obj>` has shown so far while its children are read (one per nesting level, reused). */
+interface ObjState extends MemberNames {
+  refId: RefKey | undefined;
   typeNames: readonly string[];
   toString: string | undefined;
   baseValue: unknown;
@@ -41,13 +39,14 @@ interface ObjState {
   target: Target | undefined;
   /** A container's own `<Props>`/`<MS>`. */
   containerProps: Record<string, unknown> | undefined;
-  readonly adapted: string[];
-  readonly extended: string[];
   /** The shape `target` was made from, if any. */
   shape: Shape | undefined;
   /** Members matched so far against `shape`, or -1 (see {@link ObjectReader.members}). */
   k: number;
 }
+
+/** The name list of an object without such members (shared: frozen). */
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** Reads complex objects for one document. */
 export class ObjectReader {
@@ -56,6 +55,9 @@ export class ObjectReader {
   private readonly enumTypeNames = new Set<readonly string[]>();
   private readonly shapes = new ShapeCache();
   private objects = 0;
+  /** Per nesting level of `<Obj>`, its state (an exception ends the whole document, so no unwinding). */
+  private readonly states: ObjState[] = [];
+  private level = 0;
 
   constructor(private readonly d: ObjectSource) {}
 
@@ -66,20 +68,7 @@ export class ObjectReader {
     if (++this.objects > d.maxObjects) {
       r.fail(`More than ${d.maxObjects} objects`, 'PSRP_CLIXML_TOO_LARGE', r.tagPos);
     }
-    const st: ObjState = {
-      refId: d.refKey(),
-      typeNames: [],
-      toString: undefined,
-      baseValue: undefined,
-      hasBase: false,
-      container: undefined,
-      target: undefined,
-      containerProps: undefined,
-      adapted: [],
-      extended: [],
-      shape: undefined,
-      k: -1,
-    };
+    const st = this.enter(d.refKey());
     const openMark = d.open.length;
     if (!r.empty) {
       while (!r.atEndTag()) {
@@ -88,7 +77,46 @@ export class ObjectReader {
       }
       r.endTag('Obj');
     }
-    return this.finish(st, openMark);
+    const result = this.finish(st, openMark);
+    this.level--;
+    return result;
+  }
+
+  /** The state for an `<Obj>` one level deeper than the current one, reset. */
+  private enter(refId: RefKey | undefined): ObjState {
+    let st = this.states[this.level];
+    if (st === undefined) {
+      st = {
+        refId,
+        typeNames: NO_NAMES,
+        toString: undefined,
+        baseValue: undefined,
+        hasBase: false,
+        container: undefined,
+        target: undefined,
+        containerProps: undefined,
+        adapted: undefined,
+        extended: undefined,
+        shape: undefined,
+        k: -1,
+      };
+      this.states.push(st);
+    } else {
+      st.refId = refId;
+      st.typeNames = NO_NAMES;
+      st.toString = undefined;
+      st.baseValue = undefined;
+      st.hasBase = false;
+      st.container = undefined;
+      st.target = undefined;
+      st.containerProps = undefined;
+      st.adapted = undefined;
+      st.extended = undefined;
+      st.shape = undefined;
+      st.k = -1;
+    }
+    this.level++;
+    return st;
   }
 
   /** Reads one child element of an `<Obj>` into its state. */
@@ -235,7 +263,7 @@ export class ObjectReader {
   private memberSet(st: ObjState, isProps: boolean, depth: number): void {
     const target = st.target;
     if (Array.isArray(target) || target instanceof Map) {
-      this.members((st.containerProps ??= {}), st.adapted, st.extended, isProps, depth + 1, undefined, -1);
+      this.members((st.containerProps ??= {}), st, isProps, depth + 1, undefined, -1);
       return;
     }
     let bag = target;
@@ -251,7 +279,7 @@ export class ObjectReader {
       st.target = bag;
       this.register(st.refId, bag);
     }
-    st.k = this.members(bag, st.adapted, st.extended, isProps, depth + 1, st.shape, st.k);
+    st.k = this.members(bag, st, isProps, depth + 1, st.shape, st.k);
   }
 
   /** Makes an object being read reachable by RefId (its members may refer back to it). */
@@ -262,15 +290,14 @@ export class ObjectReader {
 
   /**
    * Reads the members of the `<Props>` (`isProps`) or `<MS>` whose start tag was just read into
-   * `bag`, recording new names in `adapted` or `extended`. While `k >= 0`, `bag` was made from
+   * `bag`, recording new names in `names.adapted` or `names.extended`. While `k >= 0`, `bag` was made from
    * `shape` and the members are expected in its order: the k-th matching member fills the k-th
    * property. The first member that does not match ends that (see {@link Shape.leave}). Returns the
    * new k, or -1 once reading is generic.
    */
   private members(
     bag: Record<string, unknown>,
-    adapted: string[],
-    extended: string[],
+    memberNames: MemberNames,
     isProps: boolean,
     depth: number,
     shape: Shape | undefined,
@@ -281,7 +308,6 @@ export class ObjectReader {
     if (r.empty) return k;
     d.checkDepth(depth);
     const tagName = r.name;
-    const names = isProps ? adapted : extended;
     while (!r.atEndTag()) {
       r.readStartTag();
       let name: string;
@@ -300,10 +326,13 @@ export class ObjectReader {
           k++;
           continue;
         }
-        shape!.leave(bag, k, adapted, extended);
+        shape!.leave(bag, k, memberNames);
         k = -1;
       }
-      if (!Object.hasOwn(bag, name)) names.push(name);
+      if (!Object.hasOwn(bag, name)) {
+        if (isProps) (memberNames.adapted ??= []).push(name);
+        else (memberNames.extended ??= []).push(name);
+      }
       defineData(bag, name, v);
     }
     r.endTag(tagName);
@@ -313,13 +342,13 @@ export class ObjectReader {
   /** A member that is itself a property set (`<MS N="...">` inside `<MS>`): a plain object. */
   private nestedMembers(depth: number): Record<string, unknown> {
     const inner: Record<string, unknown> = {};
-    const innerNames: string[] = [];
-    this.members(inner, [], innerNames, false, depth + 1, undefined, -1);
+    const innerNames: MemberNames = { adapted: undefined, extended: undefined };
+    this.members(inner, innerNames, false, depth + 1, undefined, -1);
     return setMeta(inner, {
       typeNames: [],
       toStringValue: undefined,
       adapted: [],
-      extended: innerNames,
+      extended: innerNames.extended ?? [],
       container: undefined,
     });
   }
@@ -389,25 +418,16 @@ export class ObjectReader {
    * matched exactly, else the names read. Teaches the shape cache what objects of its type hold.
    */
   private memberNames(st: ObjState): [readonly string[], readonly string[]] {
-    let adapted: readonly string[] = st.adapted;
-    let extended: readonly string[] = st.extended;
     const shape = st.shape;
     const exact = shape !== undefined && st.k === shape.names.length;
-    if (exact) {
-      adapted = shape.adapted;
-      extended = shape.extended;
-    } else if (shape !== undefined && st.k >= 0) {
-      shape.leave(st.target as Record<string, unknown>, st.k, st.adapted, st.extended);
-    }
+    if (shape !== undefined && !exact && st.k >= 0)
+      shape.leave(st.target as Record<string, unknown>, st.k, st);
+    const adapted = st.adapted ?? NO_NAMES;
+    const extended = st.extended ?? NO_NAMES;
     if (st.container === undefined && st.typeNames.length > 0) {
-      this.shapes.learn(
-        st.typeNames,
-        shape !== undefined && !exact ? shape : undefined,
-        st.adapted,
-        st.extended,
-      );
+      this.shapes.learn(st.typeNames, shape !== undefined && !exact ? shape : undefined, adapted, extended);
     }
-    return [adapted, extended];
+    return exact ? [shape.adapted, shape.extended] : [adapted, extended];
   }
 
   /**

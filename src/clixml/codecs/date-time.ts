@@ -34,12 +34,76 @@ export class PSDateTime extends Date {
 
 /** Longest `<DT>`/`<TS>` text accepted after trimming (PowerShell writes at most 33 characters). */
 export const MAX_DATE_LITERAL = 256;
-// Only ever sees text of at most MAX_DATE_LITERAL characters, and cannot backtrack more than linearly.
-const DT_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?$/;
 /** .NET DateTime.MinValue and MaxValue (to the millisecond) in epoch milliseconds. */
 const DATETIME_MIN_MS = -62135596800000;
 const DATETIME_MAX_MS = 253402300799999;
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The `n` ASCII digits of `t` at `i` as a number, or -1 when any is not a digit. */
+function digitsAt(t: string, i: number, n: number): number {
+  let v = 0;
+  for (let e = i + n; i < e; i++) {
+    const d = t.charCodeAt(i) - 0x30;
+    if (!(d >= 0 && d <= 9)) return -1; // past the end d is NaN: -1 too
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * The fields of `yyyy-mm-dd[Thh:mm:ss[.f+]][Z|(+|-)hh:mm]` (xs:dateTime as .NET writes it), read
+ * in one pass without a regular expression; undefined when the text has another form.
+ */
+function dateFields(
+  t: string,
+):
+  | { y: number; mo: number; d: number; h: number; mi: number; s: number; ticks: number; zone: number }
+  | undefined {
+  const n = t.length;
+  const y = digitsAt(t, 0, 4);
+  const mo = digitsAt(t, 5, 2);
+  const d = digitsAt(t, 8, 2);
+  if (n < 10 || y < 0 || mo < 0 || d < 0 || t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d)
+    return undefined;
+  let h = 0;
+  let mi = 0;
+  let s = 0;
+  let ticks = 0;
+  let i = 10;
+  if (t.charCodeAt(i) === 0x54 /* T */) {
+    h = digitsAt(t, 11, 2);
+    mi = digitsAt(t, 14, 2);
+    s = digitsAt(t, 17, 2);
+    if (n < 19 || h < 0 || mi < 0 || s < 0 || t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a)
+      return undefined;
+    i = 19;
+    if (t.charCodeAt(i) === 0x2e /* . */) {
+      // 100 ns ticks of the fraction, rounded half up at the eighth digit as .NET does.
+      const start = ++i;
+      for (; i < n; i++) {
+        const c = t.charCodeAt(i) - 0x30;
+        if (!(c >= 0 && c <= 9)) break;
+        if (i - start < 7) ticks = ticks * 10 + c;
+        else if (i - start === 7 && c >= 5) ticks++;
+      }
+      if (i === start) return undefined;
+      for (let k = Math.min(i - start, 7); k < 7; k++) ticks *= 10;
+    }
+  }
+  // zone: 0 none, 1 Z, else the offset in minutes with 2 added to keep it apart (sign kept).
+  let zone = 0;
+  if (i < n) {
+    const c = t.charCodeAt(i);
+    if (c === 0x5a /* Z */ && i + 1 === n) zone = 1;
+    else if ((c === 0x2b || c === 0x2d) && i + 6 === n && t.charCodeAt(i + 3) === 0x3a) {
+      const oh = digitsAt(t, i + 1, 2);
+      const om = digitsAt(t, i + 4, 2);
+      if (oh < 0 || om < 0) return undefined;
+      zone = c === 0x2d ? -(oh * 60 + om) - 2 : oh * 60 + om + 2;
+    } else return undefined;
+  }
+  return { y, mo, d, h, mi, s, ticks, zone };
+}
 
 /**
  * Reads `<DT>` text: a real calendar date (years 1-9999), time fields in range, fractions beyond
@@ -48,12 +112,9 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  */
 export function parseDateTime(raw: string, pos: number): PSDateTime {
   const text = literalText(raw, 'DT', pos, MAX_DATE_LITERAL);
-  const m = DT_RE.exec(text);
-  if (!m) return invalidClixml(`Invalid date/time "${text.slice(0, 40)}"`, 'DT', pos);
-  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
+  const f = dateFields(text);
+  if (f === undefined) return invalidClixml(`Invalid date/time "${text.slice(0, 40)}"`, 'DT', pos);
+  const { y: year, mo: month, d: day, h, mi, s, ticks, zone } = f;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (
     year < 1 ||
@@ -62,31 +123,27 @@ export function parseDateTime(raw: string, pos: number): PSDateTime {
     day < 1 ||
     day > DAYS_IN_MONTH[month - 1]! ||
     (month === 2 && day === 29 && !leap) ||
-    Number(h) > 23 ||
-    Number(mi) > 59 ||
-    Number(s) > 59
+    h > 23 ||
+    mi > 59 ||
+    s > 59
   ) {
     return invalidClixml(`Invalid date/time "${text.slice(0, 40)}"`, 'DT', pos);
   }
-  // 100 ns ticks of the fraction, rounded half up at the eighth digit as .NET does.
-  let ticks = Number((frac + '0000000').slice(0, 7));
-  if (frac.charCodeAt(7) >= 0x35 /* 5 */) ticks++;
   const ms = Math.floor(ticks / 10_000);
   const sub = ticks % 10_000;
-  let epoch = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s), ms);
+  let epoch = Date.UTC(year, month - 1, day, h, mi, s, ms);
   if (year < 100) {
     // Date.UTC maps years 0-99 to 1900-1999; fix the year explicitly.
-    const fix = new Date(Date.UTC(2000, month - 1, day, Number(h), Number(mi), Number(s), ms));
+    const fix = new Date(Date.UTC(2000, month - 1, day, h, mi, s, ms));
     fix.setUTCFullYear(year);
     epoch = fix.getTime();
   }
   let kind: 'utc' | 'offset' | 'unspecified' = 'unspecified';
   let subTicks = sub;
-  if (zone === 'Z') kind = 'utc';
-  else if (zone !== undefined) {
+  if (zone === 1) kind = 'utc';
+  else if (zone !== 0) {
     kind = 'offset';
-    const sign = zone[0] === '-' ? -1 : 1;
-    epoch -= sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
+    epoch -= (zone > 0 ? zone - 2 : zone + 2) * 60_000;
     // Like .NET, an offset that moves the time out of DateTime's range clamps it to the range.
     if (epoch < DATETIME_MIN_MS) {
       epoch = DATETIME_MIN_MS;
