@@ -1,4 +1,4 @@
-// MS-PSRP 2.2.5.1.9-2.2.5.1.16 (integers, Sg, Db, D): number literals as PowerShell's deserializer
+// MS-PSRP 2.2.5.1.6-2.2.5.1.16 (integers, Sg, Db, D): number literals as PowerShell's deserializer
 // reads them (System.Xml.XmlConvert: XML whitespace trimmed, invariant culture, no thousands
 // separators). Each check is one pass over the characters, never a regular expression, and the
 // text is length-checked before anything else looks at it: a hostile literal (100 KB of digits

@@ -6,7 +6,7 @@
  * members were adapted vs extended, the container kind) lives under a symbol key, so
  * `Object.keys`, spread and `JSON.stringify` see only the data. Read it with `psMeta(value)`.
  */
-import { PSEnumValue } from './values.js';
+import { PSEnumValue } from './enum-value.js';
 
 /** The symbol under which metadata is stored (non-enumerable). */
 export const PS_META: unique symbol = Symbol.for('psrp.clixml.meta') as never;

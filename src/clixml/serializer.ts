@@ -2,17 +2,20 @@
 // (TN/TNRef 2.2.5.2.3, ToString 2.2.5.2.4, Props/MS 2.2.5.2.8-9, containers 2.2.5.2.6),
 // RefId/Ref 2.2.5.2.1 and 2.2.5.3.3 (a fresh scope per document or message).
 import { InvalidArgumentError } from '../errors.js';
+import { formatBoolean } from './codecs/boolean.js';
+import { formatBytes } from './codecs/bytes.js';
+import { formatDateTime } from './codecs/date-time.js';
+import { PSDecimal, formatDecimal } from './codecs/decimal.js';
+import { PSDuration } from './codecs/duration.js';
+import { formatFloating } from './codecs/floating.js';
+import { bigintTag, isInt32 } from './codecs/integers.js';
+import { formatTypedValue } from './codecs/primitive-codecs.js';
+import { PSSecureString, type SecureStringCipher, formatSecureString } from './codecs/secure-string.js';
+import { formatString } from './codecs/strings.js';
+import { PSEnumValue } from './enum-value.js';
 import { PS_META, type PSObjectMeta } from './ps-object.js';
 import { encodeClixmlString } from './string-escape.js';
-import {
-  PSDateTime,
-  PSDecimal,
-  PSDuration,
-  PSEnumValue,
-  PSSecureString,
-  PSTypedValue,
-  type SecureStringCipher,
-} from './values.js';
+import { PSTypedValue } from './typed-value.js';
 
 export interface SerializeOptions {
   /** Encrypts SecureStrings with the PSRP session key; required to serialize a PSSecureString. */
@@ -27,25 +30,6 @@ const PSCUSTOM_TN = ['System.Management.Automation.PSCustomObject', 'System.Obje
 
 function metaOf(v: object): PSObjectMeta | undefined {
   return (v as { [PS_META]?: PSObjectMeta })[PS_META];
-}
-
-function checkRange(tag: string, v: number | bigint, lo: number | bigint, hi: number | bigint): void {
-  if (typeof v === 'number' && !Number.isInteger(v)) throw new InvalidArgumentError(`${tag} needs an integer, got ${v}`);
-  if (v < lo || v > hi) throw new InvalidArgumentError(`${v} is out of range for ${tag}`);
-}
-
-function formatDouble(n: number): string {
-  if (Number.isNaN(n)) return 'NaN';
-  if (n === Infinity) return 'INF';
-  if (n === -Infinity) return '-INF';
-  if (Object.is(n, -0)) return '-0';
-  return String(n).replace('e+', 'E+').replace('e-', 'E-');
-}
-
-/** xs:dateTime for a plain Date: UTC with 7 fractional digits, as .NET writes it. */
-function formatDate(d: Date): string {
-  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('Cannot serialize an invalid Date');
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
 }
 
 class Serializer {
@@ -92,19 +76,17 @@ class Serializer {
     }
     switch (typeof v) {
       case 'string':
-        this.prim('S', name, encodeClixmlString(v));
+        this.prim('S', name, formatString(v));
         return;
       case 'boolean':
-        this.prim('B', name, v ? 'true' : 'false');
+        this.prim('B', name, formatBoolean(v));
         return;
       case 'number':
-        if (Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 && !Object.is(v, -0)) this.prim('I32', name, String(v));
-        else this.prim('Db', name, formatDouble(v));
+        if (isInt32(v)) this.prim('I32', name, String(v));
+        else this.prim('Db', name, formatFloating(v));
         return;
       case 'bigint':
-        if (v >= -(2n ** 63n) && v < 2n ** 63n) this.prim('I64', name, v.toString());
-        else if (v >= 0n && v < 2n ** 64n) this.prim('U64', name, v.toString());
-        else throw new InvalidArgumentError(`bigint ${v} does not fit in 64 bits`);
+        this.prim(bigintTag(v), name, v.toString());
         return;
       case 'object':
         this.objectValue(v, name, depth);
@@ -115,13 +97,16 @@ class Serializer {
   }
 
   private objectValue(v: object, name: string | undefined, depth: number): void {
-    if (v instanceof PSTypedValue) return this.typed(v as PSTypedValue, name);
-    if (v instanceof PSDateTime) return this.prim('DT', name, v.getTime() === this.parsedTime(v) ? v.text : formatDate(v));
-    if (v instanceof Date) return this.prim('DT', name, formatDate(v));
+    if (v instanceof PSTypedValue) {
+      const typed = v as PSTypedValue;
+      return this.prim(typed.type, name, formatTypedValue(typed));
+    }
+    if (v instanceof Date) return this.prim('DT', name, formatDateTime(v));
     if (v instanceof PSDuration) return this.prim('TS', name, v.toString());
-    if (v instanceof PSDecimal) return this.prim('D', name, v.text);
-    if (v instanceof Uint8Array) return this.prim('BA', name, Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
-    if (v instanceof PSSecureString) return this.secure(v, name);
+    if (v instanceof PSDecimal) return this.prim('D', name, formatDecimal(v));
+    if (v instanceof Uint8Array) return this.prim('BA', name, formatBytes(v));
+    if (v instanceof PSSecureString)
+      return this.prim('SS', name, formatSecureString(v, this.options.secureStringCipher));
     if (v instanceof PSEnumValue) {
       this.out.push(`<Obj${this.nameAttr(name)} RefId="${this.newRefId(v)}">`);
       this.typeNames(v.typeNames);
@@ -138,7 +123,8 @@ class Serializer {
     this.out.push(`<Obj${this.nameAttr(name)} RefId="${this.newRefId(v)}">`);
     if (Array.isArray(v)) {
       this.typeNames(meta ? meta.typeNames : OBJECT_ARRAY_TN);
-      if (meta?.toStringValue !== undefined) this.out.push(`<ToString>${encodeClixmlString(meta.toStringValue)}</ToString>`);
+      if (meta?.toStringValue !== undefined)
+        this.out.push(`<ToString>${encodeClixmlString(meta.toStringValue)}</ToString>`);
       const tag = meta?.container && meta.container !== 'DCT' ? meta.container : 'LST';
       this.out.push(`<${tag}>`);
       for (const item of v) this.value(item, undefined, depth + 1);
@@ -146,7 +132,8 @@ class Serializer {
       if (meta?.properties) this.members('Props', meta.properties, Object.keys(meta.properties), depth);
     } else if (v instanceof Map || meta?.container === 'DCT') {
       this.typeNames(meta ? meta.typeNames : HASHTABLE_TN);
-      if (meta?.toStringValue !== undefined) this.out.push(`<ToString>${encodeClixmlString(meta.toStringValue)}</ToString>`);
+      if (meta?.toStringValue !== undefined)
+        this.out.push(`<ToString>${encodeClixmlString(meta.toStringValue)}</ToString>`);
       this.out.push('<DCT>');
       const entries = v instanceof Map ? [...v.entries()] : Object.entries(v);
       for (const [k, val] of entries) {
@@ -159,7 +146,8 @@ class Serializer {
     } else {
       const record = v as Record<string, unknown>;
       this.typeNames(meta ? meta.typeNames : PSCUSTOM_TN);
-      if (meta?.toStringValue !== undefined) this.out.push(`<ToString>${encodeClixmlString(meta.toStringValue)}</ToString>`);
+      if (meta?.toStringValue !== undefined)
+        this.out.push(`<ToString>${encodeClixmlString(meta.toStringValue)}</ToString>`);
       if (meta && 'baseValue' in meta) this.value(meta.baseValue, undefined, depth + 1);
       const keys = Object.keys(record);
       const adapted = new Set(meta?.adapted ?? []);
@@ -171,7 +159,12 @@ class Serializer {
     this.out.push('</Obj>');
   }
 
-  private members(tag: 'Props' | 'MS', record: Readonly<Record<string, unknown>>, keys: readonly string[], depth: number): void {
+  private members(
+    tag: 'Props' | 'MS',
+    record: Readonly<Record<string, unknown>>,
+    keys: readonly string[],
+    depth: number,
+  ): void {
     this.out.push(`<${tag}>`);
     for (const k of keys) this.value(record[k], k, depth + 1);
     this.out.push(`</${tag}>`);
@@ -181,72 +174,6 @@ class Serializer {
     const id = this.refIds.size;
     this.refIds.set(v, id);
     return id;
-  }
-
-  /** The epoch a PSDateTime had when read, to notice a mutated Date. */
-  private parsedTime(v: PSDateTime): number {
-    return v.originalTime;
-  }
-
-  private typed(v: PSTypedValue, name: string | undefined): void {
-    const val = v.value;
-    switch (v.type) {
-      case 'By':
-        checkRange('By', val as number, 0, 255);
-        break;
-      case 'SB':
-        checkRange('SB', val as number, -128, 127);
-        break;
-      case 'U16':
-        checkRange('U16', val as number, 0, 65535);
-        break;
-      case 'I16':
-        checkRange('I16', val as number, -32768, 32767);
-        break;
-      case 'U32':
-        checkRange('U32', val as number, 0, 4294967295);
-        break;
-      case 'I64':
-        checkRange('I64', val as bigint, -(2n ** 63n), 2n ** 63n - 1n);
-        break;
-      case 'U64':
-        checkRange('U64', val as bigint, 0n, 2n ** 64n - 1n);
-        break;
-      case 'Sg':
-        this.prim('Sg', name, formatDouble(val as number));
-        return;
-      case 'C': {
-        const s = val as string;
-        if (s.length !== 1) throw new InvalidArgumentError('A char must be exactly one UTF-16 code unit');
-        this.prim('C', name, String(s.charCodeAt(0)));
-        return;
-      }
-      case 'G':
-      case 'Version':
-        this.prim(v.type, name, encodeClixmlString(String(val)));
-        return;
-      default:
-        this.prim(v.type, name, encodeClixmlString(String(val)));
-        return;
-    }
-    this.prim(v.type, name, String(val));
-  }
-
-  private secure(v: PSSecureString, name: string | undefined): void {
-    const cipher = this.options.secureStringCipher;
-    let bytes: Uint8Array | undefined;
-    if (v.isDecrypted) {
-      if (!cipher) {
-        throw new InvalidArgumentError(
-          'Sending a SecureString needs the session key: open the runspace pool (it exchanges keys on demand) or pass secureStringCipher',
-          { code: 'PSRP_SECURE_STRING_NO_KEY' },
-        );
-      }
-      bytes = cipher.encrypt(new Uint8Array(Buffer.from(v.reveal(), 'utf16le')));
-    } else {
-      bytes = v.ciphertext();
-    }
-    this.prim('SS', name, Buffer.from(bytes!).toString('base64'));
   }
 }
 
@@ -262,7 +189,10 @@ export function serializeObject(value: unknown, options: SerializeOptions = {}):
  * `multiple: true`, an array is written as several top-level values (like `$values | Export-Clixml`),
  * which is what `deserializeClixml` returns.
  */
-export function serializeClixml(value: unknown, options: SerializeOptions & { readonly multiple?: boolean } = {}): string {
+export function serializeClixml(
+  value: unknown,
+  options: SerializeOptions & { readonly multiple?: boolean } = {},
+): string {
   const s = new Serializer(options);
   const list = options.multiple === true && Array.isArray(value) ? (value as unknown[]) : [value];
   for (const v of list) s.value(v, undefined, 1);

@@ -31,6 +31,11 @@ const VALUE_CACHE_SIZE = 4096;
 /** Longest attribute value the cache keeps. */
 const VALUE_CACHE_MAX_LENGTH = 64;
 
+/** The bucket of a name in {@link XmlNames}: its first character and length (names that share one are told apart by comparing). */
+function nameKey(first: number, length: number): number {
+  return ((first & 0x7f) << 4) | (length & 15);
+}
+
 /**
  * The names a vocabulary uses all the time, and a bounded cache of attribute values seen (member
  * names such as `N="DisplayName"` repeat in every object). Reading a name or a cached value
@@ -40,23 +45,23 @@ const VALUE_CACHE_MAX_LENGTH = 64;
  * {@link VALUE_CACHE_MAX_LENGTH} characters).
  */
 export class XmlNames {
-  /** Known names by first character. */
+  /** Known names by {@link nameKey} (first character and length). */
   private readonly known: (string[] | undefined)[] = [];
   private readonly values: (string | undefined)[] = new Array<string | undefined>(VALUE_CACHE_SIZE);
 
   constructor(names: Iterable<string> = []) {
     for (const n of names) {
       if (n === '') continue;
-      const list = (this.known[n.charCodeAt(0)] ??= []);
+      const list = (this.known[nameKey(n.charCodeAt(0), n.length)] ??= []);
       if (!list.includes(n)) list.push(n);
     }
   }
 
   /** `s.slice(start, end)`, as the shared string when it is a known name. */
   name(s: string, start: number, end: number): string {
-    const list = this.known[s.charCodeAt(start)];
+    const len = end - start;
+    const list = this.known[nameKey(s.charCodeAt(start), len)];
     if (list !== undefined) {
-      const len = end - start;
       for (const n of list) if (n.length === len && s.startsWith(n, start)) return n;
     }
     return s.slice(start, end);
@@ -219,17 +224,13 @@ export class XmlReader {
       while (q < len && isSpace(s.charCodeAt(q))) q++;
       const quote = s.charCodeAt(q);
       if (quote !== 0x22 && quote !== 0x27) this.fail('Attribute value must be quoted', undefined, q);
-      // One pass over the value: find the closing quote, refuse `<`, note `&`.
-      let close = q + 1;
-      let amp = false;
-      for (;;) {
-        if (close >= len) this.fail('Unterminated attribute value', undefined, q);
-        const v = s.charCodeAt(close);
-        if (v === quote) break;
-        if (v === LT) this.fail('"<" in attribute value', undefined, q);
-        if (v === AMP) amp = true;
-        close++;
-      }
+      // The closing quote, found natively; `<` (refused) and `&` (decoded) through the cached
+      // positions of the next of each, so that finding them is linear in the document overall.
+      const close = s.indexOf(quote === 0x22 ? '"' : "'", q + 1);
+      const lt = this.nextIndex(LT, q + 1);
+      if (lt < (close < 0 ? len : close)) this.fail('"<" in attribute value', undefined, q);
+      if (close < 0) this.fail('Unterminated attribute value', undefined, q);
+      const amp = this.nextIndex(AMP, q + 1) < close;
       const k = count * 4;
       if (count > 0) this.checkDuplicate(i, ae, count);
       spans[k] = i;
@@ -240,6 +241,33 @@ export class XmlReader {
       count++;
       i = close + 1;
     }
+  }
+
+  /** Cached answers of {@link nextIndex} for `<` and `&`: searched from, found at (or the length). */
+  private ltFrom = -1;
+  private ltAt = -1;
+  private ampFrom = -1;
+  private ampAt = -1;
+
+  /**
+   * Offset of the first `<` (`c` = LT) or `&` (AMP) at or after `from`, or the source length. The
+   * last answer is kept and reused while `from` lies between where it was searched from and where
+   * it was found: the document is scanned about once for each, however many attribute values ask.
+   */
+  private nextIndex(c: typeof LT | typeof AMP, from: number): number {
+    const s = this.src;
+    if (c === LT) {
+      if (from >= this.ltFrom && from <= this.ltAt) return this.ltAt;
+      const at = s.indexOf('<', from);
+      this.ltFrom = from;
+      this.ltAt = at < 0 ? s.length : at;
+      return this.ltAt;
+    }
+    if (from >= this.ampFrom && from <= this.ampAt) return this.ampAt;
+    const at = s.indexOf('&', from);
+    this.ampFrom = from;
+    this.ampAt = at < 0 ? s.length : at;
+    return this.ampAt;
   }
 
   /** Names of the current tag's attributes, once it has more than {@link DUPLICATE_SCAN_MAX}. */
@@ -338,12 +366,12 @@ export class XmlReader {
   text(): string {
     const s = this.src;
     // Common case: plain character data up to a tag (no CDATA section or comment inside).
-    const first = s.indexOf('<', this.pos);
-    if (first >= 0 && s.charCodeAt(first + 1) !== 0x21 /* ! */) {
-      const raw = s.slice(this.pos, first);
-      const at = this.pos;
+    const at = this.pos;
+    const first = this.nextIndex(LT, at);
+    if (first < s.length && s.charCodeAt(first + 1) !== 0x21 /* ! */) {
+      const raw = s.slice(at, first);
       this.pos = first;
-      return raw.indexOf('&') >= 0 ? this.decodeEntities(raw, at) : raw;
+      return this.nextIndex(AMP, at) < first ? this.decodeEntities(raw, at) : raw;
     }
     let out = '';
     for (;;) {
