@@ -6,7 +6,7 @@
  * plain-words hints. Security defaults match PowerShell's: no Basic over http://, no redirects, no
  * certificate bypass unless asked for by name.
  */
-import { rootCertificates } from 'node:tls';
+import { rootCertificates, type SecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { tlsServerEndPoint } from '../auth/channel-bindings.js';
 import {
@@ -22,7 +22,7 @@ import { offeredSchemes } from './authenticator.js';
 import type { Authenticator } from './authenticator.js';
 import { resolveAuth } from './auth-options.js';
 import type { BasicCredentials } from './basic-authenticator.js';
-import { ConnectionPool, type Lease } from './connection-pool.js';
+import { ConnectionPool, type Lease, type PoolSharing } from './connection-pool.js';
 import { parseProxyOption, proxyFor, type ProxySetting } from './proxy.js';
 import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, excerpt, isSoapEnvelope, statusError, where } from './http-errors.js';
@@ -31,6 +31,7 @@ import { DEFAULTS, extraHeaders, parseUrl, positive } from './transport-options.
 import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
 import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
+import { contextId, secureContextFor, type TlsMaterial } from './tls-context.js';
 import { decryptMessage, encryptedBoundary, encryptMessage } from './message-encryption.js';
 import type { WsmanSendOptions, WsmanTransport } from './wsman-transport.js';
 
@@ -55,6 +56,31 @@ function channelBindingsOf(lease: Lease): Buffer | undefined {
   if (bindings === undefined) bindingsByCertificate.set(der, (bindings = tlsServerEndPoint(der)));
   return bindings;
 }
+/**
+ * The TLS options of every connection of a transport: a shared secure context (see tls-context.ts)
+ * where the material makes one; material that Node refuses is passed as it is, so that the error
+ * surfaces where it always did, on the first connection.
+ */
+function tlsOptions(
+  material: TlsMaterial,
+  rejectUnauthorized: boolean,
+  servername: string | undefined,
+): Readonly<Record<string, unknown>> {
+  const named = servername !== undefined ? { servername } : {};
+  try {
+    return { rejectUnauthorized, ...named, secureContext: secureContextFor(material) };
+  } catch {
+    const { ca, ...rest } = material;
+    const identity = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    return {
+      rejectUnauthorized,
+      ...(ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {}),
+      ...named,
+      ...identity,
+    };
+  }
+}
+
 function headerList(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
@@ -131,16 +157,18 @@ export class HttpTransport implements WsmanTransport {
       throw new InvalidArgumentError(
         'Give the client certificate once: in the authenticator or as cert/key/pfx, not both',
       );
-    this.#tls = {
-      rejectUnauthorized: options.skipCertificateCheck !== true,
-      ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
-      ...(options.servername !== undefined ? { servername: options.servername } : {}),
-      ...(options.cert !== undefined ? { cert: options.cert } : {}),
-      ...(options.key !== undefined ? { key: options.key } : {}),
-      ...(options.pfx !== undefined ? { pfx: options.pfx } : {}),
-      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-      ...clientCertificate,
-    };
+    this.#tls = tlsOptions(
+      {
+        ca: extraCa,
+        cert: options.cert,
+        key: options.key,
+        pfx: options.pfx,
+        passphrase: options.passphrase,
+        ...clientCertificate,
+      },
+      options.skipCertificateCheck !== true,
+      options.servername,
+    );
     if (options.skipCertificateCheck === true)
       log('TLS certificate verification is OFF for %s (skipCertificateCheck)', url.origin);
     this.#url = url;
@@ -531,22 +559,49 @@ export class HttpTransport implements WsmanTransport {
     let pool = this.#pools.get(url.origin);
     if (pool === undefined) {
       const safety = this.#o.requestTimeoutMs + 1_000;
+      const tls = this.#tlsFor(url);
+      const options = {
+        pipelining: 1,
+        keepAliveTimeout: this.#o.keepAliveTimeoutMs,
+        keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
+        headersTimeout: safety,
+        bodyTimeout: safety,
+        connect: { timeout: this.#o.connectTimeoutMs, ...tls },
+      };
       pool = new ConnectionPool(
         url.origin,
-        {
-          pipelining: 1,
-          keepAliveTimeout: this.#o.keepAliveTimeoutMs,
-          keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
-          headersTimeout: safety,
-          bodyTimeout: safety,
-          connect: { timeout: this.#o.connectTimeoutMs, ...this.#tlsFor(url) },
-        },
+        options,
         this.#o.connections,
         proxyFor(url, this.#proxy),
+        this.#sharing(url, options, tls),
       );
       this.#pools.set(url.origin, pool);
     }
     return pool;
+  }
+
+  /**
+   * Idle connections of this transport may serve the next transport with the same origin, TLS
+   * set-up, options and scheme, once this one is closed; not for a connection-bound scheme (a
+   * connection NTLM or Negotiate authenticated belongs to its transport's user only), nor without a
+   * shared secure context.
+   */
+  #sharing(
+    url: URL,
+    options: Record<string, unknown>,
+    tls: Readonly<Record<string, unknown>>,
+  ): PoolSharing | undefined {
+    const context = tls['secureContext'] as SecureContext | undefined;
+    if (this.#auth?.connectionBound === true || (url.protocol === 'https:' && context === undefined))
+      return undefined;
+    const { secureContext: _context, ...scalars } = tls;
+    const key = JSON.stringify([
+      url.origin,
+      this.#auth?.mechanism ?? '',
+      context !== undefined ? contextId(context) : 0,
+      { ...options, connect: { ...scalars, timeout: this.#o.connectTimeoutMs } },
+    ]);
+    return { key, idleMs: this.#o.keepAliveTimeoutMs };
   }
 
   /** Aborts pending sends (they reject with `PSRP_TRANSPORT_CLOSED`) and closes every connection. */
