@@ -16,8 +16,9 @@
  *   BENCH_STREAM_MAILBOXES (default 10,000) mailboxes, consuming the stream without keeping the
  *   objects; CPU over the stream divided by the objects, and by the Receive requests.
  * - cold start: `node cold-start.js` in a fresh process on a plain-JS copy of src/ (each file
- *   transpiled on its own, as `tsc` would build dist/); its own `process.cpuUsage()` at exit (Node's
- *   start-up included) and the wall time from spawn to exit, median over BENCH_COLD_RUNS (5).
+ *   transpiled on its own, as `tsc` would build dist/; BENCH_COLD_SRC=<checkout> takes another
+ *   tree's src/ to compare); its own `process.cpuUsage()` at exit (Node's start-up included) and the
+ *   wall time from spawn to exit, median over BENCH_COLD_RUNS (5).
  *
  * `BENCH_CPU_PROF=<dir>` writes a `.cpuprofile` of each cold-start process there (and of the warm
  * phases when this process itself runs under `node --cpu-prof`); `bench/cpu-profile-summary.ts`
@@ -250,13 +251,15 @@ async function streaming(rows: Row[]): Promise<void> {
 /** A plain-JS copy of src/ for the cold start (each file transpiled alone, like `tsc` builds dist/). */
 async function plainCopy(): Promise<string> {
   const ts = (await import('typescript')).default;
-  const out = join(ROOT, 'node_modules', '.cache', 'psrp-bench-cold');
+  // BENCH_COLD_SRC: another checkout's tree (its src/ is used) to compare cold starts.
+  const from = process.env['BENCH_COLD_SRC'] ?? ROOT;
+  const out = join(ROOT, 'node_modules', '.cache', from === ROOT ? 'psrp-bench-cold' : 'psrp-bench-cold-other');
   const walk = (dir: string): string[] =>
     readdirSync(dir).flatMap((f) => {
       const p = join(dir, f);
       return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
     });
-  for (const file of walk(join(ROOT, 'src'))) {
+  for (const file of walk(join(from, 'src'))) {
     const js = ts.transpileModule(readFileSync(file, 'utf8'), {
       compilerOptions: {
         target: ts.ScriptTarget.ES2022,
@@ -264,7 +267,7 @@ async function plainCopy(): Promise<string> {
         verbatimModuleSyntax: true,
       },
     }).outputText;
-    const target = join(out, relative(ROOT, file)).replace(/\.ts$/, '.js');
+    const target = join(out, relative(from, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, js);
   }

@@ -113,3 +113,28 @@ export function contextId(context: SecureContext): number {
   if (id === undefined) contextIds.set(context, (id = nextContextId++));
   return id;
 }
+
+/**
+ * The TLS options of every connection of a transport: a shared secure context (see tls-context.ts)
+ * where the material makes one; material that Node refuses is passed as it is, so that the error
+ * surfaces where it always did, on the first connection.
+ */
+export function tlsOptions(
+  material: TlsMaterial,
+  rejectUnauthorized: boolean,
+  servername: string | undefined,
+): Readonly<Record<string, unknown>> {
+  const named = servername !== undefined ? { servername } : {};
+  try {
+    return { rejectUnauthorized, ...named, secureContext: secureContextFor(material) };
+  } catch {
+    const { ca, ...rest } = material;
+    const identity = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    return {
+      rejectUnauthorized,
+      ...(ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {}),
+      ...named,
+      ...identity,
+    };
+  }
+}
