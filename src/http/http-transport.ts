@@ -27,7 +27,7 @@ import { parseProxyOption, proxyFor, type ProxySetting } from './proxy.js';
 import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody, readBounded } from './response-body.js';
-import { DEFAULTS, extraHeaders, parseUrl, positive } from './transport-options.js';
+import { extraHeaders, parseUrl, transportLimits, type TransportLimits } from './transport-options.js';
 import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
 import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
@@ -105,17 +105,7 @@ export class HttpTransport implements WsmanTransport {
   readonly #headers: Record<string, string>;
   readonly #tls: Readonly<Record<string, unknown>>;
   readonly #proxy: ProxySetting;
-  readonly #o: {
-    readonly allowRedirection: boolean;
-    readonly allowUnencrypted: boolean;
-    readonly maxRedirects: number;
-    readonly requestTimeoutMs: number;
-    readonly connectTimeoutMs: number;
-    readonly readTimeoutMs: number;
-    readonly maxResponseBytes: number;
-    readonly connections: number;
-    readonly keepAliveTimeoutMs: number;
-  };
+  readonly #o: TransportLimits;
   #closed = false;
   /** Every credential sent so far, to keep out of errors and logs. */
   readonly #secrets = new SecretRedactor();
@@ -127,26 +117,7 @@ export class HttpTransport implements WsmanTransport {
     this.#auth = resolveAuth(options.auth);
     // The scheme may need the URL changed (a query parameter) or refuse it (no TLS): once, here.
     if (this.#auth?.prepareUrl) url = parseUrl(this.#auth.prepareUrl(new URL(url.href)));
-    this.#o = {
-      allowRedirection: options.allowRedirection === true,
-      allowUnencrypted: options.allowUnencrypted === true,
-      maxRedirects: positive('maxRedirects', options.maxRedirects, DEFAULTS.maxRedirects, 20),
-      requestTimeoutMs:
-        positive('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 2_147_483_647) ||
-        DEFAULTS.requestTimeoutMs,
-      connectTimeoutMs:
-        positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 2_147_483_647) ||
-        DEFAULTS.connectTimeoutMs,
-      readTimeoutMs:
-        positive('readTimeoutMs', options.readTimeoutMs, DEFAULTS.readTimeoutMs, 2_147_483_647) ||
-        DEFAULTS.readTimeoutMs,
-      maxResponseBytes:
-        positive('maxResponseBytes', options.maxResponseBytes, DEFAULTS.maxResponseBytes, 2 ** 31 - 1) ||
-        DEFAULTS.maxResponseBytes,
-      connections: positive('connections', options.connections, DEFAULTS.connections, 256) || 1,
-      keepAliveTimeoutMs:
-        positive('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 600_000) || 1,
-    };
+    this.#o = transportLimits(options);
     this.#checkEncryption(url);
     this.#proxy = parseProxyOption(options.proxy);
     this.#headers = extraHeaders(options.headers);
