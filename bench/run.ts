@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<void>> = {
   throughput: async () => (await import('./throughput.js')).run(),
   streaming: async () => (await import('./streaming.js')).run(),
   'file-transfer': async () => (await import('./file-transfer.js')).run(),
+  cpu: async () => (await import('./client-cpu.js')).run(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -229,7 +229,8 @@ export class WSManConnection implements PsrpConnection {
   }
 
   private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined, send: Omit<WsmanSendOptions, 'signal'> = {}) {
-    this.ctx = { ...this.ctx, to: this.transport.url };
+    const to = this.transport.url;
+    if (this.ctx.to !== to) this.ctx = { ...this.ctx, to };
     const name = env.action.slice(env.action.lastIndexOf('/') + 1);
     this.requestCounts.set(name, (this.requestCounts.get(name) ?? 0) + 1);
     const started = Date.now();

@@ -9,9 +9,10 @@
  */
 import { connect as tcpConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { buildConnector, Client, type Dispatcher } from 'undici';
+import { Client, type buildConnector, type Dispatcher } from 'undici';
 import { TimeoutError, TransportError } from '../errors.js';
 import { proxiedConnection } from './proxy.js';
+import { sharedConnector } from './tls-context.js';
 
 interface Slot {
   /** A Client, or one tunnelled through a proxy (see proxy.ts). */
@@ -33,6 +34,48 @@ export interface Lease {
   peerCertificate(): Buffer | undefined;
 }
 
+/**
+ * Idle connections that destroyed pools left for the next pool with the same share key (same origin,
+ * TLS set-up, connection options and authentication scheme), each closed if unused for its
+ * keep-alive time. Only pools of per-request authentication are given a key: a connection that a
+ * connection-bound scheme (NTLM, Negotiate) authenticated is never handed to another pool.
+ */
+const parked = new Map<string, { readonly slot: Slot; readonly timer: NodeJS.Timeout }[]>();
+
+function unpark(key: string): Slot | undefined {
+  const list = parked.get(key);
+  const entry = list?.pop();
+  if (list?.length === 0) parked.delete(key);
+  if (entry === undefined) return undefined;
+  clearTimeout(entry.timer);
+  return entry.slot;
+}
+
+function park(key: string, slot: Slot, idleMs: number, max: number): void {
+  let list = parked.get(key);
+  if (list === undefined) parked.set(key, (list = []));
+  if (list.length >= max) {
+    slot.client.destroy().catch(() => undefined);
+    return;
+  }
+  const timer = setTimeout(() => {
+    const i = list.findIndex((e) => e.slot === slot);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0 && parked.get(key) === list) parked.delete(key);
+    slot.client.destroy().catch(() => undefined);
+  }, idleMs);
+  timer.unref();
+  list.push({ slot, timer });
+}
+
+/** Sharing of idle connections between pools: see {@link ConnectionPool} `share`. */
+export interface PoolSharing {
+  /** Pools with equal keys may take over each other's idle connections. */
+  readonly key: string;
+  /** How long a left connection waits for a new pool before it is closed. */
+  readonly idleMs: number;
+}
+
 interface Waiter {
   readonly resolve: (lease: Lease) => void;
   readonly reject: (reason: unknown) => void;
@@ -44,16 +87,22 @@ export class ConnectionPool {
   readonly #options: Client.Options;
   readonly #max: number;
   readonly #proxy: URL | undefined;
+  readonly #share: PoolSharing | undefined;
   readonly #slots: Slot[] = [];
   readonly #waiters: Waiter[] = [];
   #closed = false;
 
-  /** `proxy`: every connection is a CONNECT tunnel through it (one tunnel per connection). */
-  constructor(origin: string, options: Client.Options, max: number, proxy?: URL) {
+  /**
+   * `proxy`: every connection is a CONNECT tunnel through it (one tunnel per connection). `share`:
+   * on {@link destroy} idle connections are left for the next pool with the same key, and new
+   * connections are taken from those first (not with a proxy).
+   */
+  constructor(origin: string, options: Client.Options, max: number, proxy?: URL, share?: PoolSharing) {
     this.#origin = origin;
     this.#options = options;
     this.#max = Math.max(1, max);
     this.#proxy = proxy;
+    this.#share = proxy === undefined ? share : undefined;
   }
 
   /** Connections opened so far (idle or busy). */
@@ -115,6 +164,8 @@ export class ConnectionPool {
    * (undici reconnects a Client transparently, so the note follows the current socket).
    */
   #open(): Slot {
+    const left = this.#share !== undefined ? unpark(this.#share.key) : undefined;
+    if (left !== undefined) return left;
     const connect = this.#options.connect;
     if (this.#proxy !== undefined && typeof connect !== 'function') {
       const slot: { client?: Dispatcher; busy: boolean; peer: Buffer | undefined } = {
@@ -139,7 +190,8 @@ export class ConnectionPool {
     if (connect === undefined || typeof connect === 'function' || !this.#origin.startsWith('https:')) {
       return { client: new Client(this.#origin, this.#options), busy: false, peer: undefined };
     }
-    const base = buildConnector(connect);
+    // One connector per TLS set-up for the process: its session cache lets a new connection resume.
+    const base = sharedConnector(connect);
     const connectTimeoutMs = typeof connect.timeout === 'number' ? connect.timeout : 10_000;
     const origin = this.#origin;
     const slot: { client?: Client; busy: boolean; peer: Buffer | undefined } = {
@@ -251,11 +303,18 @@ export class ConnectionPool {
 
   /**
    * Closes every connection now; requests still running on them fail. (undici's graceful `close`
-   * can wait forever on a client whose connection never came up, so this destroys.)
+   * can wait forever on a client whose connection never came up, so this destroys.) With `share`,
+   * idle connections are left for the next pool instead (see the constructor).
    */
   async destroy(): Promise<void> {
-    this.retire();
-    await Promise.all(this.#slots.map((s) => s.client.destroy().catch(() => undefined)));
+    const share = this.#share;
+    const idle = share !== undefined && !this.#closed ? this.#slots.filter((s) => !s.busy) : [];
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w.reject(closedError());
+    for (const slot of idle) park(share!.key, slot, share!.idleMs, this.#max);
+    await Promise.all(
+      this.#slots.filter((s) => !idle.includes(s)).map((s) => s.client.destroy().catch(() => undefined)),
+    );
   }
 }
 

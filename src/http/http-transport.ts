@@ -6,7 +6,7 @@
  * plain-words hints. Security defaults match PowerShell's: no Basic over http://, no redirects, no
  * certificate bypass unless asked for by name.
  */
-import { rootCertificates } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { tlsServerEndPoint } from '../auth/channel-bindings.js';
 import {
@@ -19,18 +19,20 @@ import {
 import { channels, log, redactHeaders } from '../internal/debug.js';
 import { SecretRedactor } from '../internal/secret-redactor.js';
 import { offeredSchemes } from './authenticator.js';
-import type { Authenticator } from './authenticator.js';
+import type { AuthRequest, AuthResult, Authenticator, MessageSealer } from './authenticator.js';
 import { resolveAuth } from './auth-options.js';
 import type { BasicCredentials } from './basic-authenticator.js';
-import { ConnectionPool, type Lease } from './connection-pool.js';
+import { ConnectionPool, type Lease, type PoolSharing } from './connection-pool.js';
 import { parseProxyOption, proxyFor, type ProxySetting } from './proxy.js';
 import { CookieJar } from './cookie-jar.js';
-import { authError, connectionError, excerpt, isSoapEnvelope, statusError, where } from './http-errors.js';
+import { authError, connectionError, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody, readBounded } from './response-body.js';
-import { DEFAULTS, extraHeaders, parseUrl, positive } from './transport-options.js';
+import { extraHeaders, parseUrl, transportLimits, type TransportLimits } from './transport-options.js';
 import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
 import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
+import { contextId, tlsOptions } from './tls-context.js';
+import { redirectTarget } from './redirect-policy.js';
 import { decryptMessage, encryptedBoundary, encryptMessage } from './message-encryption.js';
 import type { WsmanSendOptions, WsmanTransport } from './wsman-transport.js';
 
@@ -40,6 +42,37 @@ interface RoundTrip {
   readonly headers: Dispatcher.ResponseData['headers'];
   readonly bytes: Buffer;
 }
+
+/** What one `send` knows of its authentication between attempts. */
+interface AuthProgress {
+  /** 0 for a first attempt (the scheme's pre-emptive header), then the leg of the handshake. */
+  attempt: number;
+  /** The header for the next leg, from the scheme's answer to the last 401. */
+  pending: string | undefined;
+}
+
+/** What became of the connection of an attempt: kept for the next leg, or discarded (not released). */
+interface ConnectionUse {
+  keep: boolean;
+  discarded: boolean;
+}
+
+/** One attempt: where, on which connection, what. */
+interface Attempt {
+  readonly url: URL;
+  readonly pool: ConnectionPool;
+  readonly lease: Lease;
+  readonly body: Buffer;
+  readonly signal: AbortSignal;
+  readonly stage: TimeoutStage;
+  readonly waitMs: number;
+}
+
+/** What an attempt's response means for the send. */
+type Outcome =
+  | { readonly next: 'answer'; readonly text: string }
+  | { readonly next: 'redirect'; readonly status: number; readonly location: string | undefined }
+  | { readonly next: 'again' };
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const EMPTY = Buffer.alloc(0);
@@ -72,17 +105,7 @@ export class HttpTransport implements WsmanTransport {
   readonly #headers: Record<string, string>;
   readonly #tls: Readonly<Record<string, unknown>>;
   readonly #proxy: ProxySetting;
-  readonly #o: {
-    readonly allowRedirection: boolean;
-    readonly allowUnencrypted: boolean;
-    readonly maxRedirects: number;
-    readonly requestTimeoutMs: number;
-    readonly connectTimeoutMs: number;
-    readonly readTimeoutMs: number;
-    readonly maxResponseBytes: number;
-    readonly connections: number;
-    readonly keepAliveTimeoutMs: number;
-  };
+  readonly #o: TransportLimits;
   #closed = false;
   /** Every credential sent so far, to keep out of errors and logs. */
   readonly #secrets = new SecretRedactor();
@@ -100,26 +123,7 @@ export class HttpTransport implements WsmanTransport {
         if (typeof given[k] === 'string') this.#secrets.addPlain(given[k]);
     // The scheme may need the URL changed (a query parameter) or refuse it (no TLS): once, here.
     if (this.#auth?.prepareUrl) url = parseUrl(this.#auth.prepareUrl(new URL(url.href)));
-    this.#o = {
-      allowRedirection: options.allowRedirection === true,
-      allowUnencrypted: options.allowUnencrypted === true,
-      maxRedirects: positive('maxRedirects', options.maxRedirects, DEFAULTS.maxRedirects, 20),
-      requestTimeoutMs:
-        positive('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 2_147_483_647) ||
-        DEFAULTS.requestTimeoutMs,
-      connectTimeoutMs:
-        positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 2_147_483_647) ||
-        DEFAULTS.connectTimeoutMs,
-      readTimeoutMs:
-        positive('readTimeoutMs', options.readTimeoutMs, DEFAULTS.readTimeoutMs, 2_147_483_647) ||
-        DEFAULTS.readTimeoutMs,
-      maxResponseBytes:
-        positive('maxResponseBytes', options.maxResponseBytes, DEFAULTS.maxResponseBytes, 2 ** 31 - 1) ||
-        DEFAULTS.maxResponseBytes,
-      connections: positive('connections', options.connections, DEFAULTS.connections, 256) || 1,
-      keepAliveTimeoutMs:
-        positive('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 600_000) || 1,
-    };
+    this.#o = transportLimits(options);
     this.#checkEncryption(url);
     this.#proxy = parseProxyOption(options.proxy);
     this.#headers = extraHeaders(options.headers);
@@ -137,16 +141,18 @@ export class HttpTransport implements WsmanTransport {
       throw new InvalidArgumentError(
         'Give the client certificate once: in the authenticator or as cert/key/pfx, not both',
       );
-    this.#tls = {
-      rejectUnauthorized: options.skipCertificateCheck !== true,
-      ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
-      ...(options.servername !== undefined ? { servername: options.servername } : {}),
-      ...(options.cert !== undefined ? { cert: options.cert } : {}),
-      ...(options.key !== undefined ? { key: options.key } : {}),
-      ...(options.pfx !== undefined ? { pfx: options.pfx } : {}),
-      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-      ...clientCertificate,
-    };
+    this.#tls = tlsOptions(
+      {
+        ca: extraCa,
+        cert: options.cert,
+        key: options.key,
+        pfx: options.pfx,
+        passphrase: options.passphrase,
+        ...clientCertificate,
+      },
+      options.skipCertificateCheck !== true,
+      options.servername,
+    );
     if (options.skipCertificateCheck === true)
       log('TLS certificate verification is OFF for %s (skipCertificateCheck)', url.origin);
     this.#url = url;
@@ -229,165 +235,238 @@ export class HttpTransport implements WsmanTransport {
     }
   }
 
+  /**
+   * One `send`: attempts on pooled connections until a response is the answer. Between attempts:
+   * a permitted redirect (see {@link #redirectTarget}), the next leg of an authentication handshake
+   * (see {@link #authRound}), or, over http:// with a sealing scheme, the sealed message after the
+   * handshake that made its context.
+   */
   async #exchange(body: Buffer, signal: AbortSignal, stage: TimeoutStage, waitMs: number): Promise<string> {
     let url = this.#url;
     let redirects = 0;
-    let attempt = 0;
-    /** The header for the next attempt; undefined means "ask the connection's authenticator". */
-    let pending: string | undefined;
+    const auth: AuthProgress = { attempt: 0, pending: undefined };
     /** A connection kept for the next leg of a connection-bound handshake (NTLM). */
     let held: { readonly pool: ConnectionPool; readonly lease: Lease } | undefined;
     for (;;) {
-      let pool: ConnectionPool;
-      let lease: Lease;
-      if (held) {
-        ({ pool, lease } = held);
-        held = undefined;
-      } else {
-        pool = this.#pool(url);
-        try {
-          lease = await pool.acquire(signal);
-        } catch (err) {
-          throw signal.aborted ? (signal.reason as unknown) : this.#failure(err, url, stage);
-        }
-      }
-      let keep = false;
-      let discarded = false;
+      const { pool, lease } = held ?? (await this.#connection(url, signal, stage));
+      held = undefined;
+      const use: ConnectionUse = { keep: false, discarded: false };
       try {
-        const auth = this.#authFor(lease);
-        // Over http://, a scheme that seals (NTLM, Kerberos) authenticates the connection with an
-        // empty body first, then sends every message sealed (MS-WSMV 2.2.9.1).
-        const sealing = url.protocol === 'http:' && auth?.sealsMessages === true;
-        const sealer = sealing ? auth?.sealer?.() : undefined;
-        const handshake = sealing && sealer === undefined;
-        const request = {
-          method: 'POST',
-          url,
-          channelBindings: auth?.connectionBound ? channelBindingsOf(lease) : undefined,
-        };
-        const authorization = attempt === 0 ? await auth?.authorize(request) : pending;
-        let payload = body;
-        let contentType = 'application/soap+xml;charset=UTF-8';
-        if (handshake) payload = EMPTY;
-        else if (sealer) ({ body: payload, contentType } = await encryptMessage(sealer, body));
-        const headers: Record<string, string> = {
-          'content-type': contentType,
-          'accept-encoding': 'identity',
-          'user-agent': USER_AGENT,
-          ...this.#headers,
-          'content-length': String(payload.length),
-        };
-        if (authorization !== undefined) headers['authorization'] = authorization;
-        const cookie = this.#jar.header(url);
-        if (cookie !== undefined) headers['cookie'] = cookie;
-        // Known before the request leaves, so that whatever the server echoes can be redacted.
-        this.#secrets.add(authorization);
-        this.#secrets.add(cookie);
-        const secrets = this.#secrets;
-        const started = performance.now();
-        const report = (status: number | undefined, bytes: number, error?: string): void => {
-          const durationMs = Math.round(performance.now() - started);
-          if (channels.httpExchange.hasSubscribers) {
-            const event: HttpExchangeEvent = {
-              method: 'POST',
-              origin: url.origin,
-              path: url.pathname,
-              status,
-              requestBytes: payload.length,
-              bytes,
-              durationMs,
-              requestHeaders: redactHeaders(headers),
-              ...(error !== undefined ? { error } : {}),
-            };
-            channels.httpExchange.publish(event);
-          }
-          log('POST %s -> %s (%d bytes, %d ms)', where(url), status ?? error ?? '?', bytes, durationMs);
-        };
-
-        let res: RoundTrip;
-        try {
-          res = await this.#roundTrip(lease, url, headers, payload, signal, waitMs);
-        } catch (err) {
-          const failure: unknown = signal.aborted
-            ? (signal.reason as unknown)
-            : this.#failure(err, url, stage);
-          report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
-          throw failure;
-        }
-        const status = res.status;
-        const setCookie = headerList(res.headers['set-cookie']);
-        if (setCookie.length > 0) this.#jar.store(url, setCookie);
-        report(status, res.bytes.length);
-
-        if (REDIRECTS.has(status)) {
-          url = this.#redirectTarget(url, status, headerList(res.headers['location'])[0], redirects);
+        const outcome = await this.#attempt({ url, pool, lease, body, signal, stage, waitMs }, auth, use);
+        if (outcome.next === 'answer') return outcome.text;
+        if (outcome.next === 'redirect') {
+          url = this.#redirectTarget(url, outcome.status, outcome.location, redirects);
           redirects++;
           // Credentials follow the redirect only because the caller allowed it (checked above).
-          attempt = 0;
-          continue;
+          auth.attempt = 0;
         }
-
-        const responseType = headerList(res.headers['content-type'])[0];
-        const wwwAuthenticate = headerList(res.headers['www-authenticate']);
-
-        if (status === 401) {
-          const next = await auth?.respond({ ...request, wwwAuthenticate, attempt });
-          if (next !== undefined && attempt < 5) {
-            pending = next;
-            attempt++;
-            // The next leg of a connection-bound handshake must use this same connection.
-            keep = auth?.connectionBound === true;
-            continue;
-          }
-          throw authError(auth?.mechanism ?? this.#auth?.mechanism, offeredSchemes(wwwAuthenticate), url);
-        }
-        const ok = status >= 200 && status < 300;
-        if (handshake) {
-          if (!ok) throw statusError(status, decodeBody(res.bytes, responseType), url, secrets);
-          // The context is complete: send the message itself, sealed, on this same connection.
-          await auth?.complete?.({ ...request, status, wwwAuthenticate });
-          if (auth?.sealer?.() === undefined) {
-            throw new AuthenticationError(
-              `The ${auth?.mechanism ?? ''} handshake with ${where(url)} ended without a context that can encrypt messages`,
-              { code: 'PSRP_AUTH_FAILED', mechanism: auth?.mechanism },
-            );
-          }
-          attempt = 0;
-          pending = undefined;
-          keep = true;
-          continue;
-        }
-        const encrypted = encryptedBoundary(responseType) !== undefined;
-        let text: string;
-        if (sealer && encrypted) {
-          try {
-            text = await decryptMessage(sealer, res.bytes, responseType ?? '');
-          } catch (err) {
-            // The context's sequence numbers (and NTLM's RC4 state) are now out of step: this
-            // connection cannot be used again; the next request gets a new one and a new handshake.
-            discarded = true;
-            pool.discard(lease);
-            throw err;
-          }
-        } else text = decodeBody(res.bytes, responseType);
-        if (ok || (status === 500 && isSoapEnvelope(text))) {
-          if (sealer && !encrypted) {
-            throw new ProtocolError(
-              `${where(url)} answered an encrypted request in clear text (HTTP ${status}); over http:// WinRM seals every message, so something between rewrote it: use https:// or check the path to the server`,
-              { code: 'PSRP_ENCRYPTION_INVALID' },
-            );
-          }
-          await auth?.complete?.({ ...request, status, wwwAuthenticate });
-          if (url !== this.#url) this.#remember(url);
-          // A fault is never data: the WS-Man layer builds its error from a redacted copy.
-          return ok ? text : this.#secrets.redact(text);
-        }
-        throw statusError(status, text, url, secrets);
       } finally {
-        if (keep) held = { pool, lease };
-        else if (!discarded) pool.release(lease);
+        if (use.keep) held = { pool, lease };
+        else if (!use.discarded) pool.release(lease);
       }
     }
+  }
+
+  /** A connection from the pool of `url`'s origin; a failure to get one as a typed error. */
+  async #connection(
+    url: URL,
+    signal: AbortSignal,
+    stage: TimeoutStage,
+  ): Promise<{ readonly pool: ConnectionPool; readonly lease: Lease }> {
+    const pool = this.#pool(url);
+    try {
+      return { pool, lease: await pool.acquire(signal) };
+    } catch (err) {
+      throw signal.aborted ? (signal.reason as unknown) : this.#failure(err, url, stage);
+    }
+  }
+
+  /** One request on one connection, and what it means for the send. */
+  async #attempt(at: Attempt, progress: AuthProgress, use: ConnectionUse): Promise<Outcome> {
+    const { url, lease } = at;
+    const auth = this.#authFor(lease);
+    // Over http://, a scheme that seals (NTLM, Kerberos) authenticates the connection with an
+    // empty body first, then sends every message sealed (MS-WSMV 2.2.9.1).
+    const sealing = url.protocol === 'http:' && auth?.sealsMessages === true;
+    const sealer = sealing ? auth?.sealer?.() : undefined;
+    const handshake = sealing && sealer === undefined;
+    const request: AuthRequest = {
+      method: 'POST',
+      url,
+      channelBindings: auth?.connectionBound ? channelBindingsOf(lease) : undefined,
+    };
+    const authorization = progress.attempt === 0 ? await auth?.authorize(request) : progress.pending;
+    let payload = at.body;
+    let contentType = 'application/soap+xml;charset=UTF-8';
+    if (handshake) payload = EMPTY;
+    else if (sealer) ({ body: payload, contentType } = await encryptMessage(sealer, at.body));
+    const res = await this.#post(at, payload, contentType, authorization);
+    if (REDIRECTS.has(res.status))
+      return { next: 'redirect', status: res.status, location: headerList(res.headers['location'])[0] };
+    const exchanged = {
+      ...request,
+      status: res.status,
+      wwwAuthenticate: headerList(res.headers['www-authenticate']),
+    };
+    if (res.status === 401) {
+      use.keep = await this.#authRound(auth, exchanged, progress);
+      return { next: 'again' };
+    }
+    if (handshake) {
+      await this.#sealingReady(auth, exchanged, res, progress);
+      use.keep = true;
+      return { next: 'again' };
+    }
+    return { next: 'answer', text: await this.#answer(at, res, auth, exchanged, sealer, use) };
+  }
+
+  /**
+   * Sends one request (headers, cookies, the body as given) and reads its response; stores the
+   * cookies it sets and reports the exchange (diagnostics channel, debug log).
+   */
+  async #post(
+    at: Attempt,
+    payload: Buffer,
+    contentType: string,
+    authorization: string | undefined,
+  ): Promise<RoundTrip> {
+    const { url, signal } = at;
+    const headers: Record<string, string> = {
+      'content-type': contentType,
+      'accept-encoding': 'identity',
+      'user-agent': USER_AGENT,
+      ...this.#headers,
+      'content-length': String(payload.length),
+    };
+    if (authorization !== undefined) headers['authorization'] = authorization;
+    const cookie = this.#jar.header(url);
+    if (cookie !== undefined) headers['cookie'] = cookie;
+    // Known before the request leaves, so that whatever the server echoes can be redacted.
+    this.#secrets.add(authorization);
+    this.#secrets.add(cookie);
+    const started = performance.now();
+    const report = (status: number | undefined, bytes: number, error?: string): void => {
+      if (!channels.httpExchange.hasSubscribers && !log.enabled) return;
+      const durationMs = Math.round(performance.now() - started);
+      if (channels.httpExchange.hasSubscribers) {
+        const event: HttpExchangeEvent = {
+          method: 'POST',
+          origin: url.origin,
+          path: url.pathname,
+          status,
+          requestBytes: payload.length,
+          bytes,
+          durationMs,
+          requestHeaders: redactHeaders(headers),
+          ...(error !== undefined ? { error } : {}),
+        };
+        channels.httpExchange.publish(event);
+      }
+      log('POST %s -> %s (%d bytes, %d ms)', where(url), status ?? error ?? '?', bytes, durationMs);
+    };
+    let res: RoundTrip;
+    try {
+      res = await this.#roundTrip(at.lease, url, headers, payload, signal, at.waitMs);
+    } catch (err) {
+      const failure: unknown = signal.aborted
+        ? (signal.reason as unknown)
+        : this.#failure(err, url, at.stage);
+      report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
+      throw failure;
+    }
+    const setCookie = headerList(res.headers['set-cookie']);
+    if (setCookie.length > 0) this.#jar.store(url, setCookie);
+    report(res.status, res.bytes.length);
+    return res;
+  }
+
+  /**
+   * A 401: the scheme's next header, for another attempt (on this same connection, returned true,
+   * for a connection-bound scheme), or an AuthenticationError once it has none or after 5 legs.
+   */
+  async #authRound(
+    auth: Authenticator | undefined,
+    challenge: AuthResult,
+    progress: AuthProgress,
+  ): Promise<boolean> {
+    const { status: _status, ...asked } = challenge;
+    const next = await auth?.respond({ ...asked, attempt: progress.attempt });
+    if (next !== undefined && progress.attempt < 5) {
+      progress.pending = next;
+      progress.attempt++;
+      // The next leg of a connection-bound handshake must use this same connection.
+      return auth?.connectionBound === true;
+    }
+    throw authError(
+      auth?.mechanism ?? this.#auth?.mechanism,
+      offeredSchemes(challenge.wwwAuthenticate),
+      challenge.url,
+    );
+  }
+
+  /** The end of a sealing handshake: the context must now encrypt; the message itself goes next. */
+  async #sealingReady(
+    auth: Authenticator,
+    result: AuthResult,
+    res: RoundTrip,
+    progress: AuthProgress,
+  ): Promise<void> {
+    const { status, url } = result;
+    if (status < 200 || status >= 300) {
+      const text = decodeBody(res.bytes, headerList(res.headers['content-type'])[0]);
+      throw statusError(status, text, url, this.#secrets);
+    }
+    await auth.complete?.(result);
+    if (auth.sealer?.() === undefined) {
+      throw new AuthenticationError(
+        `The ${auth.mechanism} handshake with ${where(url)} ended without a context that can encrypt messages`,
+        { code: 'PSRP_AUTH_FAILED', mechanism: auth.mechanism },
+      );
+    }
+    progress.attempt = 0;
+    progress.pending = undefined;
+  }
+
+  /**
+   * The body of a final response as text (decrypted when sealed): a 2xx, or a 500 carrying a SOAP
+   * fault (redacted); any other status is a typed error.
+   */
+  async #answer(
+    at: Attempt,
+    res: RoundTrip,
+    auth: Authenticator | undefined,
+    result: AuthResult,
+    sealer: MessageSealer | undefined,
+    use: ConnectionUse,
+  ): Promise<string> {
+    const { url } = at;
+    const { status } = res;
+    const responseType = headerList(res.headers['content-type'])[0];
+    const encrypted = encryptedBoundary(responseType) !== undefined;
+    let text: string;
+    if (sealer && encrypted) {
+      try {
+        text = await decryptMessage(sealer, res.bytes, responseType ?? '');
+      } catch (err) {
+        // The context's sequence numbers (and NTLM's RC4 state) are now out of step: this
+        // connection cannot be used again; the next request gets a new one and a new handshake.
+        use.discarded = true;
+        at.pool.discard(at.lease);
+        throw err;
+      }
+    } else text = decodeBody(res.bytes, responseType);
+    const ok = status >= 200 && status < 300;
+    if (!ok && !(status === 500 && isSoapEnvelope(text))) throw statusError(status, text, url, this.#secrets);
+    if (sealer && !encrypted) {
+      throw new ProtocolError(
+        `${where(url)} answered an encrypted request in clear text (HTTP ${status}); over http:// WinRM seals every message, so something between rewrote it: use https:// or check the path to the server`,
+        { code: 'PSRP_ENCRYPTION_INVALID' },
+      );
+    }
+    await auth?.complete?.(result);
+    if (url !== this.#url) this.#remember(url);
+    // A fault is never data: the WS-Man layer builds its error from a redacted copy.
+    return ok ? text : this.#secrets.redact(text);
   }
 
   /**
@@ -438,56 +517,13 @@ export class HttpTransport implements WsmanTransport {
     return { status: res.statusCode, headers: res.headers, bytes };
   }
 
-  /** Checks a redirect and returns where to go, or throws the reason not to. */
+  /** Checks a redirect (see redirect-policy.ts) and returns where to go, or throws the reason not to. */
   #redirectTarget(from: URL, status: number, location: string | undefined, followed: number): URL {
-    if (location === undefined || location === '') {
-      throw new TransportError(`HTTP ${status} from ${where(from)} without a Location header`, {
-        code: 'PSRP_REDIRECT_INVALID',
-        statusCode: status,
-      });
-    }
-    let next: URL;
-    try {
-      next = new URL(location, from);
-    } catch (cause) {
-      throw new TransportError(`HTTP ${status} from ${where(from)} with an invalid Location`, {
-        code: 'PSRP_REDIRECT_INVALID',
-        statusCode: status,
-        cause,
-        responseExcerpt: excerpt(location, this.#secrets),
-      });
-    }
-    if ((next.protocol !== 'https:' && next.protocol !== 'http:') || next.username || next.password) {
-      throw new TransportError(
-        `HTTP ${status} from ${where(from)} redirects to an unusable location (${next.protocol})`,
-        { code: 'PSRP_REDIRECT_INVALID', statusCode: status },
-      );
-    }
-    next.hash = '';
-    if (!this.#o.allowRedirection) {
-      throw new TransportError(
-        `The server redirected (HTTP ${status}) to ${where(next)}; set allowRedirection: true to follow it`,
-        {
-          code: 'PSRP_REDIRECT_NOT_ALLOWED',
-          statusCode: status,
-          hint: `Following a redirect re-sends the credentials to ${next.origin}; allow it only if you trust that server (PowerShell's -AllowRedirection). Or connect to ${where(next)} directly.`,
-        },
-      );
-    }
-    if (from.protocol === 'https:' && next.protocol !== 'https:') {
-      throw new TransportError(`Refusing to follow a redirect from https:// to ${where(next)}`, {
-        code: 'PSRP_REDIRECT_INSECURE',
-        statusCode: status,
-        hint: 'A redirect may not downgrade to plain http://: the credentials and the session would travel in clear text.',
-      });
-    }
-    if (followed >= this.#o.maxRedirects) {
-      throw new TransportError(`More than ${this.#o.maxRedirects} redirects (last to ${where(next)})`, {
-        code: 'PSRP_TOO_MANY_REDIRECTS',
-        statusCode: status,
-        hint: 'The server redirects in a loop: check the URL and the reverse proxy rewrite rules.',
-      });
-    }
+    const next = redirectTarget(
+      { from, status, location, followed },
+      { allowRedirection: this.#o.allowRedirection, maxRedirects: this.#o.maxRedirects },
+      this.#secrets,
+    );
     this.#checkEncryption(next);
     return next;
   }
@@ -537,22 +573,49 @@ export class HttpTransport implements WsmanTransport {
     let pool = this.#pools.get(url.origin);
     if (pool === undefined) {
       const safety = this.#o.requestTimeoutMs + 1_000;
+      const tls = this.#tlsFor(url);
+      const options = {
+        pipelining: 1,
+        keepAliveTimeout: this.#o.keepAliveTimeoutMs,
+        keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
+        headersTimeout: safety,
+        bodyTimeout: safety,
+        connect: { timeout: this.#o.connectTimeoutMs, ...tls },
+      };
       pool = new ConnectionPool(
         url.origin,
-        {
-          pipelining: 1,
-          keepAliveTimeout: this.#o.keepAliveTimeoutMs,
-          keepAliveMaxTimeout: Math.max(this.#o.keepAliveTimeoutMs, 600_000),
-          headersTimeout: safety,
-          bodyTimeout: safety,
-          connect: { timeout: this.#o.connectTimeoutMs, ...this.#tlsFor(url) },
-        },
+        options,
         this.#o.connections,
         proxyFor(url, this.#proxy),
+        this.#sharing(url, options, tls),
       );
       this.#pools.set(url.origin, pool);
     }
     return pool;
+  }
+
+  /**
+   * Idle connections of this transport may serve the next transport with the same origin, TLS
+   * set-up, options and scheme, once this one is closed; not for a connection-bound scheme (a
+   * connection NTLM or Negotiate authenticated belongs to its transport's user only), nor without a
+   * shared secure context.
+   */
+  #sharing(
+    url: URL,
+    options: Record<string, unknown>,
+    tls: Readonly<Record<string, unknown>>,
+  ): PoolSharing | undefined {
+    const context = tls['secureContext'] as SecureContext | undefined;
+    if (this.#auth?.connectionBound === true || (url.protocol === 'https:' && context === undefined))
+      return undefined;
+    const { secureContext: _context, ...scalars } = tls;
+    const key = JSON.stringify([
+      url.origin,
+      this.#auth?.mechanism ?? '',
+      context !== undefined ? contextId(context) : 0,
+      { ...options, connect: { ...scalars, timeout: this.#o.connectTimeoutMs } },
+    ]);
+    return { key, idleMs: this.#o.keepAliveTimeoutMs };
   }
 
   /** Aborts pending sends (they reject with `PSRP_TRANSPORT_CLOSED`) and closes every connection. */

@@ -185,3 +185,40 @@ export function extraHeaders(headers: Readonly<Record<string, string>> | undefin
   }
   return out;
 }
+
+/** The numeric and boolean options of a transport, checked, with their defaults. */
+export interface TransportLimits {
+  readonly allowRedirection: boolean;
+  readonly allowUnencrypted: boolean;
+  readonly maxRedirects: number;
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly readTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly connections: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+/** {@link TransportLimits} from the options (an InvalidArgumentError for one out of range). */
+export function transportLimits(options: HttpTransportOptions): TransportLimits {
+  return {
+    allowRedirection: options.allowRedirection === true,
+    allowUnencrypted: options.allowUnencrypted === true,
+    maxRedirects: positive('maxRedirects', options.maxRedirects, DEFAULTS.maxRedirects, 20),
+    requestTimeoutMs:
+      positive('requestTimeoutMs', options.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 2_147_483_647) ||
+      DEFAULTS.requestTimeoutMs,
+    connectTimeoutMs:
+      positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs, 2_147_483_647) ||
+      DEFAULTS.connectTimeoutMs,
+    readTimeoutMs:
+      positive('readTimeoutMs', options.readTimeoutMs, DEFAULTS.readTimeoutMs, 2_147_483_647) ||
+      DEFAULTS.readTimeoutMs,
+    maxResponseBytes:
+      positive('maxResponseBytes', options.maxResponseBytes, DEFAULTS.maxResponseBytes, 2 ** 31 - 1) ||
+      DEFAULTS.maxResponseBytes,
+    connections: positive('connections', options.connections, DEFAULTS.connections, 256) || 1,
+    keepAliveTimeoutMs:
+      positive('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 600_000) || 1,
+  };
+}

@@ -4,7 +4,7 @@
  * callers pass already-redacted data, and `redactHeaders` is the one place headers are cleaned.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { debuglog } from 'node:util';
+import { debuglog, type DebugLogger } from 'node:util';
 
 export const channels = {
   /** A WS-Man request is about to be sent: `{ id, action, uri, bytes, shellId, commandId }`. */
@@ -23,7 +23,8 @@ export const channels = {
   stateChange: diagnosticsChannel.channel('psrp:state'),
 } as const;
 
-export const log: (msg: string, ...args: unknown[]) => void = debuglog('psrp');
+/** `log.enabled` tells whether NODE_DEBUG=psrp is on, so that costly arguments can be skipped. */
+export const log: DebugLogger = debuglog('psrp');
 
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 

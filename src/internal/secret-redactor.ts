@@ -42,19 +42,25 @@ function formsOf(value: string): string[] {
 export class SecretRedactor {
   readonly #secrets = new Set<string>();
   #sorted: string[] | undefined;
+  /** Values whose every form is in #secrets now: the same header sent again costs a lookup. */
+  readonly #added = new Set<string>();
 
   /** Remembers an Authorization (or Cookie) value sent, with every form of it. */
   add(value: string | undefined): void {
-    if (value === undefined || value.length < MIN_SECRET) return;
+    if (value === undefined || value.length < MIN_SECRET || this.#added.has(value)) return;
     for (const form of formsOf(value)) {
       for (const s of [form, ...xmlEscaped(form)]) {
         if (s.length < MIN_SECRET || this.#secrets.has(s)) continue;
-        if (this.#secrets.size >= MAX_SECRETS)
+        if (this.#secrets.size >= MAX_SECRETS) {
           this.#secrets.delete(this.#secrets.values().next().value as string);
+          // A form of some earlier value may be gone: those values are added in full again.
+          this.#added.clear();
+        }
         this.#secrets.add(s);
         this.#sorted = undefined;
       }
     }
+    this.#added.add(value);
   }
 
   /** Remembers a bare secret (a password) and its XML-escaped spellings. */

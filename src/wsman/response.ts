@@ -80,7 +80,8 @@ export function parseReceiveResponse(r: ParsedResponse): ReceiveResult {
   const streams: ReceivedStream[] = [];
   for (const s of rr.children) {
     if (s.name !== 'Stream') continue;
-    const data = decodeBase64(s.text);
+    // Re-encoding checks a stream's base64 several times faster than a regular expression (issue 17).
+    const data = decodeBase64(s.text, 'reencode');
     if (data === undefined) throw new ProtocolError('rsp:Stream content is not base64', { code: 'PSRP_WSMAN_INVALID_ENVELOPE' });
     streams.push({ name: attr(s, 'Name') ?? 'stdout', commandId: attr(s, 'CommandId'), data });
   }

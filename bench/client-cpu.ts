@@ -1,0 +1,368 @@
+/**
+ * Client CPU per operation (issue 17): what opening a pool, a small command and each streamed object
+ * cost the client process alone, beside wall time and request counts; and a cold start (a fresh
+ * `node` process: import + open + one command + close).
+ *
+ * The lab runs in a child process (bench/lab-process.ts), so `process.cpuUsage()` of this process is
+ * the client's CPU (user + system) and nothing else: the lab, its HTTP server and its pwsh shells
+ * are other processes. Warm figures come after warm-up rounds, as medians over several runs.
+ *
+ * - open: `RunspacePool.open` (Basic over HTTPS to the lab's `/wsman`, the lab's CA added), each
+ *   open in a pool of its own, CPU from the call to its resolution; then `close()` likewise.
+ * - command: `Get-Date` on an open pool, run in batches of BENCH_COMMANDS (default 100)
+ *   sequentially; CPU of the batch (the background Signal that releases each command included) over
+ *   its size; median over the batches.
+ * - streamed object: `Get-Mailbox -ResultSize Unlimited` through `connectExchange` over a lab of
+ *   BENCH_STREAM_MAILBOXES (default 10,000) mailboxes, consuming the stream without keeping the
+ *   objects; CPU over the stream divided by the objects, and by the Receive requests.
+ * - cold start: `node cold-start.js` in a fresh process on a plain-JS copy of src/ (each file
+ *   transpiled on its own, as `tsc` would build dist/; BENCH_COLD_SRC=<checkout> takes another
+ *   tree's src/ to compare); its own `process.cpuUsage()` at exit (Node's start-up included) and the
+ *   wall time from spawn to exit, median over BENCH_COLD_RUNS (5).
+ *
+ * `BENCH_CPU_PROF=<dir>` writes a `.cpuprofile` of each cold-start process there (and of the warm
+ * phases when this process itself runs under `node --cpu-prof`); `bench/cpu-profile-summary.ts`
+ * reads one.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
+import { connectExchange } from '../src/exchange/index.js';
+import { RunspacePool } from '../src/index.js';
+import { forkLab, type LabChild } from './lab-process.js';
+import { RequestCounter } from './roundtrips.js';
+import { printTable } from './util.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+
+/** CPU (user + system) of this process in ms since `from`. */
+function cpuMs(from?: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1000;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * With BENCH_CPU_PROF=<dir>, profiles what `body` does (after its warm-up) into <dir>/<name>.cpuprofile,
+ * through the inspector, so that start-up and the lab's set-up stay out of the profile.
+ */
+async function profiled<T>(name: string, body: () => Promise<T>): Promise<T> {
+  const dir = process.env['BENCH_CPU_PROF'];
+  if (!dir) return body();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  try {
+    return await body();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+interface Row {
+  readonly what: string;
+  readonly runs: number;
+  readonly cpu: number;
+  readonly wall: number;
+  readonly requests: string;
+  readonly note: string;
+}
+
+/** Warm open and close: each in a pool of its own. */
+async function opens(lab: LabChild, rows: Row[]): Promise<void> {
+  const warmup = num('BENCH_OPEN_WARMUP', 2);
+  const runs = num('BENCH_OPENS', 7);
+  const counter = new RequestCounter();
+  const open = { cpu: [] as number[], wall: [] as number[], req: [] as number[], http: [] as number[] };
+  const close = { cpu: [] as number[], wall: [] as number[], req: [] as number[] };
+  const once = async (i: number): Promise<void> => {
+    counter.take();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const pool = await RunspacePool.open({
+      uri: lab.url,
+      auth: { username: 'admin', password: lab.users['admin']! },
+      ca: lab.ca,
+    });
+    const cpu = cpuMs(c0);
+    const wall = performance.now() - t0;
+    const got = counter.take();
+    const c1 = process.cpuUsage();
+    const t1 = performance.now();
+    await pool.close();
+    const closeCpu = cpuMs(c1);
+    const closeWall = performance.now() - t1;
+    const closed = counter.take();
+    if (i < warmup) return;
+    open.cpu.push(cpu);
+    open.wall.push(wall);
+    open.req.push(got.actions.length);
+    open.http.push(got.http);
+    close.cpu.push(closeCpu);
+    close.wall.push(closeWall);
+    close.req.push(closed.actions.length);
+  };
+  try {
+    for (let i = 0; i < warmup; i++) await once(i);
+    await profiled('open', async () => {
+      for (let i = warmup; i < warmup + runs; i++) await once(i);
+    });
+  } finally {
+    counter.dispose();
+  }
+  rows.push({
+    what: 'open (RunspacePool.open, warm)',
+    runs,
+    cpu: median(open.cpu),
+    wall: median(open.wall),
+    requests: `${median(open.req)} WS-Man / ${median(open.http)} HTTP`,
+    note: `min ${fmt(Math.min(...open.cpu))}, max ${fmt(Math.max(...open.cpu))} ms CPU`,
+  });
+  rows.push({
+    what: 'close (warm)',
+    runs,
+    cpu: median(close.cpu),
+    wall: median(close.wall),
+    requests: `${median(close.req)} WS-Man`,
+    note: '',
+  });
+}
+
+/** Small commands on one pool, in batches. */
+async function commands(lab: LabChild, rows: Row[]): Promise<void> {
+  const size = num('BENCH_COMMANDS', 100);
+  const batches = num('BENCH_COMMAND_BATCHES', 5);
+  const pool = await RunspacePool.open({
+    uri: lab.url,
+    auth: { username: 'admin', password: lab.users['admin']! },
+    ca: lab.ca,
+  });
+  const counter = new RequestCounter();
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  const req: number[] = [];
+  try {
+    const one = async (): Promise<void> => {
+      const r = await pool.powershell().addCommand('Get-Date').invoke();
+      if (r.output.length !== 1) throw new Error(`Get-Date returned ${r.output.length} objects`);
+    };
+    for (let i = 0; i < 20; i++) await one(); // warm-up
+    await new Promise((r) => setTimeout(r, 100));
+    await profiled('command', async () => {
+      for (let b = 0; b < batches; b++) {
+        counter.take();
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        for (let i = 0; i < size; i++) await one();
+        // The Signal that releases the last command leaves on the next turn: let it finish.
+        await new Promise((r) => setTimeout(r, 50));
+        cpu.push(cpuMs(c0) / size);
+        wall.push((performance.now() - t0 - 50) / size);
+        req.push(counter.take().actions.length / size);
+      }
+    });
+  } finally {
+    counter.dispose();
+    await pool.close();
+  }
+  rows.push({
+    what: 'small command (Get-Date, warm)',
+    runs: batches * size,
+    cpu: median(cpu),
+    wall: median(wall),
+    requests: `${fmt(median(req))} WS-Man`,
+    note: `per command; batches of ${size}, Signal included`,
+  });
+}
+
+/** Streams every mailbox of a lab of `count`. */
+async function streaming(rows: Row[]): Promise<void> {
+  const count = num('BENCH_STREAM_MAILBOXES', 10_000);
+  const runs = num('BENCH_STREAM_RUNS', 3);
+  if (runs <= 0) return;
+  const lab = await forkLab({ mailboxCount: count });
+  try {
+    const ex = await connectExchange({
+      uri: lab.exchangeUrl,
+      credential: { username: 'admin', password: lab.users['admin']! },
+      ca: lab.ca,
+    });
+    const cpu: number[] = [];
+    const wall: number[] = [];
+    const req: number[] = [];
+    try {
+      await ex.invoke('Get-Mailbox', { ResultSize: 1 }); // warm: the first command imports the module
+      await profiled('stream', async () => {
+        for (let r = 0; r < runs; r++) {
+          const counter = new RequestCounter();
+          let n = 0;
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          try {
+            for await (const m of ex.stream('Get-Mailbox', { ResultSize: 'Unlimited' })) {
+              if (typeof m !== 'object') throw new Error('not a mailbox');
+              n++;
+            }
+          } finally {
+            counter.dispose();
+          }
+          const c = cpuMs(c0);
+          wall.push(performance.now() - t0);
+          if (n !== count) throw new Error(`streamed ${n} of ${count} mailboxes`);
+          const requests = counter.take().actions.length;
+          cpu.push(c);
+          req.push(requests);
+        }
+      });
+    } finally {
+      await ex.close();
+    }
+    const i = cpu.indexOf(median(cpu)) >= 0 ? cpu.indexOf(median(cpu)) : 0;
+    const requests = req[i] ?? median(req);
+    rows.push({
+      what: `streamed mailbox (${count.toLocaleString('en-US')}, Get-Mailbox)`,
+      runs,
+      cpu: median(cpu) / count,
+      wall: median(wall) / count,
+      requests: `${requests.toLocaleString('en-US')} WS-Man per run`,
+      note: `run ${fmt(median(cpu), 0)} ms CPU / ${fmt(median(wall) / 1000, 1)} s; ${fmt(median(cpu) / requests, 3)} ms CPU per request`,
+    });
+  } finally {
+    await lab.close();
+  }
+}
+
+/** A plain-JS copy of src/ for the cold start (each file transpiled alone, like `tsc` builds dist/). */
+async function plainCopy(): Promise<string> {
+  const ts = (await import('typescript')).default;
+  // BENCH_COLD_SRC: another checkout's tree (its src/ is used) to compare cold starts.
+  const from = process.env['BENCH_COLD_SRC'] ?? ROOT;
+  const out = join(ROOT, 'node_modules', '.cache', from === ROOT ? 'psrp-bench-cold' : 'psrp-bench-cold-other');
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
+    });
+  for (const file of walk(join(from, 'src'))) {
+    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
+      compilerOptions: {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        verbatimModuleSyntax: true,
+      },
+    }).outputText;
+    const target = join(out, relative(from, file)).replace(/\.ts$/, '.js');
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, js);
+  }
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
+  writeFileSync(
+    join(out, 'cold-start.js'),
+    `const t = [];
+const mark = () => { const u = process.cpuUsage(); t.push([(u.user + u.system) / 1000, performance.now()]); };
+mark();
+const { RunspacePool } = await import('./src/index.js');
+mark();
+const lab = JSON.parse(process.argv[2]);
+const pool = await RunspacePool.open({ uri: lab.url, auth: { username: 'admin', password: lab.password }, ca: lab.ca });
+mark();
+const out = await pool.powershell().addCommand('Get-Date').invoke();
+if (out.output.length !== 1) throw new Error('Get-Date returned ' + out.output.length + ' objects');
+mark();
+await pool.close();
+mark();
+process.stdout.write(JSON.stringify(t));
+`,
+  );
+  return out;
+}
+
+/** Fresh processes: import + open + one command + close. */
+async function coldStart(lab: LabChild, rows: Row[]): Promise<void> {
+  const runs = num('BENCH_COLD_RUNS', 5);
+  if (runs <= 0) return;
+  const dir = await plainCopy();
+  const prof = process.env['BENCH_CPU_PROF'];
+  const arg = JSON.stringify({ url: lab.url, password: lab.users['admin'], ca: lab.ca });
+  const totals: number[] = [];
+  const walls: number[] = [];
+  const phases: number[][] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), join(dir, 'cold-start.js'), arg],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+    const code = await new Promise<number | null>((r) => child.once('close', r));
+    const wall = performance.now() - t0;
+    if (code !== 0) throw new Error(`cold start exited with ${code}`);
+    if (i === 0) continue; // the first run fills the OS file cache
+    const marks = JSON.parse(text) as [number, number][];
+    totals.push(marks[marks.length - 1]![0]);
+    walls.push(wall);
+    phases.push(marks.slice(1).map((m, k) => m[0] - marks[k]![0]));
+  }
+  const names = ['import', 'open', 'command', 'close'];
+  const before = median(phases.map((p, k) => totals[k]! - p.reduce((a, b) => a + b, 0)));
+  rows.push({
+    what: 'cold start (fresh node: import+open+command+close)',
+    runs,
+    cpu: median(totals),
+    wall: median(walls),
+    requests: '',
+    note:
+      `node start ${fmt(before, 0)}, ` +
+      names.map((n, k) => `${n} ${fmt(median(phases.map((p) => p[k]!)), 0)}`).join(', ') +
+      ' ms CPU',
+  });
+}
+
+export async function run(): Promise<void> {
+  const rows: Row[] = [];
+  const load0 = loadavg()[0]!;
+  const only = (process.env['BENCH_CPU_ONLY'] ?? 'open,command,cold,stream').split(',');
+  const lab = await forkLab();
+  try {
+    if (only.includes('open')) await opens(lab, rows);
+    if (only.includes('command')) await commands(lab, rows);
+    if (only.includes('cold')) await coldStart(lab, rows);
+  } finally {
+    await lab.close();
+  }
+  if (only.includes('stream')) await streaming(rows);
+  printTable(
+    ['what', 'runs', 'client CPU ms (median)', 'wall ms (median)', 'requests', 'notes'],
+    rows.map((r) => [
+      r.what,
+      String(r.runs),
+      fmt(r.cpu, r.cpu < 1 ? 3 : 2),
+      fmt(r.wall, r.wall < 1 ? 3 : 1),
+      r.requests,
+      r.note,
+    ]),
+  );
+  console.log(
+    `Client CPU: process.cpuUsage() (user + system) of this process alone; the lab and its pwsh shells are other processes. Load average (1 min) ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end, on ${
+      (await import('node:os')).cpus().length
+    } cores.`,
+  );
+}
