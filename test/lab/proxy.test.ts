@@ -142,6 +142,57 @@ describe('WinRM through tinyproxy (CONNECT tunnels)', () => {
     expect(authenticated.tunnels().length).toBeGreaterThan(before);
   }, 60_000);
 
+  it('psrp exec: a 407 exits 1 with the code and a hint in CLI words; --proxy env takes HTTPS_PROXY', async () => {
+    const caFile = join(mkdtempSync(join(tmpdir(), 'proxy-ca-')), 'ca.pem');
+    writeFileSync(caFile, lab.ca);
+    const run = async (proxy: string): Promise<{ code: number; out: string; err: string }> => {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = '';
+      let err = '';
+      stdout.on('data', (d: Buffer) => (out += d.toString()));
+      stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await runExec(
+        [
+          lab.exchangeUrl,
+          '--ca',
+          caFile,
+          '--proxy',
+          proxy,
+          '--format',
+          'json',
+          '--',
+          'Get-Mailbox',
+          '-ResultSize',
+          '2',
+        ],
+        { stdout, stderr, env: { PSRP_USER: 'admin', PSRP_PASSWORD: LAB_USERS['admin']!.password } },
+      );
+      return { code, out, err };
+    };
+    const refused = await run(authenticated.url);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toBe('');
+    expect(refused.err).toContain('[PSRP_PROXY_AUTH_REQUIRED]');
+    expect(refused.err).toContain('--proxy http://user:password@proxy:port');
+    const saved = { HTTPS_PROXY: process.env['HTTPS_PROXY'], NO_PROXY: process.env['NO_PROXY'] };
+    try {
+      process.env['HTTPS_PROXY'] = authenticated.urlWithCredentials;
+      delete process.env['NO_PROXY'];
+      const before = authenticated.tunnels().length;
+      const viaEnv = await run('env');
+      expect(viaEnv.err).toBe('');
+      expect(viaEnv.code).toBe(0);
+      expect(JSON.parse(viaEnv.out)).toHaveLength(2);
+      expect(authenticated.tunnels().length).toBeGreaterThan(before);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }, 60_000);
+
   it("proxy: 'env' follows HTTPS_PROXY and NO_PROXY; an unreachable proxy is PSRP_PROXY_FAILED", async () => {
     const saved = { HTTPS_PROXY: process.env['HTTPS_PROXY'], NO_PROXY: process.env['NO_PROXY'] };
     const base = {
