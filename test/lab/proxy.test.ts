@@ -72,12 +72,20 @@ describe('WinRM through tinyproxy (CONNECT tunnels)', () => {
 
   it('NTLM over http (sealed, connection-bound) and Kerberos over https through a proxy that wants Basic credentials', async () => {
     const before = authenticated.tunnels().length;
+    const requests = (): number => [...lab.requestCounts.values()].reduce((a, b) => a + b, 0);
+    const handshakes = (): number => lab.gssCounts.get('authenticated') ?? 0;
+    const [requestsBefore, handshakesBefore] = [requests(), handshakes()];
     const ntlm = await sum({
       uri: `${lab.httpOrigin}/wsman`,
       auth: { method: 'ntlm', username: 'PSRP\\alice', password: ALICE_PASSWORD },
       proxy: authenticated.urlWithCredentials,
     });
     expect(ntlm).toEqual(['sum=42']);
+    // Connection-bound: one NTLM handshake per tunnel, and each tunnel then carries many requests.
+    const ntlmTunnels = authenticated.tunnels().length - before;
+    expect(ntlmTunnels).toBeGreaterThanOrEqual(1);
+    expect(handshakes() - handshakesBefore).toBe(ntlmTunnels);
+    expect(requests() - requestsBefore).toBeGreaterThan(2 * ntlmTunnels);
     const kerberos = await sum({
       uri: lab.url.replace('127.0.0.1', 'localhost'),
       ca: lab.ca,
