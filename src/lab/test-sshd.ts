@@ -52,7 +52,7 @@ export interface TestSshd {
 
 export function missing(what: string): PsrpError {
   return new PsrpError(
-    `The test sshd cannot start: ${what}. Install Debian's openssh-server (scripts/ensure-ssh.sh does it as root).`,
+    `The private sshd (test or lab) cannot start: ${what}. Install Debian's openssh-server (scripts/ensure-ssh.sh does it as root).`,
     {
       code: 'PSRP_LAB_SSH_FAILED',
     },
@@ -130,7 +130,14 @@ export async function launchSshd(sshd: string, config: string): Promise<SshdProc
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(missing(`sshd exited (code ${code}): ${log.slice(-400)}`));
+      const inUse = /Bind to port (\d+) .*Address already in use/.exec(log);
+      reject(
+        inUse
+          ? new PsrpError(`sshd cannot listen: port ${inUse[1]} on 127.0.0.1 is in use (pick another port)`, {
+              code: 'PSRP_LAB_SSH_FAILED',
+            })
+          : missing(`sshd exited (code ${code}): ${log.slice(-400)}`),
+      );
     });
   });
 

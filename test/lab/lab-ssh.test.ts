@@ -237,6 +237,13 @@ describe('startLab({ ssh }) (real sshd)', () => {
     });
   }, 60_000);
 
+  it('an SSH port in use is one PSRP_LAB_SSH_FAILED error that says so', async () => {
+    await expect(startLab({ ssh: { port: lab.ssh!.port }, mailboxCount: 30 })).rejects.toMatchObject({
+      code: 'PSRP_LAB_SSH_FAILED',
+      message: `sshd cannot listen: port ${lab.ssh!.port} on 127.0.0.1 is in use (pick another port)`,
+    });
+  }, 30_000);
+
   it('psrp exec refuses --proxy with an SSH target (a usage error, nothing connects)', async () => {
     const r = await exec([lab.ssh!.url, '--proxy', 'http://127.0.0.1:1', '--', '1']);
     expect(r.code).toBe(2);
