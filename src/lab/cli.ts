@@ -13,6 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLab } from './lab-server.js';
+import { sshFingerprint } from '../client/ssh-connection.js';
 import { createTestCertificate, type TestCertificate } from './certificate.js';
 
 export const LAB_USAGE = `usage: psrp lab [--port N] [--users FILE] [--state-dir DIR] [--ssh [--ssh-port N]]
@@ -138,7 +139,8 @@ export async function runLabCli(argv: readonly string[] = process.argv.slice(2))
   const ssh = lab.ssh;
   const sshText = ssh
     ? `
-  SSH           ${ssh.url}   (subsystems powershell and exchange; host key ${ssh.hostPublicKey.split(' ')[0]})
+  SSH           ${ssh.url}   (subsystems powershell and exchange)
+  host key      ${ssh.hostPublicKey.split(' ')[0]} ${sshFingerprint(Buffer.from(ssh.hostPublicKey.split(' ')[1]!, 'base64'))}
   known_hosts   ${ssh.knownHostsFile}
   SSH keys      ${Object.entries(ssh.keyFiles)
     .map(([u, f]) => `${u}: ${f}`)

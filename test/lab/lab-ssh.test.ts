@@ -82,6 +82,7 @@ describe('psrp lab --ssh (real sshd)', () => {
         (l) => l.startsWith('npx psrp exec ssh://') && l.includes('--subsystem exchange'),
       )!;
       expect(sshLine).toBeDefined();
+      expect(out).toMatch(/host key\s+ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}\n/);
       expect(sshLine).toContain('--known-hosts');
       expect(sshLine).toContain('--identity');
       // The keys live in the state dir, so the printed paths keep working across runs.
