@@ -19,6 +19,7 @@
  * same known_hosts line and identity files keep working across runs; known_hosts is rewritten with
  * the port of each run.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
@@ -58,8 +59,11 @@ export interface LabSsh {
   log(): string;
 }
 
-/** Lab user names as file names. */
-const fileName = (user: string): string => user.replace(/[^\w.-]/g, '_');
+/** Lab user names as file names; a name changed by that gets a short hash, so two users never share a key. */
+const fileName = (user: string): string => {
+  const safe = user.replace(/[^\w.-]/g, '_');
+  return safe === user ? user : `${safe}-${createHash('sha256').update(user).digest('hex').slice(0, 8)}`;
+};
 /** A word for sh, in single quotes. */
 const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 

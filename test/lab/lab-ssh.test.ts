@@ -140,6 +140,22 @@ describe('startLab({ ssh }) (real sshd)', () => {
     } finally {
       await again.close();
     }
+    // User names that are not file names still get a key each.
+    const odd = await startLab({
+      users: {
+        'a b': { password: 'x', role: 'readonly' },
+        a_b: { password: 'y', role: 'admin' },
+      },
+      ssh: true,
+      mailboxCount: 30,
+    });
+    try {
+      const [k1, k2] = [odd.ssh!.keyFiles['a b']!, odd.ssh!.keyFiles['a_b']!];
+      expect(k1).not.toBe(k2);
+      expect(readFileSync(k1, 'utf8')).not.toBe(readFileSync(k2, 'utf8'));
+    } finally {
+      await odd.close();
+    }
     const noSsh = await startLab({ mailboxCount: 30 });
     expect(noSsh.ssh).toBeUndefined();
     await noSsh.close();
