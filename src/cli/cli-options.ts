@@ -158,7 +158,13 @@ export function cliWords(text: string): string {
     .replace(/`?skipCertificateCheck(?:: true)?`?/g, '--skip-certificate-check')
     .replace(/`?allowRedirection(?:: true)?`?/g, '--allow-redirection')
     .replace(/\bwith `ca`/g, 'with --ca FILE')
-    .replace(/`ca`(?: option)?/g, '--ca FILE');
+    .replace(/`ca`(?: option)?/g, '--ca FILE')
+    .replace(/\bproxy: "([^"]+)"/g, '--proxy $1')
+    .replace(/`?verifyHostKey: false`?/g, '--no-host-key-check')
+    .replace(
+      /the `proxy` option or HTTPS_PROXY\/HTTP_PROXY/g,
+      '--proxy URL, or HTTPS_PROXY/HTTP_PROXY with --proxy env',
+    );
 }
 
 /** Whether the target is PowerShell over SSH: `ssh://[user@]host[:port]`, or any target with `--ssh`. */

@@ -13,7 +13,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { RunspacePool, serializeClixml, traceTo, type ErrorRecord, type SshOptions } from '../index.js';
-import { connectExchange, connectExchangeOnline, type ExchangeCommandSession } from '../exchange/index.js';
+import {
+  connectExchange,
+  connectExchangeOnline,
+  ExchangeSession,
+  type ExchangeCommandSession,
+} from '../exchange/index.js';
 import {
   checkTarget,
   connectionOptions,
@@ -45,9 +50,13 @@ const USAGE = `usage: psrp exec <uri|server> [--user U] [--password P] [--auth b
        psrp exec exo://<tenant-id> [--base-url URL] [--page-size N] [--unsupported-beta-invoke-command] [--ca FILE] [--format ...] -- <command line>
   Exchange Online through its admin API (docs/exchange-online.md); the bearer token comes from PSRP_EXO_TOKEN.
        psrp exec ssh://[user@]host[:port] [--identity FILE] [--passphrase P] [--password P] [--known-hosts FILE]
-                 [--no-host-key-check] [--subsystem NAME] [--format ...] -- <script>
-  PowerShell 7 over SSH (the server's sshd runs \`pwsh -sshs\` as the powershell subsystem); --ssh takes [user@]host[:port].
-  --proxy URL|env goes through an HTTP proxy (env: HTTPS_PROXY/HTTP_PROXY/NO_PROXY).`;
+                 [--no-host-key-check] [--subsystem NAME] [--format ...] -- <script or command line>
+       psrp exec --ssh [user@]host[:port] ...   (the same: --ssh makes a bare host an SSH target)
+  PowerShell 7 over SSH (the server's sshd runs \`pwsh -sshs\` as the powershell subsystem): a script there;
+  on any other --subsystem (a JEA/NoLanguage endpoint, the lab's exchange) a command line of commands.
+  The host key must be in --known-hosts FILE (default ~/.ssh/known_hosts); the user defaults to --user,
+  PSRP_USER, then yours; without --identity/--password: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
+  --proxy URL|env (http/https targets): through an HTTP proxy; env follows HTTPS_PROXY/HTTP_PROXY/NO_PROXY.`;
 
 const FORMATS = ['table', 'list', 'csv', 'json', 'jsonl', 'clixml'];
 
@@ -81,12 +90,21 @@ function exchangeOnline(
 /** What `psrp exec` drives: an Exchange session (on-premises or Online), or a pool over SSH. */
 type ExecSession = Pick<ExchangeCommandSession, 'runRecords' | 'close'> & AsyncDisposable;
 
-/** A PowerShell pool over SSH as an ExecSession: the command line is run as a script. */
-async function sshSession(ssh: SshOptions): Promise<ExecSession> {
+/**
+ * A PowerShell pool over SSH as an ExecSession. On the `powershell` subsystem (full language) the
+ * command line runs as a script; any other subsystem is taken for a restricted endpoint (JEA,
+ * NoLanguage, the lab's `exchange`), where only commands run: the command line is parsed and sent
+ * as Command objects (NoLanguage rules), as on WinRM.
+ */
+async function sshSession(ssh: SshOptions, convertValues: boolean): Promise<ExecSession> {
   const pool = await RunspacePool.open({ ssh });
+  if ((ssh.subsystem ?? 'powershell') !== 'powershell') return new ExchangeSession(pool, convertValues);
   return {
     runRecords: (script, options) =>
-      pool.powershell().addScript(script).stream(options?.signal ? { signal: options.signal } : {}),
+      pool
+        .powershell()
+        .addScript(script)
+        .stream(options?.signal ? { signal: options.signal } : {}),
     close: () => pool.close(),
     [Symbol.asyncDispose]: () => pool.close(),
   };
@@ -122,6 +140,12 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write(`${ssh}\n`);
     return 2;
   }
+  if (ssh && flag(args, 'proxy') !== undefined) {
+    io.stderr.write(
+      'psrp exec: --proxy is for http:// and https:// targets (WinRM); SSH connects directly\n',
+    );
+    return 2;
+  }
   const targetError = online || ssh ? undefined : checkTarget(target);
   if (targetError !== undefined) {
     io.stderr.write(`psrp exec: ${targetError}\n`);
@@ -135,7 +159,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
   const session = online
     ? exchangeOnline(args, target, io, format !== 'clixml')
     : ssh
-      ? sshSession(ssh)
+      ? sshSession(ssh, format !== 'clixml')
       : undefined;
   if (typeof session === 'string') {
     io.stderr.write(`${session}\n`);

@@ -13,6 +13,7 @@ export { noLimits, windowsLimits } from './lab-quotas.js';
 export type { LabLimits } from './lab-quotas.js';
 export { GSS_PACKAGES, startTestRealm } from './test-realm.js';
 export type { KerberosClientEnv, TestRealm, TestRealmOptions } from './test-realm.js';
+export type { LabSsh, LabSshOptions } from './lab-ssh.js';
 export { startTestSshd } from './test-sshd.js';
 export type { TestSshd, TestSshdOptions } from './test-sshd.js';
 export { LAB_USERS, ROLE_CMDLETS } from './exchange-runspace.js';

@@ -65,6 +65,7 @@ import {
   type QuotaFault,
 } from './lab-quotas.js';
 import { ReceiveOutbox } from './receive-outbox.js';
+import { startLabSsh, type LabSsh, type LabSshOptions } from './lab-ssh.js';
 
 export interface LabOptions {
   /** user → password and role. Default: LAB_USERS (admin, helpdesk, readonly). */
@@ -101,6 +102,8 @@ export interface LabOptions {
   readonly limits?: Partial<LabLimits>;
   /** Exchange Online admin API behaviours (`/adminapi/`) to switch on from the start (see docs/exchange-online.md). */
   readonly exoBehaviours?: Partial<LabExoBehaviours>;
+  /** Serve the endpoints over SSH too (a private sshd: `lab.ssh`, src/lab/lab-ssh.ts, docs/lab.md). Default false. */
+  readonly ssh?: boolean | LabSshOptions;
 }
 
 /** What the lab has open now (`lab.stats()`). */
@@ -173,6 +176,8 @@ export interface Lab {
   readonly gssCounts: Map<string, number>;
   /** The Exchange Online admin API surface (`https://localhost:<port>/adminapi/…`) over the same fake organisation. */
   readonly exo: LabExo & { readonly baseUrl: string };
+  /** With `ssh`: the SSH endpoint (subsystems `powershell` and `exchange`, a key per lab user). */
+  readonly ssh: LabSsh | undefined;
   close(): Promise<void>;
 }
 
@@ -231,6 +236,19 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       })
     : undefined;
   const stateDir = await mkdtemp(join(tmpdir(), 'psrp-lab-'));
+  const sshd = options.ssh
+    ? await startLabSsh({
+        stateDir,
+        accounts,
+        pwsh: options.pwsh,
+        mailboxCount: options.mailboxCount,
+        ssh: options.ssh === true ? {} : options.ssh,
+      }).catch(async (e: unknown) => {
+        await acceptor?.close();
+        await rm(stateDir, { recursive: true, force: true });
+        throw e;
+      })
+    : undefined;
   const cert = options.tlsCertificate ?? (await createTestCertificate(options.certificate ?? { days: 365 }));
   const clientCa = options.clientCertificates
     ? await createTestCertificateAuthority({ days: 365 })
@@ -809,6 +827,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     clearInterval(reaper);
     await new Promise<void>((resolve) => plain.close(() => resolve()));
     await acceptor?.close();
+    await sshd?.close();
     await rm(stateDir, { recursive: true, force: true });
     throw e;
   }
@@ -819,6 +838,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     httpOrigin: `http://localhost:${(plain.address() as AddressInfo).port}`,
     behaviours,
     exo: Object.assign(exo, { baseUrl: `https://localhost:${port}` }),
+    ssh: sshd?.ssh,
     loseAffinity(): void {
       for (const sh of shells.values()) sh.affinity = crypto.randomUUID();
     },
@@ -863,6 +883,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => plain.close(() => resolve()));
       await acceptor?.close();
+      await sshd?.close();
       await rm(stateDir, { recursive: true, force: true });
     },
   };

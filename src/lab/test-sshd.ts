@@ -50,16 +50,17 @@ export interface TestSshd {
   close(): Promise<void>;
 }
 
-function missing(what: string): PsrpError {
+export function missing(what: string): PsrpError {
   return new PsrpError(
-    `The test sshd cannot start: ${what}. Install Debian's openssh-server (scripts/ensure-ssh.sh does it as root).`,
+    `The private sshd (test or lab) cannot start: ${what}. Install Debian's openssh-server (scripts/ensure-ssh.sh does it as root).`,
     {
       code: 'PSRP_LAB_SSH_FAILED',
     },
   );
 }
 
-function tool(name: string): string {
+/** An OpenSSH program (`sshd`, `ssh-keygen`) from the usual system directories. */
+export function tool(name: string): string {
   const found = ['/usr/sbin', '/sbin', '/usr/bin', '/bin']
     .map((d) => join(d, name))
     .find((f) => existsSync(f));
@@ -67,7 +68,7 @@ function tool(name: string): string {
   return found;
 }
 
-function run(file: string, args: readonly string[]): Promise<void> {
+export function run(file: string, args: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: 20_000 }, (err, _stdout, stderr) => {
       if (err)
@@ -93,16 +94,81 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** A running sshd (`sshd -D -e -f config`): its log, its sessions, and how to stop it. */
+export interface SshdProcess {
+  /** sshd's log so far. */
+  readonly log: () => string;
+  /** Kills every SSH session (per-connection sshd processes); the listener stays. */
+  readonly killSessions: () => void;
+  /** Kills the sessions, then sshd (SIGTERM, SIGKILL after 3 s). */
+  readonly stop: () => Promise<void>;
+}
+
+/** Runs sshd in the foreground with `config` (checked first with `sshd -t`) until it listens. */
+export async function launchSshd(sshd: string, config: string): Promise<SshdProcess> {
+  // sshd's privilege-separation directory (Debian creates it only when its service starts).
+  if (process.getuid?.() === 0 && !existsSync('/run/sshd'))
+    mkdirSync('/run/sshd', { mode: 0o755, recursive: true });
+  await run(sshd, ['-t', '-f', config]);
+  let log = '';
+  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.setEncoding('utf8');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(missing(`sshd did not start within 10 s: ${log.slice(-400)}`)),
+      10_000,
+    );
+    child.stderr!.on('data', (t: string) => {
+      log = (log + t).slice(-20_000);
+      if (log.includes('Server listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const inUse = /Bind to port (\d+) .*Address already in use/.exec(log);
+      reject(
+        inUse
+          ? new PsrpError(`sshd cannot listen: port ${inUse[1]} on 127.0.0.1 is in use (pick another port)`, {
+              code: 'PSRP_LAB_SSH_FAILED',
+            })
+          : missing(`sshd exited (code ${code}): ${log.slice(-400)}`),
+      );
+    });
+  });
+
+  const killSessions = (): void => {
+    for (const pid of child.pid === undefined ? [] : childrenOf(child.pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  return {
+    log: () => log,
+    killSessions,
+    stop: async () => {
+      killSessions();
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
 /** Starts the private sshd; about a second. */
 export async function startTestSshd(options: TestSshdOptions = {}): Promise<TestSshd> {
   const sshd = tool('sshd');
   const keygen = tool('ssh-keygen');
   const pwsh = options.pwsh ?? findPwsh();
   const passphrase = options.passphrase ?? 'Key-Passphr4se';
-  const root = process.getuid?.() === 0;
-  // sshd's privilege-separation directory (Debian creates it only when its service starts).
-  if (root && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755, recursive: true });
-
   const dir = await mkdtemp(join(tmpdir(), 'psrp-sshd-'));
   const file = (n: string): string => join(dir, n);
   await Promise.all([
@@ -160,41 +226,8 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
       '',
     ].join('\n'),
   );
-  await run(sshd, ['-t', '-f', file('sshd_config')]);
-
-  let log = '';
-  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', file('sshd_config')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr!.setEncoding('utf8');
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(missing(`sshd did not start within 10 s: ${log.slice(-400)}`)),
-      10_000,
-    );
-    child.stderr!.on('data', (t: string) => {
-      log = (log + t).slice(-20_000);
-      if (log.includes('Server listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(missing(`sshd exited (code ${code}): ${log.slice(-400)}`));
-    });
-  });
-
-  const killSessions = (): void => {
-    for (const pid of child.pid === undefined ? [] : childrenOf(child.pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
+  const sshdProcess = await launchSshd(sshd, file('sshd_config'));
+  const killSessions = sshdProcess.killSessions;
   let closing: Promise<void> | undefined;
   return {
     host: '127.0.0.1',
@@ -209,14 +242,10 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
     strangerKeyFile: file('stranger_key'),
     jeaSubsystem: 'powershell-jea',
     killSessions,
-    log: () => log,
+    log: sshdProcess.log,
     close: () =>
       (closing ??= (async () => {
-        killSessions();
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(killer);
+        await sshdProcess.stop();
         await rm(dir, { recursive: true, force: true });
       })()),
   };

@@ -72,12 +72,20 @@ describe('WinRM through tinyproxy (CONNECT tunnels)', () => {
 
   it('NTLM over http (sealed, connection-bound) and Kerberos over https through a proxy that wants Basic credentials', async () => {
     const before = authenticated.tunnels().length;
+    const requests = (): number => [...lab.requestCounts.values()].reduce((a, b) => a + b, 0);
+    const handshakes = (): number => lab.gssCounts.get('authenticated') ?? 0;
+    const [requestsBefore, handshakesBefore] = [requests(), handshakes()];
     const ntlm = await sum({
       uri: `${lab.httpOrigin}/wsman`,
       auth: { method: 'ntlm', username: 'PSRP\\alice', password: ALICE_PASSWORD },
       proxy: authenticated.urlWithCredentials,
     });
     expect(ntlm).toEqual(['sum=42']);
+    // Connection-bound: one NTLM handshake per tunnel, and each tunnel then carries many requests.
+    const ntlmTunnels = authenticated.tunnels().length - before;
+    expect(ntlmTunnels).toBeGreaterThanOrEqual(1);
+    expect(handshakes() - handshakesBefore).toBe(ntlmTunnels);
+    expect(requests() - requestsBefore).toBeGreaterThan(2 * ntlmTunnels);
     const kerberos = await sum({
       uri: lab.url.replace('127.0.0.1', 'localhost'),
       ca: lab.ca,
@@ -140,6 +148,57 @@ describe('WinRM through tinyproxy (CONNECT tunnels)', () => {
     expect(code).toBe(0);
     expect((JSON.parse(out) as unknown[]).length).toBe(1);
     expect(authenticated.tunnels().length).toBeGreaterThan(before);
+  }, 60_000);
+
+  it('psrp exec: a 407 exits 1 with the code and a hint in CLI words; --proxy env takes HTTPS_PROXY', async () => {
+    const caFile = join(mkdtempSync(join(tmpdir(), 'proxy-ca-')), 'ca.pem');
+    writeFileSync(caFile, lab.ca);
+    const run = async (proxy: string): Promise<{ code: number; out: string; err: string }> => {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = '';
+      let err = '';
+      stdout.on('data', (d: Buffer) => (out += d.toString()));
+      stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await runExec(
+        [
+          lab.exchangeUrl,
+          '--ca',
+          caFile,
+          '--proxy',
+          proxy,
+          '--format',
+          'json',
+          '--',
+          'Get-Mailbox',
+          '-ResultSize',
+          '2',
+        ],
+        { stdout, stderr, env: { PSRP_USER: 'admin', PSRP_PASSWORD: LAB_USERS['admin']!.password } },
+      );
+      return { code, out, err };
+    };
+    const refused = await run(authenticated.url);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toBe('');
+    expect(refused.err).toContain('[PSRP_PROXY_AUTH_REQUIRED]');
+    expect(refused.err).toContain('--proxy http://user:password@proxy:port');
+    const saved = { HTTPS_PROXY: process.env['HTTPS_PROXY'], NO_PROXY: process.env['NO_PROXY'] };
+    try {
+      process.env['HTTPS_PROXY'] = authenticated.urlWithCredentials;
+      delete process.env['NO_PROXY'];
+      const before = authenticated.tunnels().length;
+      const viaEnv = await run('env');
+      expect(viaEnv.err).toBe('');
+      expect(viaEnv.code).toBe(0);
+      expect(JSON.parse(viaEnv.out)).toHaveLength(2);
+      expect(authenticated.tunnels().length).toBeGreaterThan(before);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   }, 60_000);
 
   it("proxy: 'env' follows HTTPS_PROXY and NO_PROXY; an unreachable proxy is PSRP_PROXY_FAILED", async () => {

@@ -16,6 +16,15 @@ describe('CLI hints', () => {
       'use https://, or pass --allow-unencrypted for a lab',
     );
     expect(cliWords('follow it with `allowRedirection: true`')).toBe('follow it with --allow-redirection');
+    expect(
+      cliWords('Put the proxy credentials in its URL: proxy: "http://user:password@proxy:port" (Basic).'),
+    ).toBe('Put the proxy credentials in its URL: --proxy http://user:password@proxy:port (Basic).');
+    expect(cliWords('then add the key. verifyHostKey: false turns the check off (insecure).')).toBe(
+      'then add the key. --no-host-key-check turns the check off (insecure).',
+    );
+    expect(cliWords('Check the proxy URL (the `proxy` option or HTTPS_PROXY/HTTP_PROXY).')).toBe(
+      'Check the proxy URL (--proxy URL, or HTTPS_PROXY/HTTP_PROXY with --proxy env).',
+    );
   });
 
   it('a target that is not a URL or a bare name gets the URL shape', () => {
