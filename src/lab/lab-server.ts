@@ -66,6 +66,7 @@ import {
 } from './lab-quotas.js';
 import { ReceiveOutbox } from './receive-outbox.js';
 import { startLabSsh, type LabSsh, type LabSshOptions } from './lab-ssh.js';
+import { ShellSessions } from './shell-sessions.js';
 
 export interface LabOptions {
   /** user → password and role. Default: LAB_USERS (admin, helpdesk, readonly). */
@@ -254,6 +255,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     ? await createTestCertificateAuthority({ days: 365 })
     : undefined;
   const shells = new Map<string, Shell>();
+  /** Disconnect, Reconnect, Connect, Get and Enumerate of shells (src/lab/shell-sessions.ts). */
+  const sessions = new ShellSessions();
   /** WinRS cmd shells on /wsman (src/lab/winrs-cmd-shell.ts). */
   const cmdShells = new LabCmdShells();
   const exo = createExoSurface({
@@ -295,6 +298,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       const limit = Math.min(
         limits.idleTimeoutMs ?? Infinity,
         shell.exchange ? (behaviours.idleTimeoutMs ?? Infinity) : Infinity,
+        sessions.disconnectedIdleMs(shell) ?? Infinity,
       );
       if (shell.inFlight === 0 && Date.now() - shell.lastUsed > limit) dropShell(shell);
     }
@@ -345,6 +349,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const name = r.action.slice(r.action.lastIndexOf('/') + 1);
     requestCounts.set(name, (requestCounts.get(name) ?? 0) + 1);
     if (!exchange && LabCmdShells.handles(r)) return cmdShells.handle(r, user);
+    if (ShellSessions.handles(r)) return sessions.handleResource(r, user, exchange, shells.values());
     if (r.resourceUri !== (exchange ? EXCHANGE_URI : POWERSHELL_URI)) {
       return faultResponse(
         r.messageId,
@@ -390,6 +395,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         inFlight: 1,
       };
       shells.set(id, shell);
+      sessions.created(shell, r, new Uint8Array(Buffer.from(creation, 'base64')));
       try {
         await connection.openPool(id, new Uint8Array(Buffer.from(creation, 'base64')));
       } catch (e) {
@@ -407,6 +413,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       return createResponse(r.messageId, id, r.resourceUri);
     }
     let shell = r.shellId ? shells.get(r.shellId.toUpperCase()) : undefined;
+    if (shell && shell.user !== user) shell = undefined; // another user's shell is not there for this one
     if (shell && shell.exchange && behaviours.affinityCookie === 'required') {
       // Without its affinity cookie the request reaches a back end that does not own the shell.
       const sent = /(?:^|;\s*)MS-WSMAN=([^;]*)/.exec(cookies)?.[1];
@@ -462,6 +469,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   };
 
   const operate = async (r: LabRequest, shell: Shell): Promise<string> => {
+    const disconnection = sessions.operate(r, shell);
+    if (disconnection !== undefined) return disconnection;
     switch (r.action) {
       case Action.Command: {
         const refused = checkCommand(limits, { shells: [...shells.values()] }, shell);
@@ -488,11 +497,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       case Action.Send: {
         for (const s of descendants(r.body, 'Stream')) {
           const target = attr(s, 'CommandId') ?? null;
-          await shell.connection.send(
-            target,
-            attr(s, 'Name') === 'pr' ? 'pr' : 'default',
-            new Uint8Array(Buffer.from(s.text, 'base64')),
-          );
+          const bytes = new Uint8Array(Buffer.from(s.text, 'base64'));
+          sessions.fromClient(shell, target, [bytes]);
+          await shell.connection.send(target, attr(s, 'Name') === 'pr' ? 'pr' : 'default', bytes);
         }
         return emptyResponse(r.action, r.messageId, '<rsp:SendResponse/>');
       }
@@ -511,8 +518,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         const room = Math.floor((envelope - overhead) / 4) * 3;
         const timeout = Math.max(100, effectiveTimeoutMs(limits, r.operationTimeoutMs) - 50);
         const pull = async (ms: number): Promise<void> => {
-          const chunk = await shell.connection.receive(target, { signal: AbortSignal.timeout(ms) });
+          const detached = sessions.detachSignal(shell);
+          const signal = detached
+            ? AbortSignal.any([AbortSignal.timeout(ms), detached])
+            : AbortSignal.timeout(ms);
+          const chunk = await shell.connection.receive(target, { signal });
           if (commandId) track(shell, commandId, chunk.data);
+          else sessions.fromPwsh(shell, null, chunk.data);
           outbox.push(chunk.data);
         };
         try {

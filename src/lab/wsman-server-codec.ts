@@ -14,6 +14,8 @@ export interface LabRequest {
   readonly options: Readonly<Record<string, string>>;
   /** wsman:MaxEnvelopeSize (MS-WSMV 3.1.4.1.7), when the request has one. */
   readonly maxEnvelopeSize: number | undefined;
+  /** wsmv:SessionId (MS-WSMV 3.1.4.1.37): which client session sent it (Disconnect/Reconnect/Connect). */
+  readonly sessionId: string | undefined;
   readonly body: XmlElement;
 }
 
@@ -44,6 +46,7 @@ export function parseLabRequest(xml: string): LabRequest {
         .map((o) => [attr(o, 'Name')!, o.text.trim()]),
     ),
     maxEnvelopeSize: envelopeSize(path(root, 'Header', 'MaxEnvelopeSize')?.text),
+    sessionId: path(root, 'Header', 'SessionId')?.text.trim().toUpperCase(),
     body: child(root, 'Body') ?? root,
   };
 }
