@@ -46,6 +46,8 @@ export class RunspacePool implements AsyncDisposable {
   private disconnected = false;
   /** Every Receive of this pool and its pipelines, routed by target. */
   private readonly pump: ReceivePump;
+  /** While disconnecting or disconnected: settles when the pool is attached again, or closed. */
+  private detached: { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (e: Error) => void } | undefined;
 
   private constructor(
     private readonly core: RunspacePoolCore,
@@ -58,7 +60,8 @@ export class RunspacePool implements AsyncDisposable {
   ) {
     this.ownTransport = ownTransport;
     this.cleanupTimeoutMs = cleanupTimeoutMs;
-    this.pump = new ReceivePump(core, connection, {
+    const gated = this.gated(connection);
+    this.pump = new ReceivePump(core, gated, {
       closing: () => this.closing !== undefined,
       broke: (error) => (this.brokenError ??= error),
     });
@@ -67,7 +70,7 @@ export class RunspacePool implements AsyncDisposable {
       cleanupTimeoutMs,
       endpoint,
       core,
-      connection,
+      connection: gated,
       ids,
       host,
       acquire: (signal) => this.acquire(signal),
@@ -147,15 +150,39 @@ export class RunspacePool implements AsyncDisposable {
     return pool;
   }
 
+  /** PSRP_NOT_SUPPORTED for SSH and a child pwsh: only WinRM keeps shells apart from their client. */
+  private static wsmanOnly(options: RunspacePoolOptions, what: string): void {
+    if (options.ssh || options.connection) {
+      throw new PsrpError(`Only WinRM (WS-Management) shells can be ${what}: SSH sessions and a child pwsh end with their client`, {
+        code: 'PSRP_NOT_SUPPORTED',
+      });
+    }
+  }
+
   /**
    * The caller's shells on a WinRM server (WS-Man Enumerate), disconnected ones included, as
    * Get-PSSession -ComputerName lists them: `shellId`, `configurationName`, `state`
    * (`Connected`/`Disconnected`), `owner`, `clientIp`, `idleTimeout`, ...
    */
   static async listShells(options: RunspacePoolOptions): Promise<ShellInfo[]> {
-    const { connection, own } = await prepareConnection({ ...options, ssh: undefined, connection: undefined });
+    RunspacePool.wsmanOnly(options, 'listed');
+    const { connection, own } = await prepareConnection(options);
     try {
       return await (connection as WSManConnection).listShells({ signal: options.signal });
+    } finally {
+      await own?.close();
+    }
+  }
+
+  /**
+   * The command (pipeline) ids running or left in one of the caller's shells (WS-Man Enumerate of
+   * the Command resource, as Get-PSSession asks): what `connectPipeline()` takes after `connect()`.
+   */
+  static async listCommands(options: RunspacePoolOptions & { readonly shellId: string }): Promise<string[]> {
+    RunspacePool.wsmanOnly(options, 'listed');
+    const { connection, own } = await prepareConnection(options);
+    try {
+      return await (connection as WSManConnection).listCommands(options.shellId, { signal: options.signal });
     } finally {
       await own?.close();
     }
@@ -167,11 +194,7 @@ export class RunspacePool implements AsyncDisposable {
    * pool is then this client's (close() deletes the shell). Not over SSH or a child pwsh.
    */
   static async connect(options: RunspacePoolOptions & { readonly shellId: string }): Promise<RunspacePool> {
-    if (options.ssh || options.connection) {
-      throw new PsrpError('Only WinRM (WS-Management) shells can be connected to: SSH sessions and a child pwsh end with their client', {
-        code: 'PSRP_NOT_SUPPORTED',
-      });
-    }
+    RunspacePool.wsmanOnly(options, 'connected to');
     const prepared = await prepareConnection(options);
     const wsman = prepared.connection as WSManConnection;
     const core = new RunspacePoolCore({ id: options.shellId.toLowerCase(), ...RunspacePool.coreLimits(options) });
@@ -225,11 +248,19 @@ export class RunspacePool implements AsyncDisposable {
         { code: 'PSRP_NOT_SUPPORTED' },
       );
     }
-    if (this.running > 0) {
-      throw new InvalidStateError('disconnect the runspace pool', `Opened with ${this.running} running pipeline(s)`, ['Opened and idle']);
+    // MS-PSRP 3.1.4.9: running pipelines are disconnected with the pool and go on running on the
+    // server (Invoke-Command -InDisconnectedSession); their receive loops wait from now on.
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<void>((y, n) => ((resolve = y), (reject = n)));
+    promise.catch(() => undefined);
+    this.detached = { promise, resolve, reject };
+    try {
+      await connection.disconnect(options.idleTimeoutSeconds, { signal: options.signal });
+    } catch (e) {
+      this.attached();
+      throw e;
     }
-    await Promise.all(this.pending);
-    await connection.disconnect(options.idleTimeoutSeconds, { signal: options.signal });
     this.disconnected = true;
   }
 
@@ -238,6 +269,66 @@ export class RunspacePool implements AsyncDisposable {
     if (!this.disconnected) throw new InvalidStateError('reconnect the runspace pool', this.state, ['Disconnected']);
     await this.connection.reconnect!({ signal: options.signal });
     this.disconnected = false;
+    this.attached();
+  }
+
+  /** Lets the pipelines that waited while the pool was disconnected go on. */
+  private attached(): void {
+    const d = this.detached;
+    this.detached = undefined;
+    d?.resolve();
+  }
+
+  /**
+   * The connection as pipelines use it: while the pool is disconnected (MS-PSRP 3.1.4.9: its
+   * pipelines are Disconnected too) their Receives, Signals and Sends wait for `reconnect()`, and
+   * what a Receive brought or met as the shell went away waits with them; `close()` ends the wait
+   * with PSRP_POOL_CLOSED, leaving the pipeline running on the server for `connectPipeline()`.
+   */
+  private gated(connection: PsrpConnection): PsrpConnection {
+    const wait = async (signal: AbortSignal | undefined): Promise<void> => {
+      while (this.detached) {
+        const d = this.detached;
+        if (!signal) await d.promise;
+        else {
+          signal.throwIfAborted();
+          await new Promise<void>((resolve, reject) => {
+            const onAbort = (): void => reject(signal.reason as Error);
+            signal.addEventListener('abort', onAbort, { once: true });
+            d.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+          });
+        }
+      }
+    };
+    const receive: PsrpConnection['receive'] = async (target, options) => {
+      await wait(options?.signal);
+      let chunk;
+      try {
+        chunk = await connection.receive(target, options);
+      } catch (e) {
+        // The server ended this Receive because the shell was disconnected: ask again once attached.
+        if (!this.detached) throw e;
+        chunk = { data: [], done: false };
+      }
+      await wait(options?.signal);
+      return chunk;
+    };
+    const later =
+      <A extends unknown[]>(f: (...a: A) => Promise<void>, options: (a: A) => { signal?: AbortSignal | undefined } | undefined) =>
+      async (...a: A): Promise<void> => {
+        await wait(options(a)?.signal);
+        return f(...a);
+      };
+    return new Proxy(connection, {
+      get: (target, p) => {
+        if (p === 'receive') return receive;
+        if (p === 'stopPipeline' || p === 'closePipeline') {
+          return later((id: string, o?: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined }) => target[p](id, o), (a) => a[1]);
+        }
+        const v: unknown = Reflect.get(target, p, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
   }
   get id(): string {
     return this.core.id;
@@ -419,6 +510,10 @@ export class RunspacePool implements AsyncDisposable {
    * `timeoutMs` bounds the Delete (default: the transport's `requestTimeoutMs`).
    */
   close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    if (this.detached && !this.closing) {
+      const d = this.detached;
+      d.reject(new PsrpError('The runspace pool was closed while disconnected: its pipelines go on running on the server until it deletes the shell; attach to them with RunspacePool.connect() and connectPipeline()', { code: 'PSRP_POOL_CLOSED' }));
+    }
     this.closing ??= (async () => {
       try {
         await Promise.all(this.pending);
