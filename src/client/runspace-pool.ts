@@ -264,6 +264,19 @@ export class RunspacePool implements AsyncDisposable {
     this.disconnected = true;
   }
 
+  /**
+   * The pool's shell as the server sees it (WS-Transfer Get, MS-WSMV 3.1.4.1): `state` is
+   * `Connected` or `Disconnected`, and a shell the server no longer has fails with
+   * PSRP_WSMAN_SHELL_NOT_FOUND; this is how a client checks that a pool is still alive, disconnected
+   * ones included. WinRM only (PSRP_NOT_SUPPORTED over SSH or a child pwsh).
+   */
+  async shellInfo(options: { readonly signal?: AbortSignal } = {}): Promise<ShellInfo> {
+    if (!(this.connection instanceof WSManConnection)) {
+      throw new PsrpError(`${this.connection.constructor.name} has no WinRM shell to describe`, { code: 'PSRP_NOT_SUPPORTED' });
+    }
+    return this.connection.getShell(this.core.id, { signal: options.signal });
+  }
+
   /** Reattaches to the pool this client disconnected (Connect-PSSession on the same client). */
   async reconnect(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
     if (!this.disconnected) throw new InvalidStateError('reconnect the runspace pool', this.state, ['Disconnected']);

@@ -25,6 +25,8 @@ import {
   parseCreateResponse,
   parseMaxEnvelopeSize,
   parseShellEnumeration,
+  parseShellGet,
+  shellGetEnvelope,
   parseReceiveResponse,
   parseResponse,
   powershellResourceUri,
@@ -373,6 +375,11 @@ export class WSManConnection implements PsrpConnection {
   /** The caller's shells on the server, disconnected ones included (WS-Man Enumerate, MS-WSMV 3.1.4.8). */
   async listShells(options?: ConnectionOperationOptions): Promise<ShellInfo[]> {
     return parseShellEnumeration(await this.request(enumerateEnvelope(this.ctx), options));
+  }
+
+  /** One shell of the caller's, with its State (WS-Transfer Get of the shell resource, MS-WSMV 3.1.4.1). */
+  async getShell(shellId: string, options?: ConnectionOperationOptions): Promise<ShellInfo> {
+    return parseShellGet(await this.request(shellGetEnvelope(this.ctx, shellId), options));
   }
 
   /** The command (pipeline) ids of one of the caller's shells. */

@@ -5,7 +5,7 @@
 // large MaxElements, so the answer holds every item and EndOfSequence.
 import { ProtocolError } from '../errors.js';
 import { child, descendants, type XmlElement } from '../internal/xml-tree.js';
-import type { BuiltEnvelope, EnvelopeContext } from './envelope.js';
+import { buildEnvelope, type BuiltEnvelope, type EnvelopeContext } from './envelope.js';
 import { NS } from './namespaces.js';
 import type { ParsedResponse } from './response.js';
 
@@ -71,28 +71,50 @@ function items(r: ParsedResponse): XmlElement {
 
 /** The shells in an EnumerateResponse of the shell resource. */
 export function parseShellEnumeration(r: ParsedResponse): ShellInfo[] {
-  return descendants(items(r), 'Shell').map((s) => {
-    const text = (name: string): string | undefined => child(s, name)?.text.trim() || undefined;
-    const shellId = text('ShellId');
-    if (!shellId)
-      throw new ProtocolError('An enumerated shell without a ShellId', {
-        code: 'PSRP_WSMAN_INVALID_ENVELOPE',
-        element: 'ShellId',
-      });
-    const resourceUri = text('ResourceUri') ?? '';
-    return {
-      shellId,
-      resourceUri,
-      configurationName: resourceUri.slice(resourceUri.lastIndexOf('/') + 1),
-      owner: text('Owner'),
-      clientIp: text('ClientIP'),
-      state: text('State'),
-      idleTimeout: text('IdleTimeOut'),
-      shellRunTime: text('ShellRunTime'),
-      shellInactivity: text('ShellInactivity'),
-      name: text('Name'),
-    };
-  });
+  return descendants(items(r), 'Shell').map(shellInfo);
+}
+
+/**
+ * MS-WSMV 3.1.4.1 Get of the shell resource with a ShellId selector: one shell's rsp:Shell, its
+ * State included (Connected/Disconnected; how a client checks that a pool is still there,
+ * compare the recording test_psrp_is_alive_state_disconnected).
+ */
+export function shellGetEnvelope(ctx: EnvelopeContext, shellId: string): BuiltEnvelope {
+  return buildEnvelope({ ...ctx, resourceUri: SHELL_RESOURCE_URI }, { action: 'Get', shellId, body: '' });
+}
+
+/** The rsp:Shell of a GetResponse of the shell resource. */
+export function parseShellGet(r: ParsedResponse): ShellInfo {
+  const shell = child(r.body, 'Shell');
+  if (!shell)
+    throw new ProtocolError('Expected an rsp:Shell in the GetResponse', {
+      code: 'PSRP_WSMAN_INVALID_ENVELOPE',
+      element: 'Shell',
+    });
+  return shellInfo(shell);
+}
+
+function shellInfo(s: XmlElement): ShellInfo {
+  const text = (name: string): string | undefined => child(s, name)?.text.trim() || undefined;
+  const shellId = text('ShellId');
+  if (!shellId)
+    throw new ProtocolError('A shell without a ShellId', {
+      code: 'PSRP_WSMAN_INVALID_ENVELOPE',
+      element: 'ShellId',
+    });
+  const resourceUri = text('ResourceUri') ?? '';
+  return {
+    shellId,
+    resourceUri,
+    configurationName: resourceUri.slice(resourceUri.lastIndexOf('/') + 1),
+    owner: text('Owner'),
+    clientIp: text('ClientIP'),
+    state: text('State'),
+    idleTimeout: text('IdleTimeOut'),
+    shellRunTime: text('ShellRunTime'),
+    shellInactivity: text('ShellInactivity'),
+    name: text('Name'),
+  };
 }
 
 /** The command ids in an EnumerateResponse of a shell's commands. */

@@ -14,6 +14,11 @@ import {
   type RunspacePoolOptions,
 } from '../../src/index.js';
 import { requirePwsh } from '../helpers/pwsh.js';
+import { loadRecording } from '../helpers/recordings.js';
+import { HttpTransport } from '../../src/http/http-transport.js';
+import { child, parseXmlTree, type XmlElement } from '../../src/internal/xml-tree.js';
+import { decodeMessage } from '../../src/psrp/message.js';
+import { Defragmenter } from '../../src/psrp/fragment.js';
 
 const root = resolve(import.meta.dirname, '../..');
 let lab: Lab;
@@ -40,7 +45,85 @@ const until = async (what: () => boolean, ms = 20_000): Promise<void> => {
   }
 };
 
+/** Element names (prefix:local) of a response body, depth first, text left out. */
+const shape = (xml: string): string[] => {
+  const out: string[] = [];
+  const walk = (e: XmlElement, depth: number): void => {
+    out.push(`${'  '.repeat(depth)}${e.prefix}:${e.name}`);
+    for (const c of e.children) walk(c, depth + 1);
+  };
+  walk(child(parseXmlTree(xml), 'Body')!, 0);
+  return out;
+};
+const action = (xml: string): string | undefined =>
+  parseXmlTree(xml).children[0]?.children.find((c) => c.name === 'Action')?.text;
+
+/** Sends request `index` of a recording to the lab, with the recorded ShellId (and address) replaced by ours. */
+const replayed = async (
+  name: string,
+  index: number,
+  shellId: string,
+): Promise<{ ours: string; windows: string }> => {
+  const m = loadRecording(name).messages[index]!;
+  const recorded = /Name="ShellId">([^<]+)</.exec(m.request)?.[1];
+  const request = (recorded ? m.request.replaceAll(recorded, shellId) : m.request).replace(
+    /<wsa:To>[^<]*<\/wsa:To>/,
+    `<wsa:To>${lab.url}</wsa:To>`,
+  );
+  const transport = new HttpTransport({
+    url: lab.url,
+    auth: { username: 'admin', password: lab.users['admin']! },
+    ca: lab.ca,
+  });
+  try {
+    return { ours: await transport.send(request), windows: m.response! };
+  } finally {
+    await transport.close();
+  }
+};
+
 describe('disconnected sessions against the lab', () => {
+  it('answers Get, Enumerate, Disconnect and Connect with the elements Windows answers them with', async () => {
+    const pool = await RunspacePool.open(options());
+    try {
+      const id = pool.id.toUpperCase();
+      expect(await pool.shellInfo()).toMatchObject({ shellId: id, state: 'Connected', owner: 'admin' });
+      const get = await replayed('test_psrp_is_alive_state_disconnected', 3, id);
+      expect(shape(get.ours)).toEqual(shape(get.windows));
+      expect(action(get.ours)).toBe(action(get.windows));
+      const disconnect = await replayed('test_psrp_disconnect_runspaces', 4, id);
+      expect(shape(disconnect.ours)).toEqual(shape(disconnect.windows));
+      expect(action(disconnect.ours)).toBe(action(disconnect.windows));
+      expect((await pool.shellInfo()).state).toBe('Disconnected');
+      // Enumerate of the shells (test_psrp_disconnected_commands holds two; we have one).
+      const listed = await replayed('test_psrp_disconnected_commands', 10, id);
+      const windowsShells = shape(listed.windows);
+      const perShell = (windowsShells.length - 5) / 2; // Body, EnumerateResponse, EnumerationContext, Items … EndOfSequence
+      expect(shape(listed.ours)).toEqual([...windowsShells.slice(0, 4 + perShell), windowsShells.at(-1)]);
+      expect(listed.ours).toContain('<rsp:State>Disconnected</rsp:State>');
+      // Connect from a new client: ConnectResponse with SESSION_CAPABILITY + RUNSPACEPOOL_INIT_DATA.
+      const connect = await replayed('test_psrp_disconnect_runspaces', 14, id);
+      expect(shape(connect.ours)).toEqual(shape(connect.windows));
+      const types = (xml: string): string[] => {
+        const b64 = /<connectResponseXml[^>]*>([^<]*)</.exec(xml)![1]!;
+        const d = new Defragmenter();
+        return d.push(new Uint8Array(Buffer.from(b64, 'base64'))).map((m) => decodeMessage(m).typeName);
+      };
+      expect(types(connect.ours)).toEqual(types(connect.windows));
+      expect(types(connect.ours)).toEqual(['SessionCapability', 'RunspacePoolInitData']);
+      // The shell is that other client's now: the first client (another wsmv:SessionId) cannot
+      // reconnect to it (MS-WSMV 3.1.4.16), nor can anyone connect to it again (3.1.4.17).
+      for (const index of [5, 14]) {
+        const refused = await replayed('test_psrp_disconnect_runspaces', index, id);
+        expect(refused.ours).toMatch(
+          /<s:Subcode><s:Value>w:InternalError<\/s:Value><\/s:Subcode>.*connected to another client/,
+        );
+      }
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
   it('disconnects and reconnects on the same client, a pipeline running throughout', async () => {
     const pool = await RunspacePool.open(options());
     try {
