@@ -11,6 +11,7 @@ import { runShell } from './shell.js';
 import { runRun } from './run.js';
 import { packageVersion } from './version.js';
 import { runCp } from './cp.js';
+import { runShells } from './shells.js';
 
 const USAGE = `usage: psrp <command>     (psrp --version prints the version)
 
@@ -20,6 +21,7 @@ commands:
   cp <uri|server> [options] -- <src> <dst>        copy a file to or from the server (remote:<path>), with a progress bar
   diagnose <uri|server> [options]                  walk DNS, TLS, HTTP, auth, shell and roles; say what to fix
   shell <uri|server> [options]                     interactive prompt with history and tab completion
+  shells <uri|server> [options] [--connect ID]     list your shells, disconnected ones included; connect to one and print its output
   import <uri|server> --out FILE.ts                typed TypeScript functions for the commands your roles grant
   lab [--port N] [--users FILE] [--state-dir DIR]  start the loopback WinRM lab (real PowerShell behind WS-Man)
 `;
@@ -31,6 +33,7 @@ const commands: Readonly<Record<string, (argv: readonly string[], cli: typeof io
   cp: runCp,
   diagnose: runDiagnose,
   shell: runShell,
+  shells: runShells,
   import: runImport,
 };
 

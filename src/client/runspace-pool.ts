@@ -248,8 +248,11 @@ export class RunspacePool implements AsyncDisposable {
         { code: 'PSRP_NOT_SUPPORTED' },
       );
     }
-    // MS-PSRP 3.1.4.9: running pipelines are disconnected with the pool and go on running on the
-    // server (Invoke-Command -InDisconnectedSession); their receive loops wait from now on.
+    // MS-PSRP 3.1.4.9: requests under way finish first (the Signal that releases a finished
+    // pipeline, so a later client does not find it); running pipelines are disconnected with the
+    // pool and go on running on the server (Invoke-Command -InDisconnectedSession): their receive
+    // loops wait from now on.
+    await Promise.all(this.pending);
     let resolve!: () => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<void>((y, n) => ((resolve = y), (reject = n)));
