@@ -95,6 +95,38 @@ describe('disconnected sessions against the lab', () => {
       expect(shape(disconnect.ours)).toEqual(shape(disconnect.windows));
       expect(action(disconnect.ours)).toBe(action(disconnect.windows));
       expect((await pool.shellInfo()).state).toBe('Disconnected');
+      // No answers to a disconnected shell's operations until it is attached again (MS-WSMV 3.1.4.15).
+      const receive = await replayed('test_psrp_disconnect_runspaces', 1, id);
+      expect(receive.ours).toMatch(
+        /<s:Subcode><s:Value>w:InternalError<\/s:Value><\/s:Subcode>.*is disconnected/,
+      );
+      // WS-Enumeration without OptimizeEnumeration: a context, then the items with one Pull.
+      const m = loadRecording('test_psrp_disconnected_commands').messages[10]!;
+      const transport = new HttpTransport({
+        url: lab.url,
+        auth: { username: 'admin', password: lab.users['admin']! },
+        ca: lab.ca,
+      });
+      try {
+        const enumerate = m.request.replace('<wsman:OptimizeEnumeration />', '');
+        const context = /<n:EnumerationContext>([^<]+)</.exec(await transport.send(enumerate))?.[1];
+        expect(context).toMatch(/^uuid:/);
+        const pull = enumerate
+          .replace(
+            'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate<',
+            'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull<',
+          )
+          .replace(
+            /<wsen:Enumerate>.*<\/wsen:Enumerate>/,
+            `<wsen:Pull><wsen:EnumerationContext>${context!}</wsen:EnumerationContext></wsen:Pull>`,
+          );
+        const pulled = await transport.send(pull);
+        expect(action(pulled)).toBe('http://schemas.xmlsoap.org/ws/2004/09/enumeration/PullResponse');
+        expect(pulled).toContain(`<rsp:ShellId>${id}</rsp:ShellId>`);
+        expect(pulled).toContain('<n:EndOfSequence/>');
+      } finally {
+        await transport.close();
+      }
       // Enumerate of the shells (test_psrp_disconnected_commands holds two; we have one).
       const listed = await replayed('test_psrp_disconnected_commands', 10, id);
       const windowsShells = shape(listed.windows);
@@ -243,6 +275,34 @@ describe('disconnected sessions against the lab', () => {
     await pool.close();
     expect(await RunspacePool.listShells(options())).toEqual([]);
   }, 60_000);
+
+  it('refuses Disconnect on the Exchange endpoint, which the lab does not claim to know', async () => {
+    const pool = await RunspacePool.open({
+      ...options(),
+      uri: lab.exchangeUrl,
+      configurationName: 'Microsoft.Exchange',
+    });
+    try {
+      await expect(pool.disconnect()).rejects.toMatchObject({
+        code: 'PSRP_WSMAN_FAULT',
+        message: expect.stringMatching(/ActionNotSupported|not supported/) as unknown,
+      });
+      expect(pool.state).toBe('Opened');
+      expect((await pool.shellInfo()).state).toBe('Connected');
+      expect(
+        (await pool.powershell().addCommand('Get-Mailbox').addParameter('ResultSize', 1).invoke()).output,
+      ).toHaveLength(1);
+      const listed = await RunspacePool.listShells({
+        ...options(),
+        uri: lab.exchangeUrl,
+        configurationName: 'Microsoft.Exchange',
+      });
+      expect(listed.map((s) => s.shellId)).toEqual([pool.id.toUpperCase()]);
+      expect(await RunspacePool.listShells(options())).toEqual([]); // /wsman lists its own shells only
+    } finally {
+      await pool.close();
+    }
+  }, 90_000);
 
   it('says what cannot be done: no shell to connect to, no disconnecting a child pwsh', async () => {
     await expect(
