@@ -50,9 +50,13 @@ export async function runShells(argv: readonly string[], io: CliIo): Promise<num
   const args = parseArgs(argv.filter((a) => a !== '--leave'));
   const leave = argv.includes('--leave');
   const target = args.target;
-  if (!target || args.flags.get('help') === true) {
+  if (args.flags.get('help') === true) {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!target) {
     io.stderr.write(`${USAGE}\n`);
-    return target ? 0 : 2;
+    return 2;
   }
   const targetError = checkTarget(target);
   if (targetError !== undefined) {

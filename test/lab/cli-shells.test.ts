@@ -113,6 +113,9 @@ describe('psrp shells against the lab', () => {
 
   it('refuses bad usage and says why a connect failed', async () => {
     expect((await shells([])).code).toBe(2);
+    const help = await shells(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('--connect <shellId>');
     expect((await shells([lab.url, '--connect', 'nope'])).err).toContain('--connect takes a shell id');
     expect((await shells([lab.url, '--command', '0B1F4C2E-5D7A-4E8B-9C0D-1E2F3A4B5C6D'])).code).toBe(2);
     expect((await shells([lab.url, '--format', 'csv'])).code).toBe(2);
