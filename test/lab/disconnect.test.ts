@@ -266,6 +266,34 @@ describe('disconnected sessions against the lab', () => {
     expect(lab.liveShells()).toBe(0);
   }, 90_000);
 
+  it('close() on a disconnected pool ends the waiting call with PSRP_POOL_CLOSED, stops nothing on the server and leaves the shell', async () => {
+    const pool = await RunspacePool.open(options());
+    const running = pool
+      .powershell()
+      .addScript('Start-Sleep -Milliseconds 1500; "kept"')
+      .invoke()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+    await pool.disconnect();
+    const signals = lab.requestCounts.get('Signal') ?? 0;
+    await pool.close();
+    expect(await running).toMatchObject({ code: 'PSRP_POOL_CLOSED' });
+    expect(lab.requestCounts.get('Signal') ?? 0).toBe(signals);
+    expect(lab.liveShells()).toBe(1);
+    const id = pool.id.toUpperCase();
+    const [commandId] = await RunspacePool.listCommands({ ...options(), shellId: id });
+    const again = await RunspacePool.connect({ ...options(), shellId: id });
+    try {
+      expect((await again.connectPipeline(commandId!).invoke()).output).toEqual(['kept']);
+    } finally {
+      await again.close();
+    }
+    expect(lab.liveShells()).toBe(0);
+  }, 60_000);
+
   it('deletes a disconnected shell when its idle timeout expires', async () => {
     const pool = await RunspacePool.open(options());
     await pool.disconnect({ idleTimeoutSeconds: 1 });
