@@ -235,9 +235,10 @@ export class RunspacePool implements AsyncDisposable {
   }
 
   /**
-   * Disconnects from the pool, as Disconnect-PSSession: the server keeps the shell (for its idle
-   * timeout: `idleTimeoutSeconds`, or the shell's) until `reconnect()`. Only idle pools: wait for
-   * running pipelines first. Not on SSH or a child pwsh (`PSRP_NOT_SUPPORTED`).
+   * Disconnects from the pool, as Disconnect-PSSession: the server keeps the shell and its running
+   * pipelines (for its idle timeout: `idleTimeoutSeconds`, or the shell's) until `reconnect()` or
+   * another client's `connect()`; running `invoke()`/`stream()` calls wait meanwhile. Not on SSH or
+   * a child pwsh (`PSRP_NOT_SUPPORTED`).
    */
   async disconnect(options: { readonly idleTimeoutSeconds?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
     this.assertUsable();
@@ -274,10 +275,11 @@ export class RunspacePool implements AsyncDisposable {
    * ones included. WinRM only (PSRP_NOT_SUPPORTED over SSH or a child pwsh).
    */
   async shellInfo(options: { readonly signal?: AbortSignal } = {}): Promise<ShellInfo> {
-    if (!(this.connection instanceof WSManConnection)) {
+    const wsman = this.connection as Partial<Pick<WSManConnection, 'getShell'>>;
+    if (typeof wsman.getShell !== 'function') {
       throw new PsrpError(`${this.connection.constructor.name} has no WinRM shell to describe`, { code: 'PSRP_NOT_SUPPORTED' });
     }
-    return this.connection.getShell(this.core.id, { signal: options.signal });
+    return wsman.getShell.call(this.connection, this.core.id, { signal: options.signal });
   }
 
   /** Reattaches to the pool this client disconnected (Connect-PSSession on the same client). */
