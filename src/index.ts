@@ -95,6 +95,7 @@ export type {
 export { HttpTransport } from './http/http-transport.js';
 export type { HttpTransportOptions, BasicCredentials } from './http/http-transport.js';
 export { CONNECTION_DEFAULTS } from './http/transport-options.js';
+export { caList } from './http/ca-list.js';
 export { BasicAuthenticator } from './http/basic-authenticator.js';
 export { CertificateAuthenticator, WSMAN_HTTPS_MUTUAL } from './http/certificate-authenticator.js';
 export type { CertificateCredentials } from './http/certificate-authenticator.js';

@@ -200,31 +200,33 @@ export function sshOptions(
   };
 }
 
+/** `--ca FILE` as the `ca` option (the file's PEM text), or nothing without the flag; a clear error for a file that is not one. */
+export function caOption(args: ParsedArgs): { readonly ca?: string } {
+  const ca = flag(args, 'ca');
+  if (ca === undefined) return {};
+  let caPem: string;
+  try {
+    caPem = readFileSync(ca, 'utf8');
+  } catch (e) {
+    throw new InvalidArgumentError(
+      `--ca ${ca}: cannot read the CA certificate file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); --ca takes a PEM file`,
+    );
+  }
+  if (!caPem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new InvalidArgumentError(`--ca ${ca}: not a PEM certificate file (no -----BEGIN CERTIFICATE-----)`);
+  return { ca: caPem };
+}
+
 /** connectExchange options from the parsed flags (without the credential). */
 export function connectionOptions(
   args: ParsedArgs & { readonly target: string },
 ): Omit<ConnectExchangeOptions, 'credential' | 'auth'> {
-  const ca = flag(args, 'ca');
-  let caPem: string | undefined;
-  if (ca !== undefined) {
-    try {
-      caPem = readFileSync(ca, 'utf8');
-    } catch (e) {
-      throw new InvalidArgumentError(
-        `--ca ${ca}: cannot read the CA certificate file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); --ca takes a PEM file`,
-      );
-    }
-    if (!caPem.includes('-----BEGIN CERTIFICATE-----'))
-      throw new InvalidArgumentError(
-        `--ca ${ca}: not a PEM certificate file (no -----BEGIN CERTIFICATE-----)`,
-      );
-  }
   // --proxy URL (credentials in it), or --proxy env for HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
   const proxy = flag(args, 'proxy');
   return {
     ...(proxy !== undefined ? { proxy } : {}),
     ...(isUri(args.target) ? { uri: args.target } : { server: args.target }),
-    ...(caPem !== undefined ? { ca: caPem } : {}),
+    ...caOption(args),
     skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
     allowRedirection: args.flags.get('allow-redirection') === true,
     ...(args.flags.get('allow-unencrypted') === true ? { allowUnencrypted: true } : {}),

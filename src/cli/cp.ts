@@ -6,9 +6,9 @@
  * `https://<server>:5986/wsman`. On a terminal stderr shows a progress bar (--quiet turns it off).
  * Exit code: 0 copied, 1 failed, 2 usage errors.
  */
-import { readFileSync } from 'node:fs';
 import { RunspacePool, type FileTransferProgress } from '../index.js';
 import {
+  caOption,
   describeError,
   flag,
   isUri,
@@ -64,7 +64,6 @@ export async function runCp(argv: readonly string[], io: CliIo): Promise<number>
   }
   const colour = paint(useColour(io.stderr, io, args));
   const live = io.stderr.isTTY === true && args.flags.get('quiet') !== true;
-  const ca = flag(args, 'ca');
   const configurationName = flag(args, 'configuration');
   const started = Date.now();
   let drawn = false;
@@ -79,7 +78,7 @@ export async function runCp(argv: readonly string[], io: CliIo): Promise<number>
       uri: isUri(target) ? target : `https://${target}:5986/wsman`,
       auth: authentication.auth,
       ...(configurationName !== undefined ? { configurationName } : {}),
-      ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+      ...caOption(args),
       skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
       allowRedirection: args.flags.get('allow-redirection') === true,
       ...(args.flags.get('allow-unencrypted') === true ? { allowUnencrypted: true } : {}),

@@ -10,9 +10,9 @@
  * Exit code: the remote process's; 255 when the run itself failed (connection, authentication,
  * fault); 2 for usage errors.
  */
-import { readFileSync } from 'node:fs';
 import { WinRSShell, type WinRSShellOptions } from '../index.js';
 import {
+  caOption,
   describeError,
   flag,
   isUri,
@@ -70,12 +70,11 @@ export async function runRun(argv: readonly string[], io: CliIo): Promise<number
     return 2;
   }
   const red = paint(useColour(io.stderr, io, args)).red;
-  const ca = flag(args, 'ca');
   const cwd = flag(args, 'cwd');
   const options: WinRSShellOptions = {
     uri: isUri(target) ? target : `https://${target}:5986/wsman`,
     auth: authentication.auth,
-    ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+    ...caOption(args),
     skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
     allowRedirection: args.flags.get('allow-redirection') === true,
     ...(args.flags.get('allow-unencrypted') === true ? { allowUnencrypted: true } : {}),
@@ -96,7 +95,7 @@ export async function runRun(argv: readonly string[], io: CliIo): Promise<number
         const stdin = io.stdin;
         feeding = (async () => {
           for await (const chunk of stdin)
-            await p.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk));
+            await p.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
           await p.end();
         })();
       } else {

@@ -28,7 +28,8 @@ import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, excerpt, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody, readBounded } from './response-body.js';
 import { DEFAULTS, extraHeaders, parseUrl, positive } from './transport-options.js';
-import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
+import type { HttpExchangeEvent, HttpTransportOptions } from './transport-options.js';
+import { caList } from './ca-list.js';
 import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
 import { decryptMessage, encryptedBoundary, encryptMessage } from './message-encryption.js';
@@ -117,12 +118,7 @@ export class HttpTransport implements WsmanTransport {
     this.#checkEncryption(url);
     this.#proxy = parseProxyOption(options.proxy);
     this.#headers = extraHeaders(options.headers);
-    const extraCa =
-      options.ca === undefined
-        ? []
-        : Array.isArray(options.ca)
-          ? (options.ca as readonly Pem[])
-          : [options.ca as Pem];
+    const extraCa = caList(options.ca);
     const clientCertificate = this.#auth?.clientCertificate?.();
     if (
       clientCertificate &&
