@@ -20,15 +20,6 @@ missing() {
   [ -e /usr/include/gssapi/gssapi.h ] || m+=(libkrb5-dev)
   echo "${m[*]:-}"
 }
-gaps=$(missing)
-if [ -n "$gaps" ]; then
-  echo "GSS lab: missing $gaps" >&2
-  # shellcheck disable=SC2086 # one word per package
-  apt_install "GSS lab" $PACKAGES
-  gaps=$(missing)
-fi
-if [ -n "$gaps" ]; then
-  echo "GSS lab: missing $gaps. Install the Debian packages: $PACKAGES (as root: bash scripts/ensure-gss.sh)" >&2
-  exit 1
-fi
+# shellcheck disable=SC2086 # one word per package
+apt_ensure "GSS lab" missing $PACKAGES
 echo "gss: krb5kdc, kadmin.local, kinit, faketime, gss-ntlmssp, python3-gssapi, libkrb5-dev present" >&2

@@ -15,15 +15,6 @@ missing() {
   have tinyproxy || m+=(tinyproxy)
   echo "${m[*]:-}"
 }
-gaps=$(missing)
-if [ -n "$gaps" ]; then
-  echo "SSH/proxy peers: missing $gaps" >&2
-  # shellcheck disable=SC2086 # one word per package
-  apt_install "SSH/proxy peers" $PACKAGES
-  gaps=$(missing)
-fi
-if [ -n "$gaps" ]; then
-  echo "SSH/proxy peers: missing $gaps. Install the Debian packages: $PACKAGES (as root: bash scripts/ensure-ssh.sh)" >&2
-  exit 1
-fi
+# shellcheck disable=SC2086 # one word per package
+apt_ensure "SSH/proxy peers" missing $PACKAGES
 echo "ssh: sshd, ssh-keygen, tinyproxy present" >&2

@@ -37,3 +37,21 @@ apt_install() {
   # shellcheck disable=SC2086 # one word per package
   apt-get install -y -qq --no-install-recommends $todo >&2
 }
+
+#   apt_ensure "<label>" <check> pkg...   <check> is a function that prints what is missing (empty
+#                                          when nothing is); installs the packages when something is,
+#                                          and exits 1 if something is still missing afterwards.
+apt_ensure() {
+  local label=$1 check=$2
+  shift 2
+  local gaps
+  gaps=$($check)
+  [ -z "$gaps" ] && return 0
+  echo "$label: missing $gaps" >&2
+  apt_install "$label" "$@"
+  gaps=$($check)
+  if [ -n "$gaps" ]; then
+    echo "$label: still missing $gaps after installing the Debian packages $*" >&2
+    exit 1
+  fi
+}

@@ -18,7 +18,14 @@ afterEach(() => {
 });
 
 /** Runs `apt_install label pkgs...` with fakes: `installed` packages are installed, `uid` is id -u. */
-function run(options: { installed: string[]; uid: number; lists: boolean; pkgs: string[] }): {
+function run(options: {
+  installed: string[];
+  uid: number;
+  lists: boolean;
+  pkgs: string[];
+  /** A script to run after sourcing instead of apt_install (the fakes log to $CALLS). */
+  script?: string;
+}): {
   status: number | null;
   stderr: string;
   calls: string[];
@@ -44,8 +51,11 @@ function run(options: { installed: string[]; uid: number; lists: boolean; pkgs: 
   );
   const r = spawnSync(
     'bash',
-    ['-c', `set -euo pipefail; . ${HELPER}; apt_install "test peers" ${options.pkgs.join(' ')}`],
-    { env: { PATH: `${bin}:/usr/bin:/bin`, APT_LISTS_DIR: lists }, encoding: 'utf8' },
+    [
+      '-c',
+      `set -euo pipefail; . ${HELPER}; ${options.script ?? `apt_install "test peers" ${options.pkgs.join(' ')}`}`,
+    ],
+    { env: { PATH: `${bin}:/usr/bin:/bin`, APT_LISTS_DIR: lists, CALLS: log }, encoding: 'utf8' },
   );
   const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
   return { status: r.status, stderr: r.stderr, calls };
@@ -81,5 +91,30 @@ describe('scripts/lib/apt.sh', () => {
     expect(r.calls).toEqual([]);
     expect(r.stderr).toMatch(/test peers: missing Debian packages gss-ntlmssp faketime; as root run: /);
     expect(r.stderr).toMatch(/apt-get install -y gss-ntlmssp faketime/);
+  });
+
+  it('apt_ensure installs when the check finds a gap, and exits 1 when the gap stays', () => {
+    // The check reports "tinyproxy" until apt-get has been asked to install something.
+    const check = 'gap() { grep -q install "$CALLS" 2>/dev/null || echo tinyproxy; }';
+    const fixed = run({
+      installed: [],
+      uid: 0,
+      lists: true,
+      pkgs: [],
+      script: `${check}; apt_ensure peers gap tinyproxy`,
+    });
+    expect(fixed.status).toBe(0);
+    expect(fixed.calls).toEqual(['apt-get install -y -qq --no-install-recommends tinyproxy']);
+    const stays = run({
+      installed: [],
+      uid: 0,
+      lists: true,
+      pkgs: [],
+      script: 'gap() { echo sshd; }; apt_ensure peers gap openssh-server',
+    });
+    expect(stays.status).toBe(1);
+    expect(stays.stderr).toMatch(
+      /peers: still missing sshd after installing the Debian packages openssh-server/,
+    );
   });
 });
