@@ -108,7 +108,7 @@ export type {
   AuthResult,
   ClientTlsCredentials,
 } from './http/authenticator.js';
-export type { WsmanTransport } from './http/wsman-transport.js';
+export type { WSManTransport, WsmanTransport } from './http/wsman-transport.js';
 
 // Authentication (docs/auth.md)
 export type { AuthOption, KerberosTarget } from './http/auth-options.js';

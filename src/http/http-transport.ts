@@ -33,7 +33,7 @@ import { caList } from './ca-list.js';
 import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
 import { decryptMessage, encryptedBoundary, encryptMessage } from './message-encryption.js';
-import type { WsmanSendOptions, WsmanTransport } from './wsman-transport.js';
+import type { WSManSendOptions, WSManTransport } from './wsman-transport.js';
 
 /** A response whose body has been read (or drained, for a redirect). */
 interface RoundTrip {
@@ -61,7 +61,7 @@ function headerList(value: string | string[] | undefined): string[] {
 }
 
 /** WS-Man over HTTP(S); see the module comment. */
-export class HttpTransport implements WsmanTransport {
+export class HttpTransport implements WSManTransport {
   #url: URL;
   readonly #pools = new Map<string, ConnectionPool>();
   readonly #jar = new CookieJar();
@@ -176,7 +176,7 @@ export class HttpTransport implements WsmanTransport {
    * envelope (the WS-Man layer parses the fault). Rejects with `TransportError`,
    * `AuthenticationError`, or `signal.reason` when aborted.
    */
-  async send(envelope: string, options: WsmanSendOptions = {}): Promise<string> {
+  async send(envelope: string, options: WSManSendOptions = {}): Promise<string> {
     if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
     const outer = options.signal;
     outer?.throwIfAborted();

@@ -42,7 +42,7 @@ import { checkRequestSize, windowsLimits, type LabLimits } from './lab-quotas.js
 import { LabAccounts } from './lab-accounts.js';
 import { GssSessions } from './gss-sessions.js';
 import { ShellRegistry } from './shell-registry.js';
-import { createWsmanHandler, quota } from './wsman-handler.js';
+import { createWSManHandler, quota } from './wsman-handler.js';
 
 export interface LabOptions {
   /** user → password and role. Default: LAB_USERS (admin, helpdesk, readonly). */
@@ -200,7 +200,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       shell.exchange ? (behaviours.idleTimeoutMs ?? Infinity) : Infinity,
     ),
   );
-  const handle = createWsmanHandler({
+  const handle = createWSManHandler({
     registry,
     cmdShells,
     accounts,

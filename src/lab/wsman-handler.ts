@@ -39,7 +39,7 @@ export const quota = (r: LabRequest, f: QuotaFault): string =>
   faultResponse(r.messageId, f.subcode, f.code, f.message, { sender: f.sender, detail: f.detail });
 
 /** What the handler works with: the lab's state, owned by startLab(). */
-export interface WsmanHandlerContext {
+export interface WSManHandlerContext {
   readonly registry: ShellRegistry;
   readonly cmdShells: LabCmdShells;
   readonly accounts: LabAccounts;
@@ -55,7 +55,7 @@ export interface WsmanHandlerContext {
 }
 
 /** A WS-Man request of an authenticated user, answered as an envelope (a fault is a `<s:Fault>`). */
-export type WsmanHandler = (
+export type WSManHandler = (
   r: LabRequest,
   user: string,
   exchange: boolean,
@@ -63,7 +63,7 @@ export type WsmanHandler = (
   setCookie: (c: string) => void,
 ) => Promise<string>;
 
-export function createWsmanHandler(context: WsmanHandlerContext): WsmanHandler {
+export function createWSManHandler(context: WSManHandlerContext): WSManHandler {
   const { registry, cmdShells, behaviours, limits, fired, requestCounts, stateDir, options } = context;
   const shells = registry.shells;
   const accounts = context.accounts.accounts;

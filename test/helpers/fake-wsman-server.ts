@@ -1,11 +1,11 @@
 /**
- * An in-memory WinRM + PowerShell double behind the WsmanTransport seam, built from our own sans-IO
+ * An in-memory WinRM + PowerShell double behind the WSManTransport seam, built from our own sans-IO
  * codecs: it answers Create/Command/Send/Receive/Signal/Delete with real PSRP messages, lets a test
  * script what each pipeline outputs, and counts every request, so client behaviour (backpressure,
  * Delete on every path, concurrency) can be asserted exactly.
  */
 import { serializeObject } from '../../src/clixml/index.js';
-import type { WsmanTransport } from '../../src/http/wsman-transport.js';
+import type { WSManTransport } from '../../src/http/wsman-transport.js';
 import { attr, child, descendants, parseXmlTree, path } from '../../src/internal/xml-tree.js';
 import { Defragmenter, encodeFragment, fragmentMessage } from '../../src/psrp/fragment.js';
 import { decodeMessage, encodeMessage } from '../../src/psrp/message.js';
@@ -38,7 +38,7 @@ interface Pipe {
   readonly plan: PipelinePlan;
 }
 
-export class FakeWsmanServer implements WsmanTransport {
+export class FakeWSManServer implements WSManTransport {
   readonly url = 'https://fake.test/wsman';
   readonly requests: { action: string; commandId: string | undefined }[] = [];
   shellId: string | undefined;
