@@ -13,8 +13,7 @@ import {
   flag,
   isUri,
   paint,
-  parseArgs,
-  resolveAuthOption,
+  startCommand,
   useColour,
   type CliIo,
 } from './cli-options.js';
@@ -43,25 +42,20 @@ export async function runCp(argv: readonly string[], io: CliIo): Promise<number>
   const head = dd >= 0 ? argv.slice(0, dd) : [...argv];
   const paths = dd >= 0 ? argv.slice(dd + 1) : [];
   const own = new Set(head.filter((a) => OWN_BOOLEAN.has(a)));
-  const args = parseArgs(head.filter((a) => !OWN_BOOLEAN.has(a)));
-  const target = args.target;
-  const [src, dst] = paths;
-  if (
-    !target ||
-    paths.length !== 2 ||
-    src === undefined ||
-    dst === undefined ||
-    REMOTE.test(src) === REMOTE.test(dst)
-  ) {
-    io.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  const start = await startCommand(
+    'cp',
+    USAGE,
+    head.filter((a) => !OWN_BOOLEAN.has(a)),
+    io,
+    {
+      fits: () => paths.length === 2 && REMOTE.test(paths[0]!) !== REMOTE.test(paths[1]!),
+    },
+  );
+  if (typeof start === 'number') return start;
+  const { args, authentication } = start;
+  const [src, dst] = paths as [string, string];
+  const { target } = args;
   const upload = REMOTE.test(dst);
-  const authentication = await resolveAuthOption(args, io, 'cp');
-  if (typeof authentication === 'string') {
-    io.stderr.write(`${authentication}\n`);
-    return 2;
-  }
   const colour = paint(useColour(io.stderr, io, args));
   const live = io.stderr.isTTY === true && args.flags.get('quiet') !== true;
   const configurationName = flag(args, 'configuration');

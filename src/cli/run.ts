@@ -17,8 +17,7 @@ import {
   flag,
   isUri,
   paint,
-  parseArgs,
-  resolveAuthOption,
+  startCommand,
   useColour,
   type CliIo,
 } from './cli-options.js';
@@ -52,23 +51,20 @@ export async function runRun(argv: readonly string[], io: CliIo): Promise<number
     }
     rest.push(a);
   }
-  const args = parseArgs(rest);
-  const target = args.target;
-  if (!target || command.length === 0) {
-    io.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  const start = await startCommand('run', USAGE, rest, io, {
+    fits: () => command.length > 0,
+    check: (a) => {
+      const text = flag(a, 'codepage');
+      return text !== undefined && !Number.isInteger(Number(text))
+        ? `--codepage must be a number (65001, 437), got ${text}`
+        : undefined;
+    },
+  });
+  if (typeof start === 'number') return start;
+  const { args, authentication } = start;
+  const { target } = args;
   const codepageText = flag(args, 'codepage');
   const codepage = codepageText === undefined ? undefined : Number(codepageText);
-  if (codepage !== undefined && !Number.isInteger(codepage)) {
-    io.stderr.write(`psrp run: --codepage must be a number (65001, 437), got ${codepageText}\n`);
-    return 2;
-  }
-  const authentication = await resolveAuthOption(args, io, 'run');
-  if (typeof authentication === 'string') {
-    io.stderr.write(`${authentication}\n`);
-    return 2;
-  }
   const red = paint(useColour(io.stderr, io, args)).red;
   const cwd = flag(args, 'cwd');
   const options: WinRSShellOptions = {
