@@ -8,7 +8,7 @@ import { InvalidArgumentError, InvalidStateError, PipelineFailedError, PsrpError
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
 import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
-import type { WSManTransport } from '../http/wsman-transport.js';
+import type { WsmanTransport } from '../http/wsman-transport.js';
 import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psrp/runspace-pool-core.js';
 import type { CommandMetadataFilter } from '../psrp/messages.js';
 import { answerHostCall, type PSHost } from './host.js';
@@ -26,7 +26,7 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'> {
   /** WinRM endpoint, e.g. `https://server:5986/wsman` or `https://cas.contoso.com/PowerShell/`. */
   readonly uri?: string | URL | undefined;
   /** A ready WS-Man transport instead of `uri` (the replay seam). */
-  readonly transport?: WSManTransport | undefined;
+  readonly transport?: WsmanTransport | undefined;
   /** A ready PSRP connection instead of WS-Man (for example `OutOfProcConnection` to a local pwsh). */
   readonly connection?: PsrpConnection | undefined;
   /**
@@ -95,7 +95,7 @@ export class RunspacePool implements AsyncDisposable {
   private readonly waiters: (() => void)[] = [];
   private running = 0;
   private closing: Promise<void> | undefined;
-  private readonly ownTransport: WSManTransport | undefined;
+  private readonly ownTransport: WsmanTransport | undefined;
   private brokenError: PsrpError | undefined;
   private readonly cleanupTimeoutMs: number;
   private disconnected = false;
@@ -105,7 +105,7 @@ export class RunspacePool implements AsyncDisposable {
     readonly connection: PsrpConnection,
     private readonly ids: IdSource,
     readonly host: PSHost | undefined,
-    ownTransport: WSManTransport | undefined,
+    ownTransport: WsmanTransport | undefined,
     cleanupTimeoutMs: number,
     endpoint: string | undefined,
   ) {
@@ -143,10 +143,10 @@ export class RunspacePool implements AsyncDisposable {
   /** The connection (and the transport it owns) that `open`/`connect` use for `options`. */
   private static async prepare(
     options: RunspacePoolOptions,
-  ): Promise<{ connection: PsrpConnection; own: WSManTransport | undefined; ids: IdSource; transport: WSManTransport | undefined }> {
+  ): Promise<{ connection: PsrpConnection; own: WsmanTransport | undefined; ids: IdSource; transport: WsmanTransport | undefined }> {
     const ids = options.ids ?? randomIds;
-    let transport: WSManTransport | undefined;
-    let own: WSManTransport | undefined;
+    let transport: WsmanTransport | undefined;
+    let own: WsmanTransport | undefined;
     let connection = options.connection;
     if (!connection && options.ssh) {
       connection = await SshConnection.connect({ ...options.ssh, signal: options.ssh.signal ?? options.signal });

@@ -1,14 +1,14 @@
 /**
  * PSRP over a WinRM shell (MS-PSRP 3.1.5.3): Create with creationXml, Command with the first
  * fragments of CREATE_PIPELINE, Send for the rest, Receive (long poll), Signal and Delete, through
- * any WSManTransport (HTTP, or a replay of a recording).
+ * any WsmanTransport (HTTP, or a replay of a recording).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { AuthenticationError, InvalidArgumentError, TimeoutError, TransportError, WSManFaultError } from '../errors.js';
 import { channels } from '../internal/debug.js';
 import { scrubError } from '../internal/secret-redactor.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
-import type { WSManSendOptions, WSManTransport } from '../http/wsman-transport.js';
+import type { WsmanSendOptions, WsmanTransport } from '../http/wsman-transport.js';
 import {
   commandEnvelope,
   configGetEnvelope,
@@ -124,7 +124,7 @@ export class WSManConnection implements PsrpConnection {
   readonly requestCounts = new Map<string, number>();
 
   constructor(
-    private readonly transport: WSManTransport,
+    private readonly transport: WsmanTransport,
     options: WSManConnectionOptions = {},
   ) {
     const ids = options.ids ?? randomIds;
@@ -204,7 +204,7 @@ export class WSManConnection implements PsrpConnection {
     return this.ctx.maxEnvelopeSize;
   }
 
-  private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined, send: Omit<WSManSendOptions, 'signal'> = {}) {
+  private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined, send: Omit<WsmanSendOptions, 'signal'> = {}) {
     this.ctx = { ...this.ctx, to: this.transport.url };
     const name = env.action.slice(env.action.lastIndexOf('/') + 1);
     this.requestCounts.set(name, (this.requestCounts.get(name) ?? 0) + 1);

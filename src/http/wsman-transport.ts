@@ -32,3 +32,6 @@ export interface WSManTransport {
 
 /** @deprecated Renamed {@link WSManTransport}, the casing of the rest of the API (WSManConnection, WSManFaultError). */
 export type WsmanTransport = WSManTransport;
+
+/** @deprecated Renamed {@link WSManSendOptions}. */
+export type WsmanSendOptions = WSManSendOptions;
