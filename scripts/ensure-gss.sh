@@ -5,6 +5,7 @@
 # clock, for the clock-skew test). Installs them with apt-get when run as root; otherwise says what
 # is missing and fails.
 set -euo pipefail
+. "$(dirname "$0")/lib/apt.sh"
 PACKAGES="krb5-kdc krb5-admin-server krb5-user gss-ntlmssp python3-gssapi libkrb5-dev faketime"
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 missing() {
@@ -19,18 +20,6 @@ missing() {
   [ -e /usr/include/gssapi/gssapi.h ] || m+=(libkrb5-dev)
   echo "${m[*]:-}"
 }
-gaps=$(missing)
-if [ -n "$gaps" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "GSS lab: installing $PACKAGES (missing: $gaps)..." >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends $PACKAGES >&2
-    gaps=$(missing)
-  fi
-fi
-if [ -n "$gaps" ]; then
-  echo "GSS lab: missing $gaps. Install the Debian packages: $PACKAGES (as root: bash scripts/ensure-gss.sh)" >&2
-  exit 1
-fi
+# shellcheck disable=SC2086 # one word per package
+apt_ensure "GSS lab" missing $PACKAGES
 echo "gss: krb5kdc, kadmin.local, kinit, faketime, gss-ntlmssp, python3-gssapi, libkrb5-dev present" >&2

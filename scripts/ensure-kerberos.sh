@@ -7,6 +7,7 @@
 # with apt-get when run as root, otherwise says what is missing and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/apt.sh
 loads() { node -e "require('kerberos')" >/dev/null 2>&1; }
 if loads; then
   echo "kerberos: $(node -p "require('kerberos/package.json').version") loads" >&2
@@ -29,11 +30,9 @@ tools_missing() {
   echo "${m[*]:-}"
 }
 gaps=$(tools_missing)
-if [ -n "$gaps" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "kerberos: installing g++ make python3 to build the binding (missing: $gaps)..." >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends g++ make python3 >&2
+if [ -n "$gaps" ]; then
+  echo "kerberos: building the binding needs $gaps" >&2
+  apt_install kerberos g++ make python3
   gaps=$(tools_missing)
 fi
 if [ -n "$gaps" ]; then

@@ -5,6 +5,7 @@
 # services are not used or started). Installs them with apt-get when run as root; otherwise says
 # what is missing and fails.
 set -euo pipefail
+. "$(dirname "$0")/lib/apt.sh"
 PACKAGES="openssh-server openssh-client tinyproxy"
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 missing() {
@@ -14,18 +15,6 @@ missing() {
   have tinyproxy || m+=(tinyproxy)
   echo "${m[*]:-}"
 }
-gaps=$(missing)
-if [ -n "$gaps" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "SSH/proxy peers: installing $PACKAGES (missing: $gaps)..." >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends $PACKAGES >&2
-    gaps=$(missing)
-  fi
-fi
-if [ -n "$gaps" ]; then
-  echo "SSH/proxy peers: missing $gaps. Install the Debian packages: $PACKAGES (as root: bash scripts/ensure-ssh.sh)" >&2
-  exit 1
-fi
+# shellcheck disable=SC2086 # one word per package
+apt_ensure "SSH/proxy peers" missing $PACKAGES
 echo "ssh: sshd, ssh-keygen, tinyproxy present" >&2

@@ -64,7 +64,7 @@ export { PowerShell } from './client/powershell.js';
 export type { InvokeResult, PipelineRecord, RunOptions } from './client/powershell.js';
 export { jsonSafe } from './client/json-safe.js';
 export { traceTo, type TraceOptions } from './client/trace.js';
-export type { TracedPsrpMessage, WsmanMessageEvent } from './client/trace-messages.js';
+export type { TracedPsrpMessage, WSManMessageEvent } from './client/trace-messages.js';
 export type { PSHost, PSHostChoice, PSHostCredential } from './client/host.js';
 export { WSManConnection } from './client/wsman-connection.js';
 export { WinRSShell, WinRSProcess } from './client/winrs-shell.js';
@@ -96,6 +96,7 @@ export type {
 export { HttpTransport } from './http/http-transport.js';
 export type { HttpTransportOptions, BasicCredentials } from './http/http-transport.js';
 export { CONNECTION_DEFAULTS } from './http/transport-options.js';
+export { caList } from './http/ca-list.js';
 export { BasicAuthenticator } from './http/basic-authenticator.js';
 export { CertificateAuthenticator, WSMAN_HTTPS_MUTUAL } from './http/certificate-authenticator.js';
 export type { CertificateCredentials } from './http/certificate-authenticator.js';
@@ -108,7 +109,7 @@ export type {
   AuthResult,
   ClientTlsCredentials,
 } from './http/authenticator.js';
-export type { WsmanTransport } from './http/wsman-transport.js';
+export type { WSManTransport, WsmanTransport } from './http/wsman-transport.js';
 
 // Authentication (docs/auth.md)
 export type { AuthOption, KerberosTarget } from './http/auth-options.js';

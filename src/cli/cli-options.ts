@@ -130,6 +130,49 @@ export async function resolveAuthOption(
   return { auth, who: credential.username };
 }
 
+/** What a connecting command has once its preamble passed: its flags (with a target) and how to authenticate. */
+export interface CommandStart {
+  readonly args: ParsedArgs & { readonly target: string };
+  readonly authentication: { readonly auth: AuthOption; readonly who: string };
+}
+
+/**
+ * The preamble the connecting commands share: parse the arguments, print the usage and stop (exit
+ * code 2) unless there is a target and `fits` accepts them, stop with `check`'s message (2) when it
+ * has one, then resolve `--auth` and the credential (flags, environment, a prompt on a terminal),
+ * stopping with the reason (2) when something is missing. Returns the exit code when the command
+ * must stop here.
+ */
+export async function startCommand(
+  command: string,
+  usage: string,
+  argv: readonly string[],
+  io: CliIo,
+  options: {
+    readonly fits?: (args: ParsedArgs & { readonly target: string }) => boolean;
+    readonly check?: (args: ParsedArgs & { readonly target: string }) => string | undefined;
+  } = {},
+): Promise<CommandStart | number> {
+  const parsed = parseArgs(argv);
+  const target = parsed.target;
+  if (target === undefined || target === '' || options.fits?.({ ...parsed, target }) === false) {
+    io.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  const args = { ...parsed, target };
+  const problem = options.check?.(args);
+  if (problem !== undefined) {
+    io.stderr.write(`psrp ${command}: ${problem}\n`);
+    return 2;
+  }
+  const authentication = await resolveAuthOption(args, io, command);
+  if (typeof authentication === 'string') {
+    io.stderr.write(`${authentication}\n`);
+    return 2;
+  }
+  return { args, authentication };
+}
+
 export const isUri = (target: string): boolean => /^https?:\/\//i.test(target);
 
 /** A usage error for a target that is neither a URL nor a bare server name (`host:5986`, `host/wsman`). */
@@ -206,31 +249,33 @@ export function sshOptions(
   };
 }
 
+/** `--ca FILE` as the `ca` option (the file's PEM text), or nothing without the flag; a clear error for a file that is not one. */
+export function caOption(args: ParsedArgs): { readonly ca?: string } {
+  const ca = flag(args, 'ca');
+  if (ca === undefined) return {};
+  let caPem: string;
+  try {
+    caPem = readFileSync(ca, 'utf8');
+  } catch (e) {
+    throw new InvalidArgumentError(
+      `--ca ${ca}: cannot read the CA certificate file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); --ca takes a PEM file`,
+    );
+  }
+  if (!caPem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new InvalidArgumentError(`--ca ${ca}: not a PEM certificate file (no -----BEGIN CERTIFICATE-----)`);
+  return { ca: caPem };
+}
+
 /** connectExchange options from the parsed flags (without the credential). */
 export function connectionOptions(
   args: ParsedArgs & { readonly target: string },
 ): Omit<ConnectExchangeOptions, 'credential' | 'auth'> {
-  const ca = flag(args, 'ca');
-  let caPem: string | undefined;
-  if (ca !== undefined) {
-    try {
-      caPem = readFileSync(ca, 'utf8');
-    } catch (e) {
-      throw new InvalidArgumentError(
-        `--ca ${ca}: cannot read the CA certificate file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); --ca takes a PEM file`,
-      );
-    }
-    if (!caPem.includes('-----BEGIN CERTIFICATE-----'))
-      throw new InvalidArgumentError(
-        `--ca ${ca}: not a PEM certificate file (no -----BEGIN CERTIFICATE-----)`,
-      );
-  }
   // --proxy URL (credentials in it), or --proxy env for HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
   const proxy = flag(args, 'proxy');
   return {
     ...(proxy !== undefined ? { proxy } : {}),
     ...(isUri(args.target) ? { uri: args.target } : { server: args.target }),
-    ...(caPem !== undefined ? { ca: caPem } : {}),
+    ...caOption(args),
     skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
     allowRedirection: args.flags.get('allow-redirection') === true,
     ...(args.flags.get('allow-unencrypted') === true ? { allowUnencrypted: true } : {}),

@@ -6,15 +6,14 @@
  * `https://<server>:5986/wsman`. On a terminal stderr shows a progress bar (--quiet turns it off).
  * Exit code: 0 copied, 1 failed, 2 usage errors.
  */
-import { readFileSync } from 'node:fs';
 import { RunspacePool, type FileTransferProgress } from '../index.js';
 import {
+  caOption,
   describeError,
   flag,
   isUri,
   paint,
-  parseArgs,
-  resolveAuthOption,
+  startCommand,
   useColour,
   type CliIo,
 } from './cli-options.js';
@@ -43,28 +42,22 @@ export async function runCp(argv: readonly string[], io: CliIo): Promise<number>
   const head = dd >= 0 ? argv.slice(0, dd) : [...argv];
   const paths = dd >= 0 ? argv.slice(dd + 1) : [];
   const own = new Set(head.filter((a) => OWN_BOOLEAN.has(a)));
-  const args = parseArgs(head.filter((a) => !OWN_BOOLEAN.has(a)));
-  const target = args.target;
-  const [src, dst] = paths;
-  if (
-    !target ||
-    paths.length !== 2 ||
-    src === undefined ||
-    dst === undefined ||
-    REMOTE.test(src) === REMOTE.test(dst)
-  ) {
-    io.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  const start = await startCommand(
+    'cp',
+    USAGE,
+    head.filter((a) => !OWN_BOOLEAN.has(a)),
+    io,
+    {
+      fits: () => paths.length === 2 && REMOTE.test(paths[0]!) !== REMOTE.test(paths[1]!),
+    },
+  );
+  if (typeof start === 'number') return start;
+  const { args, authentication } = start;
+  const [src, dst] = paths as [string, string];
+  const { target } = args;
   const upload = REMOTE.test(dst);
-  const authentication = await resolveAuthOption(args, io, 'cp');
-  if (typeof authentication === 'string') {
-    io.stderr.write(`${authentication}\n`);
-    return 2;
-  }
   const colour = paint(useColour(io.stderr, io, args));
   const live = io.stderr.isTTY === true && args.flags.get('quiet') !== true;
-  const ca = flag(args, 'ca');
   const configurationName = flag(args, 'configuration');
   const started = Date.now();
   let drawn = false;
@@ -79,7 +72,7 @@ export async function runCp(argv: readonly string[], io: CliIo): Promise<number>
       uri: isUri(target) ? target : `https://${target}:5986/wsman`,
       auth: authentication.auth,
       ...(configurationName !== undefined ? { configurationName } : {}),
-      ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+      ...caOption(args),
       skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
       allowRedirection: args.flags.get('allow-redirection') === true,
       ...(args.flags.get('allow-unencrypted') === true ? { allowUnencrypted: true } : {}),

@@ -11,7 +11,6 @@
  * errors, 2 for usage errors, 130 after Ctrl-C (143 after SIGTERM): the pipeline is stopped and the
  * shell deleted first; a second Ctrl-C within 2 s exits after a Delete bounded to 3 s.
  */
-import { readFileSync } from 'node:fs';
 import { RunspacePool, serializeClixml, traceTo, type ErrorRecord, type SshOptions } from '../index.js';
 import {
   connectExchange,
@@ -20,6 +19,7 @@ import {
   type ExchangeCommandSession,
 } from '../exchange/index.js';
 import {
+  caOption,
   checkTarget,
   connectionOptions,
   defaultConfiguration,
@@ -73,13 +73,12 @@ function exchangeOnline(
   if (!token)
     return 'psrp exec: set PSRP_EXO_TOKEN to a bearer token for https://outlook.office365.com (never a flag: flags show in the process list)';
   const baseUrl = flag(args, 'base-url');
-  const ca = flag(args, 'ca');
   const pageSize = flag(args, 'page-size');
   return connectExchangeOnline({
     tenantId,
     token: () => token,
     ...(baseUrl !== undefined ? { baseUrl } : {}),
-    ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+    ...caOption(args),
     ...(pageSize !== undefined ? { pageSize: Number(pageSize) } : {}),
     skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
     unsupportedBetaInvokeCommand: args.flags.get('unsupported-beta-invoke-command') === true,

@@ -11,31 +11,17 @@ import {
   getCommandInfo,
   grantedCommands,
 } from '../exchange/index.js';
-import {
-  connectionOptions,
-  describeError,
-  flag,
-  parseArgs,
-  resolveAuthOption,
-  type CliIo,
-} from './cli-options.js';
+import { connectionOptions, describeError, flag, startCommand, type CliIo } from './cli-options.js';
 
 const USAGE = `usage: psrp import <uri|server> --out FILE.ts [--user U] [--password P] [--auth basic|ntlm|negotiate|kerberos] [--spn-host H] [--ca FILE] [--skip-certificate-check]
                    [--allow-redirection] [--commands 'Get-*,Set-Mailbox'] [--json]
   Writes typed TypeScript functions for the commands your roles grant.`;
 
 export async function runImport(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv);
-  const out = flag(args, 'out');
-  if (!args.target || !out) {
-    io.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
-  const authentication = await resolveAuthOption(args, io, 'import');
-  if (typeof authentication === 'string') {
-    io.stderr.write(`${authentication}\n`);
-    return 2;
-  }
+  const start = await startCommand('import', USAGE, argv, io, { fits: (a) => Boolean(flag(a, 'out')) });
+  if (typeof start === 'number') return start;
+  const { args, authentication } = start;
+  const out = flag(args, 'out')!;
   const names = (flag(args, 'commands') ?? '*')
     .split(',')
     .map((s) => s.trim())

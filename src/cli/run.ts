@@ -10,15 +10,14 @@
  * Exit code: the remote process's; 255 when the run itself failed (connection, authentication,
  * fault); 2 for usage errors.
  */
-import { readFileSync } from 'node:fs';
 import { WinRSShell, type WinRSShellOptions } from '../index.js';
 import {
+  caOption,
   describeError,
   flag,
   isUri,
   paint,
-  parseArgs,
-  resolveAuthOption,
+  startCommand,
   useColour,
   type CliIo,
 } from './cli-options.js';
@@ -52,30 +51,26 @@ export async function runRun(argv: readonly string[], io: CliIo): Promise<number
     }
     rest.push(a);
   }
-  const args = parseArgs(rest);
-  const target = args.target;
-  if (!target || command.length === 0) {
-    io.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  const start = await startCommand('run', USAGE, rest, io, {
+    fits: () => command.length > 0,
+    check: (a) => {
+      const text = flag(a, 'codepage');
+      return text !== undefined && !Number.isInteger(Number(text))
+        ? `--codepage must be a number (65001, 437), got ${text}`
+        : undefined;
+    },
+  });
+  if (typeof start === 'number') return start;
+  const { args, authentication } = start;
+  const { target } = args;
   const codepageText = flag(args, 'codepage');
   const codepage = codepageText === undefined ? undefined : Number(codepageText);
-  if (codepage !== undefined && !Number.isInteger(codepage)) {
-    io.stderr.write(`psrp run: --codepage must be a number (65001, 437), got ${codepageText}\n`);
-    return 2;
-  }
-  const authentication = await resolveAuthOption(args, io, 'run');
-  if (typeof authentication === 'string') {
-    io.stderr.write(`${authentication}\n`);
-    return 2;
-  }
   const red = paint(useColour(io.stderr, io, args)).red;
-  const ca = flag(args, 'ca');
   const cwd = flag(args, 'cwd');
   const options: WinRSShellOptions = {
     uri: isUri(target) ? target : `https://${target}:5986/wsman`,
     auth: authentication.auth,
-    ...(ca !== undefined ? { ca: readFileSync(ca, 'utf8') } : {}),
+    ...caOption(args),
     skipCertificateCheck: args.flags.get('skip-certificate-check') === true,
     allowRedirection: args.flags.get('allow-redirection') === true,
     ...(args.flags.get('allow-unencrypted') === true ? { allowUnencrypted: true } : {}),
@@ -96,7 +91,7 @@ export async function runRun(argv: readonly string[], io: CliIo): Promise<number
         const stdin = io.stdin;
         feeding = (async () => {
           for await (const chunk of stdin)
-            await p.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk));
+            await p.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
           await p.end();
         })();
       } else {

@@ -20,8 +20,7 @@ import {
   describeError,
   flag,
   paint,
-  parseArgs,
-  resolveAuthOption,
+  startCommand,
   useColour,
   type CliIo,
 } from './cli-options.js';
@@ -47,16 +46,9 @@ function loadHistory(file: string | undefined): string[] {
 }
 
 export async function runShell(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseArgs(argv);
-  if (!args.target) {
-    io.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
-  const authentication = await resolveAuthOption(args, io, 'shell');
-  if (typeof authentication === 'string') {
-    io.stderr.write(`${authentication}\n`);
-    return 2;
-  }
+  const start = await startCommand('shell', USAGE, argv, io);
+  if (typeof start === 'number') return start;
+  const { args, authentication } = start;
   const historyFlag = flag(args, 'history');
   const historyFile =
     historyFlag !== undefined

@@ -2,7 +2,7 @@
  * The seam between the public client (RunspacePool, PowerShell) and a wire: what a pool needs from
  * a transport to carry PSRP fragments. Two implementations:
  *  - WSManConnection: PSRP over a WinRM shell (MS-PSRP 3.1.5.3: Create with creationXml, Command,
- *    Send, Receive, Signal, Delete) through any WsmanTransport;
+ *    Send, Receive, Signal, Delete) through any WSManTransport;
  *  - OutOfProcConnection: PSRP over a child `pwsh -s` using PowerShell's out-of-process framing.
  *
  * All `data` values are concatenated PSRP fragments (MS-PSRP 2.2.4) exactly as the sans-IO core's

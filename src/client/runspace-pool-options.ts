@@ -1,12 +1,12 @@
 /**
  * RunspacePoolOptions, and the connection they make: a ready PsrpConnection, PowerShell over SSH,
- * or a WSManConnection over a ready WsmanTransport or an HttpTransport to `uri`. The WS-Man options
+ * or a WSManConnection over a ready WSManTransport or an HttpTransport to `uri`. The WS-Man options
  * are WSManConnectionOptions' own (picked from it), so their defaults and docs are written once.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport, type HttpTransportOptions } from '../http/http-transport.js';
-import type { WsmanTransport } from '../http/wsman-transport.js';
+import type { WSManTransport } from '../http/wsman-transport.js';
 import type { PSHost } from './host.js';
 import type { PsrpConnection } from './psrp-connection.js';
 import { SshConnection, type SshOptions } from './ssh-connection.js';
@@ -22,7 +22,7 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'>, 
   /** WinRM endpoint, e.g. `https://server:5986/wsman` or `https://cas.contoso.com/PowerShell/`. */
   readonly uri?: string | URL | undefined;
   /** A ready WS-Man transport instead of `uri` (the replay seam). */
-  readonly transport?: WsmanTransport | undefined;
+  readonly transport?: WSManTransport | undefined;
   /** A ready PSRP connection instead of WS-Man (for example `OutOfProcConnection` to a local pwsh). */
   readonly connection?: PsrpConnection | undefined;
   /**
@@ -66,16 +66,16 @@ export interface RunspacePoolOptions extends Omit<HttpTransportOptions, 'url'>, 
 /** What `RunspacePool.open`/`connect` work with: the connection, and the transport they own (closed with the pool). */
 export interface PreparedConnection {
   readonly connection: PsrpConnection;
-  readonly own: WsmanTransport | undefined;
+  readonly own: WSManTransport | undefined;
   readonly ids: IdSource;
-  readonly transport: WsmanTransport | undefined;
+  readonly transport: WSManTransport | undefined;
 }
 
 /** The connection (and the transport it owns) that `open`/`connect` use for `options`. */
 export async function prepareConnection(options: RunspacePoolOptions): Promise<PreparedConnection> {
   const ids = options.ids ?? randomIds;
-  let transport: WsmanTransport | undefined;
-  let own: WsmanTransport | undefined;
+  let transport: WSManTransport | undefined;
+  let own: WSManTransport | undefined;
   let connection = options.connection;
   if (!connection && options.ssh) {
     connection = await SshConnection.connect({

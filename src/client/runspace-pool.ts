@@ -7,7 +7,7 @@
 import { InvalidStateError, PipelineFailedError, PsrpError, RunspacePoolBrokenError } from '../errors.js';
 import type { IdSource } from '../internal/ids.js';
 import { CONNECTION_DEFAULTS } from '../http/transport-options.js';
-import type { WsmanTransport } from '../http/wsman-transport.js';
+import type { WSManTransport } from '../http/wsman-transport.js';
 import { RunspacePoolCore, type PsrpEvent, type RunspacePoolState } from '../psrp/runspace-pool-core.js';
 import type { CommandMetadataFilter } from '../psrp/messages.js';
 import { answerHostCall, type PSHost } from './host.js';
@@ -40,7 +40,7 @@ export class RunspacePool implements AsyncDisposable {
   private readonly waiters: (() => void)[] = [];
   private running = 0;
   private closing: Promise<void> | undefined;
-  private readonly ownTransport: WsmanTransport | undefined;
+  private readonly ownTransport: WSManTransport | undefined;
   private brokenError: PsrpError | undefined;
   private readonly cleanupTimeoutMs: number;
   private disconnected = false;
@@ -54,7 +54,7 @@ export class RunspacePool implements AsyncDisposable {
     readonly connection: PsrpConnection,
     private readonly ids: IdSource,
     readonly host: PSHost | undefined,
-    ownTransport: WsmanTransport | undefined,
+    ownTransport: WSManTransport | undefined,
     cleanupTimeoutMs: number,
     endpoint: string | undefined,
   ) {

@@ -28,7 +28,7 @@ export interface TracedPsrpMessage {
 }
 
 /** What `psrp:wsman:message` receives for each WS-Man envelope sent or received. */
-export interface WsmanMessageEvent {
+export interface WSManMessageEvent {
   /** The request's MessageID (a response carries its request's). */
   readonly id: string;
   readonly direction: 'sent' | 'received';
@@ -123,7 +123,7 @@ export class WireTrace {
       readonly durationMs?: number;
     },
     redact: (text: string) => string = (t) => t,
-  ): WsmanMessageEvent {
+  ): WSManMessageEvent {
     const messages: TracedPsrpMessage[] = [];
     const envelope = xml.replace(DATA_ELEMENT, (_all, tag: string, attrs: string, b64: string) => {
       const data = Buffer.from(b64.replace(/\s+/g, ''), 'base64');

@@ -9,7 +9,7 @@
  * and password-like parameters are redacted before publishing).
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { WsmanMessageEvent } from './trace-messages.js';
+import type { WSManMessageEvent } from './trace-messages.js';
 
 type Event = Readonly<Record<string, unknown>>;
 
@@ -65,7 +65,7 @@ export function traceTo(write: (line: string) => void, options: TraceOptions = {
     [
       'psrp:wsman:message',
       (m): void => {
-        const e = m as WsmanMessageEvent;
+        const e = m as WSManMessageEvent;
         const arrow = e.direction === 'sent' ? '>>' : '<<';
         if (dump)
           write(`psrp ${stamp()}    envelope ${e.direction} (${e.action}, ${e.bytes} B):\n${e.envelope}`);

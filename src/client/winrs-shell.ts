@@ -11,7 +11,7 @@ import { channels } from '../internal/debug.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { HttpTransport } from '../http/http-transport.js';
 import type { HttpTransportOptions } from '../http/transport-options.js';
-import type { WsmanTransport } from '../http/wsman-transport.js';
+import type { WSManTransport } from '../http/wsman-transport.js';
 import {
   parseCommandResponse,
   parseCreateResponse,
@@ -39,7 +39,7 @@ export interface WinRSShellOptions extends Omit<HttpTransportOptions, 'url'>, Wi
   /** WinRM endpoint, e.g. `https://server:5986/wsman`. */
   readonly uri?: string | URL | undefined;
   /** A ready WS-Man transport instead of `uri` (the replay seam). The shell does not close it. */
-  readonly transport?: WsmanTransport | undefined;
+  readonly transport?: WSManTransport | undefined;
   /** Console code page of the shell's processes. Default 65001 (UTF-8); 437 is the OEM US console. */
   readonly codepage?: number | undefined;
   /** WS-Man OperationTimeout in seconds: how long one Receive long-polls. Default 20. */
@@ -116,7 +116,7 @@ export class WinRSShell implements AsyncDisposable {
   readonly requestCounts = new Map<string, number>();
 
   private constructor(
-    private readonly transport: WsmanTransport,
+    private readonly transport: WSManTransport,
     private readonly ownTransport: boolean,
     private readonly createOptions: WinRSShellCreateOptions,
     options: WinRSShellOptions,

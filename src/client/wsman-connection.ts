@@ -1,7 +1,7 @@
 /**
  * PSRP over a WinRM shell (MS-PSRP 3.1.5.3): Create with creationXml, Command with the first
  * fragments of CREATE_PIPELINE, Send for the rest, Receive (long poll), Signal and Delete, through
- * any WsmanTransport (HTTP, or a replay of a recording).
+ * any WSManTransport (HTTP, or a replay of a recording).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { AuthenticationError, InvalidArgumentError, TimeoutError, TransportError, WSManFaultError } from '../errors.js';
@@ -9,7 +9,7 @@ import { channels } from '../internal/debug.js';
 import { scrubError } from '../internal/secret-redactor.js';
 import { randomIds, type IdSource } from '../internal/ids.js';
 import { commandIdOf, shellIdOf, WireTrace } from './trace-messages.js';
-import type { WsmanSendOptions, WsmanTransport } from '../http/wsman-transport.js';
+import type { WSManSendOptions, WSManTransport } from '../http/wsman-transport.js';
 import {
   commandEnvelope,
   configGetEnvelope,
@@ -132,7 +132,7 @@ export class WSManConnection implements PsrpConnection {
   private wire: WireTrace | undefined;
 
   constructor(
-    private readonly transport: WsmanTransport,
+    private readonly transport: WSManTransport,
     options: WSManConnectionOptions = {},
   ) {
     const ids = options.ids ?? randomIds;
@@ -230,7 +230,7 @@ export class WSManConnection implements PsrpConnection {
     if (server.protocol22) this.raiseDefaultMaxEnvelopeSize(PROTOCOL22_MAX_ENVELOPE_SIZE);
   }
 
-  private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined, send: Omit<WsmanSendOptions, 'signal'> = {}) {
+  private async request(env: BuiltEnvelope, options: ConnectionOperationOptions | undefined, send: Omit<WSManSendOptions, 'signal'> = {}) {
     const to = this.transport.url;
     if (this.ctx.to !== to) this.ctx = { ...this.ctx, to };
     const name = env.action.slice(env.action.lastIndexOf('/') + 1);

@@ -77,5 +77,5 @@ export {
   tsType,
 } from './generate-commands.js';
 export type { GenerateCommandsOptions } from './generate-commands.js';
-export { diagnose } from './diagnose.js';
-export type { CheckId, CheckStatus, DiagnoseOptions, Diagnosis, DiagnosisCheck } from './diagnose.js';
+export { diagnose } from './diagnose/index.js';
+export type { CheckId, CheckStatus, DiagnoseOptions, Diagnosis, DiagnosisCheck } from './diagnose/index.js';

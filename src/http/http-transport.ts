@@ -29,12 +29,13 @@ import { authError, connectionError, isSoapEnvelope, statusError, where } from '
 import { decodeBody, readBounded } from './response-body.js';
 import { extraHeaders, parseUrl, transportLimits, type TransportLimits } from './transport-options.js';
 import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
+import { caList } from './ca-list.js';
 import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
 import { contextId, tlsOptions } from './tls-context.js';
 import { redirectTarget } from './redirect-policy.js';
 import { decryptMessage, encryptedBoundary, encryptMessage } from './message-encryption.js';
-import type { WsmanSendOptions, WsmanTransport } from './wsman-transport.js';
+import type { WSManSendOptions, WSManTransport } from './wsman-transport.js';
 
 /** A response whose body has been read (or drained, for a redirect). */
 interface RoundTrip {
@@ -93,7 +94,7 @@ function headerList(value: string | string[] | undefined): string[] {
 }
 
 /** WS-Man over HTTP(S); see the module comment. */
-export class HttpTransport implements WsmanTransport {
+export class HttpTransport implements WSManTransport {
   #url: URL;
   readonly #pools = new Map<string, ConnectionPool>();
   readonly #jar = new CookieJar();
@@ -127,12 +128,7 @@ export class HttpTransport implements WsmanTransport {
     this.#checkEncryption(url);
     this.#proxy = parseProxyOption(options.proxy);
     this.#headers = extraHeaders(options.headers);
-    const extraCa =
-      options.ca === undefined
-        ? []
-        : Array.isArray(options.ca)
-          ? (options.ca as readonly Pem[])
-          : [options.ca as Pem];
+    const extraCa = caList(options.ca);
     const clientCertificate = this.#auth?.clientCertificate?.();
     if (
       clientCertificate &&
@@ -192,7 +188,7 @@ export class HttpTransport implements WsmanTransport {
    * envelope (the WS-Man layer parses the fault). Rejects with `TransportError`,
    * `AuthenticationError`, or `signal.reason` when aborted.
    */
-  async send(envelope: string, options: WsmanSendOptions = {}): Promise<string> {
+  async send(envelope: string, options: WSManSendOptions = {}): Promise<string> {
     if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
     const outer = options.signal;
     outer?.throwIfAborted();

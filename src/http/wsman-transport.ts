@@ -1,6 +1,6 @@
 // MS-WSMV 2.2.9 (HTTP/HTTPS transport of WS-Management messages): the seam above it.
-/** Per-request options of {@link WsmanTransport.send}. */
-export interface WsmanSendOptions {
+/** Per-request options of {@link WSManTransport.send}. */
+export interface WSManSendOptions {
   /** Aborts the request; the promise then rejects with `signal.reason`. */
   readonly signal?: AbortSignal | undefined;
   /** What the request is for, named by a timeout's `stage`. Default `'request'`. */
@@ -17,8 +17,8 @@ export interface WsmanSendOptions {
  * 500 carrying a SOAP envelope (a WS-Man fault), resolves with the body; anything else rejects with
  * `TransportError` or `AuthenticationError`.
  */
-export interface WsmanTransport {
-  send(envelope: string, options?: WsmanSendOptions): Promise<string>;
+export interface WSManTransport {
+  send(envelope: string, options?: WSManSendOptions): Promise<string>;
   /** The URL requests go to now (after a permitted redirect); WS-Man `To` uses it. */
   readonly url: string;
   /**
@@ -29,3 +29,9 @@ export interface WsmanTransport {
   /** Releases connections; pending sends reject. Idempotent. */
   close(): Promise<void>;
 }
+
+/** @deprecated Renamed {@link WSManTransport}, the casing of the rest of the API (WSManConnection, WSManFaultError). */
+export type WsmanTransport = WSManTransport;
+
+/** @deprecated Renamed {@link WSManSendOptions}. */
+export type WsmanSendOptions = WSManSendOptions;

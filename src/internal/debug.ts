@@ -16,7 +16,7 @@ export const channels = {
   /**
    * A WS-Man envelope sent or received, with the PSRP messages in it (types, sizes, pipeline) and,
    * for the full-message dump, the envelope and each message's CLIXML with every credential
-   * redacted (`WsmanMessageEvent`). Decoded only while something subscribes.
+   * redacted (`WSManMessageEvent`). Decoded only while something subscribes.
    */
   wsmanMessage: diagnosticsChannel.channel('psrp:wsman:message'),
   /** A runspace pool or pipeline changed state: `{ kind, id, from, to }`. */

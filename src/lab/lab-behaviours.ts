@@ -1,6 +1,8 @@
 /**
  * The lab's switchable Exchange behaviours and one-shot faults (docs/lab.md): their types, the
- * all-off value, and the injector that applies an armed fault to a request.
+ * defaults, the all-off value, the answers an Exchange front end gives before WS-Man (403 without
+ * SSL, ARR's 502, a pod's 302, 401 or Exchange's 400 rewrite), and the injector that applies an
+ * armed fault to a request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LabRequest } from './wsman-server-codec.js';
@@ -71,6 +73,76 @@ export function noFaults(): LabFaults {
     killPwshOnNextCommand: false,
     dropAffinityCookie: false,
   };
+}
+
+/** The behaviours a lab starts with: Exchange's defaults, then `initial`'s. */
+export function labBehaviours(initial: Partial<LabBehaviours> | undefined): LabBehaviours {
+  return {
+    affinityCookie: 'set',
+    maxShellsPerUser: 18,
+    redirectToHost: undefined,
+    rewrite401To400: false,
+    requireSsl: true,
+    idleTimeoutMs: undefined,
+    authSchemes: ['Negotiate', 'Basic'],
+    badGateway: false,
+    ...initial,
+    faults: { ...noFaults(), ...initial?.faults },
+  };
+}
+
+/**
+ * What the Exchange front end answers before any authentication (`/PowerShell/` only): 403 for plain
+ * HTTP with Require SSL, IIS ARR's 502 with `badGateway`, a 302 to `redirectToHost`. True when answered.
+ */
+export function answerFrontEnd(
+  b: LabBehaviours,
+  req: IncomingMessage,
+  res: ServerResponse,
+  secure: boolean,
+): boolean {
+  if (!secure && b.requireSsl) {
+    res
+      .writeHead(403, { 'content-type': 'text/html' })
+      .end('<h1>403 - Forbidden: Access is denied.</h1><p>SSL is required.</p>');
+    return true;
+  }
+  if (b.badGateway) {
+    res
+      .writeHead(502, { 'content-type': 'text/html' })
+      .end(
+        '<h2>502 - Web server received an invalid response while acting as a gateway or proxy server.</h2><h3>There is a problem with the page you are looking for, and it cannot be displayed. When the Web server (while acting as a gateway or proxy) contacted the upstream content server, it received an invalid response from the content server.</h3>',
+      );
+    return true;
+  }
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+  if (b.redirectToHost && host !== b.redirectToHost) {
+    const port = (req.socket.localPort ?? 0).toString();
+    res
+      .writeHead(302, {
+        location: `${secure ? 'https' : 'http'}://${b.redirectToHost}:${port}${req.url ?? '/'}`,
+      })
+      .end();
+    return true;
+  }
+  return false;
+}
+
+/** An unauthenticated request: 401 with the offered schemes, or Exchange's 400 with `rewrite401To400` on `/PowerShell/`. */
+export function answerUnauthorized(b: LabBehaviours, res: ServerResponse, exchange: boolean): void {
+  if (exchange && b.rewrite401To400) {
+    res
+      .writeHead(400, { 'content-type': 'application/soap+xml;charset=UTF-8' })
+      .end(
+        `[ClientAccessServer=LAB,BackEndServer=lab.contoso.com,RequestId=${crypto.randomUUID()},TimeStamp=${new Date().toUTCString()}] [FailureCategory=Auth-401] Access is denied.`,
+      );
+  } else {
+    res
+      .writeHead(401, {
+        'www-authenticate': b.authSchemes.map((a) => (a === 'Basic' ? 'Basic realm="WSMAN"' : a)),
+      })
+      .end();
+  }
 }
 
 /** Applies an armed one-shot fault to this request; true when it was answered (or dropped) here. */

@@ -11,11 +11,12 @@ const PSOBJECT_LIST =
   'System.Collections.Generic.List`1[[System.Management.Automation.PSObject, System.Management.Automation, Version=3.0.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35]]';
 const RESULT_TYPES = 'System.Management.Automation.Runspaces.PipelineResultTypes';
 
-const bag = (props: Record<string, unknown>): Record<string, unknown> => createPSObject({ typeNames: [], extendedProperties: props });
+/** A PSObject with these extended properties and no type names (what a message's data is built of). */
+const psObjectOf = (props: Record<string, unknown>): Record<string, unknown> => createPSObject({ typeNames: [], extendedProperties: props });
 
 /** Host information sent with INIT_RUNSPACEPOOL and CREATE_PIPELINE (MS-PSRP 2.2.3.14). */
 export function hostInfo(hasHost: boolean): Record<string, unknown> {
-  return bag({
+  return psObjectOf({
     _isHostNull: !hasHost,
     _isHostUINull: !hasHost,
     _isHostRawUINull: true,
@@ -25,7 +26,7 @@ export function hostInfo(hasHost: boolean): Record<string, unknown> {
 
 export function sessionCapabilityData(protocolVersion = '2.3'): string {
   return serializeObject(
-    bag({ protocolversion: ps.version(protocolVersion), PSVersion: ps.version('2.0'), SerializationVersion: ps.version('1.1.0.1') }),
+    psObjectOf({ protocolversion: ps.version(protocolVersion), PSVersion: ps.version('2.0'), SerializationVersion: ps.version('1.1.0.1') }),
   );
 }
 
@@ -40,7 +41,7 @@ export interface InitRunspacePoolSpec {
 export function initRunspacePoolData(spec: InitRunspacePoolSpec): string {
   const args = spec.applicationArguments;
   return serializeObject(
-    bag({
+    psObjectOf({
       MinRunspaces: spec.minRunspaces,
       MaxRunspaces: spec.maxRunspaces,
       PSThreadOptions: psEnum('System.Management.Automation.Runspaces.PSThreadOptions', 'Default', 0),
@@ -118,7 +119,7 @@ function command(c: CommandSpec, protocol22: boolean): Record<string, unknown> {
     MergePreviousResults: merge(0),
     Args: psList(
       [PSOBJECT_LIST, 'System.Object'],
-      c.parameters.map((p) => bag({ N: p.name, V: p.value })),
+      c.parameters.map((p) => psObjectOf({ N: p.name, V: p.value })),
     ),
   };
   if (protocol22) {
@@ -128,25 +129,25 @@ function command(c: CommandSpec, protocol22: boolean): Record<string, unknown> {
     props['MergeDebug'] = toOut(c.mergeDebugToOutput);
     props['MergeInformation'] = toOut(c.mergeInformationToOutput);
   }
-  return bag(props);
+  return psObjectOf(props);
 }
 
 export function createPipelineData(spec: CreatePipelineSpec, options: SerializeOptions = {}): string {
   return serializeObject(
-    bag({
+    psObjectOf({
       NoInput: spec.noInput,
       ApartmentState: psEnum('System.Management.Automation.Runspaces.ApartmentState', 'UNKNOWN', 2),
       RemoteStreamOptions: psEnum('System.Management.Automation.RemoteStreamOptions', 'None', 0),
       AddToHistory: spec.addToHistory,
       HostInfo: hostInfo(spec.hasHost),
-      PowerShell: bag({
+      PowerShell: psObjectOf({
         // Several statements: ExtraCmds lists every statement as an object with its own Cmds, and
         // Cmds repeats the first, as Windows clients send it (a server without batching runs Cmds).
         ...(spec.statements !== undefined && spec.statements.length > 1
           ? {
               ExtraCmds: psList(
                 [PSOBJECT_LIST, 'System.Object'],
-                spec.statements.map((st) => bag({ Cmds: psList([PSOBJECT_LIST, 'System.Object'], st.map((c) => command(c, spec.protocol22))) })),
+                spec.statements.map((st) => psObjectOf({ Cmds: psList([PSOBJECT_LIST, 'System.Object'], st.map((c) => command(c, spec.protocol22))) })),
               ),
             }
           : {}),
@@ -173,15 +174,15 @@ export function hostResponseData(
   };
   if ('value' in result) props['mr'] = result.value;
   else props['me'] = result.error;
-  return serializeObject(bag(props), options);
+  return serializeObject(psObjectOf(props), options);
 }
 
-export const publicKeyData = (publicKeyBase64: string): string => serializeObject(bag({ PublicKey: publicKeyBase64 }));
-export const setMaxRunspacesData = (max: number, callId: bigint): string => serializeObject(bag({ MaxRunspaces: max, ci: callId }));
-export const setMinRunspacesData = (min: number, callId: bigint): string => serializeObject(bag({ MinRunspaces: min, ci: callId }));
-export const callIdData = (callId: bigint): string => serializeObject(bag({ ci: callId }));
+export const publicKeyData = (publicKeyBase64: string): string => serializeObject(psObjectOf({ PublicKey: publicKeyBase64 }));
+export const setMaxRunspacesData = (max: number, callId: bigint): string => serializeObject(psObjectOf({ MaxRunspaces: max, ci: callId }));
+export const setMinRunspacesData = (min: number, callId: bigint): string => serializeObject(psObjectOf({ MinRunspaces: min, ci: callId }));
+export const callIdData = (callId: bigint): string => serializeObject(psObjectOf({ ci: callId }));
 export const connectRunspacePoolData = (min: number, max: number): string =>
-  serializeObject(bag({ MinRunspaces: min, MaxRunspaces: max }));
+  serializeObject(psObjectOf({ MinRunspaces: min, MaxRunspaces: max }));
 
 /** System.Management.Automation.CommandTypes flags (MS-PSRP 2.2.3.19), `All` being every one. */
 export const COMMAND_TYPES = {
@@ -228,7 +229,7 @@ export function getCommandMetadataData(names: readonly string[], filter: Command
           .map(([k]) => k)
           .join(', ');
   return serializeObject(
-    bag({
+    psObjectOf({
       Name: psList(STRING_ARRAY, names),
       CommandType: psEnum('System.Management.Automation.CommandTypes', text, value),
       Namespace: psList(STRING_ARRAY, filter.modules && filter.modules.length > 0 ? filter.modules : ['']),

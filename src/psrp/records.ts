@@ -2,11 +2,9 @@
 // 2.2.2.26 INFORMATION_RECORD, 2.2.2.25 PROGRESS_RECORD: typed views of deserialized records.
 import type { ErrorCategoryInfo, ErrorRecordLike, InvocationInfo } from '../errors.js';
 import { PSEnumValue, psMeta } from '../clixml/index.js';
-
-type Bag = Record<string, unknown>;
+import { bag, type Bag } from './property-bag.js';
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
-const bag = (v: unknown): Bag => (v !== null && typeof v === 'object' ? (v as Bag) : {});
 
 /** ErrorCategory names (MS-PSRP 2.2.3.9), by value. */
 const ERROR_CATEGORIES = [

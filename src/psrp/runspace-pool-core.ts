@@ -12,6 +12,7 @@ import { ErrorRecord, informationalRecord, informationRecord, progressRecord } f
 import type { InformationalRecord, InformationRecord, ProgressRecord } from './records.js';
 import { SessionKeyExchange } from './session-key.js';
 import { EMPTY_GUID } from '../internal/guid.js';
+import { bag } from './property-bag.js';
 
 /** MS-PSRP 2.2.3.4 RunspacePoolState. */
 export const RUNSPACE_POOL_STATES = [
@@ -82,9 +83,6 @@ export interface RunspacePoolCoreOptions {
   /** Most bytes of unfinished messages held at once (see DefragmenterLimits). Default 256 MiB. */
   readonly maxBufferedMessageBytes?: number;
 }
-
-type Bag = Record<string, unknown>;
-const bag = (v: unknown): Bag => (v !== null && typeof v === 'object' ? (v as Bag) : {});
 
 /** The client side of a runspace pool. */
 export class RunspacePoolCore {

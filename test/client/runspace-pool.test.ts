@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { RunspacePool, RunspacePoolBrokenError, sequentialIds } from '../../src/index.js';
-import { FakeWsmanServer } from '../helpers/fake-wsman-server.js';
+import { FakeWSManServer } from '../helpers/fake-wsman-server.js';
 
-async function open(server: FakeWsmanServer, maxRunspaces = 1): Promise<RunspacePool> {
+async function open(server: FakeWSManServer, maxRunspaces = 1): Promise<RunspacePool> {
   return RunspacePool.open({ transport: server, ids: sequentialIds(), maxRunspaces });
 }
 
 describe('RunspacePool and PowerShell over WS-Man (in-memory server)', () => {
   it('opens in Create + Receives and runs a command in exactly Command + Receive', async () => {
-    const server = new FakeWsmanServer(() => ({ output: ['a', 'b'] }));
+    const server = new FakeWSManServer(() => ({ output: ['a', 'b'] }));
     server.batch = 10;
     const pool = await open(server);
     expect(server.requests.map((r) => r.action)).toEqual(['Create', 'Receive', 'Receive']);
@@ -26,7 +26,7 @@ describe('RunspacePool and PowerShell over WS-Man (in-memory server)', () => {
   });
 
   it('applies backpressure: no further Receive until the consumer asks for more', async () => {
-    const server = new FakeWsmanServer(() => ({ output: Array.from({ length: 50 }, (_, i) => i) }));
+    const server = new FakeWSManServer(() => ({ output: Array.from({ length: 50 }, (_, i) => i) }));
     const pool = await open(server);
     const it = pool.powershell().addCommand('Get-Many').output()[Symbol.asyncIterator]();
     expect((await it.next()).value).toBe(0);
@@ -41,7 +41,7 @@ describe('RunspacePool and PowerShell over WS-Man (in-memory server)', () => {
   });
 
   it('deletes the shell when the consumer throws, when opening fails, and when opening is aborted', async () => {
-    const s1 = new FakeWsmanServer(() => ({ endless: true }));
+    const s1 = new FakeWSManServer(() => ({ endless: true }));
     const pool = await open(s1);
     await expect(
       (async () => {
@@ -52,21 +52,21 @@ describe('RunspacePool and PowerShell over WS-Man (in-memory server)', () => {
     await pool.close();
     expect(s1.deleted).toBe(1);
 
-    const s2 = new FakeWsmanServer();
+    const s2 = new FakeWSManServer();
     s2.breakOnOpen = true;
     const err = await open(s2).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunspacePoolBrokenError);
     expect((err as Error).message).toContain('no runspaces for you');
     expect(s2.deleted).toBe(1);
 
-    const s3 = new FakeWsmanServer();
+    const s3 = new FakeWSManServer();
     const ac = new AbortController();
     const slow: typeof s3.send = async (env, o) => {
       if (env.includes('/Receive<')) {
         ac.abort();
         o?.signal?.throwIfAborted();
       }
-      return FakeWsmanServer.prototype.send.call(s3, env, o);
+      return FakeWSManServer.prototype.send.call(s3, env, o);
     };
     s3.send = slow;
     await expect(RunspacePool.open({ transport: s3, ids: sequentialIds(), signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
@@ -74,7 +74,7 @@ describe('RunspacePool and PowerShell over WS-Man (in-memory server)', () => {
   });
 
   it('runs at most maxRunspaces pipelines at once; the others wait', async () => {
-    const server = new FakeWsmanServer(() => ({ output: [1, 2, 3] }));
+    const server = new FakeWSManServer(() => ({ output: [1, 2, 3] }));
     const pool = await open(server, 2);
     const results = await Promise.all([1, 2, 3, 4, 5].map(() => pool.powershell().addCommand('Get-X').invoke()));
     expect(results.every((r) => r.output.length === 3)).toBe(true);
@@ -85,7 +85,7 @@ describe('RunspacePool and PowerShell over WS-Man (in-memory server)', () => {
   });
 
   it('supports await using and closes once', async () => {
-    const server = new FakeWsmanServer();
+    const server = new FakeWSManServer();
     {
       await using pool = await open(server);
       expect(pool.state).toBe('Opened');
@@ -94,7 +94,7 @@ describe('RunspacePool and PowerShell over WS-Man (in-memory server)', () => {
   });
 
   it('reports a failed pipeline with the caller stack', async () => {
-    const server = new FakeWsmanServer(() => ({ output: [], finalState: 5 }));
+    const server = new FakeWSManServer(() => ({ output: [], finalState: 5 }));
     const pool = await open(server);
     const err = (await pool.powershell().addCommand('Fail').invoke().catch((e: unknown) => e)) as Error & { code: string };
     expect(err.code).toBe('PSRP_PIPELINE_FAILED');

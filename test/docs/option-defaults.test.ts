@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONNECTION_DEFAULTS, HttpTransport, RunspacePool, type WsmanTransport } from '../../src/index.js';
+import { CONNECTION_DEFAULTS, HttpTransport, RunspacePool, type WSManTransport } from '../../src/index.js';
 import { WireTrace } from '../../src/client/trace-messages.js';
 
 const doc = (name: string): string => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
@@ -76,7 +76,7 @@ const NOT_OBSERVED: Readonly<Record<string, string>> = {
 /** What `RunspacePool.open({ transport })` with no other option puts in its Create envelope. */
 async function observedOpenDefaults(): Promise<Record<string, number | string>> {
   const sent: string[] = [];
-  const transport: WsmanTransport = {
+  const transport: WSManTransport = {
     url: 'https://server.contoso.com:5986/wsman',
     send(envelope: string): Promise<string> {
       sent.push(envelope);

@@ -1,18 +1,25 @@
 /**
- * An in-memory WinRM + PowerShell double behind the WsmanTransport seam, built from our own sans-IO
+ * An in-memory WinRM + PowerShell double behind the WSManTransport seam, built from our own sans-IO
  * codecs: it answers Create/Command/Send/Receive/Signal/Delete with real PSRP messages, lets a test
  * script what each pipeline outputs, and counts every request, so client behaviour (backpressure,
  * Delete on every path, concurrency) can be asserted exactly.
  */
 import { serializeObject } from '../../src/clixml/index.js';
-import type { WsmanTransport } from '../../src/http/wsman-transport.js';
+import type { WSManTransport } from '../../src/http/wsman-transport.js';
 import { attr, child, descendants, parseXmlTree, path } from '../../src/internal/xml-tree.js';
 import { Defragmenter, encodeFragment, fragmentMessage } from '../../src/psrp/fragment.js';
 import { decodeMessage, encodeMessage } from '../../src/psrp/message.js';
 import { MessageType, type MessageTypeName } from '../../src/psrp/message-type.js';
+import {
+  commandResponse,
+  createResponse,
+  emptyResponse,
+  faultResponse,
+  receiveResponse,
+} from '../../src/lab/wsman-server-codec.js';
+import { Action } from '../../src/wsman/namespaces.js';
 
 const EMPTY = '00000000-0000-0000-0000-000000000000';
-const NS = 'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"';
 
 export interface PipelinePlan {
   /** Output values, one PSRP message each. */
@@ -31,7 +38,7 @@ interface Pipe {
   readonly plan: PipelinePlan;
 }
 
-export class FakeWsmanServer implements WsmanTransport {
+export class FakeWSManServer implements WSManTransport {
   readonly url = 'https://fake.test/wsman';
   readonly requests: { action: string; commandId: string | undefined }[] = [];
   shellId: string | undefined;
@@ -80,16 +87,9 @@ export class FakeWsmanServer implements WsmanTransport {
     });
   }
 
-  private envelope(action: string, body: string, relatesTo: string): string {
-    return `<s:Envelope ${NS}><s:Header><a:Action>${action}</a:Action><a:RelatesTo>${relatesTo}</a:RelatesTo></s:Header><s:Body>${body}</s:Body></s:Envelope>`;
-  }
-
+  // The envelopes are the lab's (src/lab/wsman-server-codec.ts), shaped like Windows'.
   private timeoutFault(relatesTo: string): string {
-    return this.envelope(
-      'http://schemas.dmtf.org/wbem/wsman/1/wsman/fault',
-      '<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:TimedOut</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">timed out</s:Text></s:Reason><s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858793" Machine="fake"><f:Message>timed out</f:Message></f:WSManFault></s:Detail></s:Fault>',
-      relatesTo,
-    );
+    return faultResponse(relatesTo, 'TimedOut', 2150858793, 'timed out');
   }
 
   send(envelope: string, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<string> {
@@ -112,7 +112,7 @@ export class FakeWsmanServer implements WsmanTransport {
             ? '<Obj RefId="0"><MS><I32 N="RunspaceState">5</I32><Obj N="ExceptionAsErrorRecord" RefId="1"><MS><S N="ErrorDetails_Message">no runspaces for you</S></MS></Obj></MS></Obj>'
             : '<Obj RefId="0"><MS><I32 N="RunspaceState">2</I32></MS></Obj>'),
         );
-        return Promise.resolve(this.envelope('CreateResponse', `<x:ResourceCreated xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer"><w:SelectorSet><w:Selector Name="ShellId">${this.shellId}</w:Selector></w:SelectorSet></x:ResourceCreated>`, messageId));
+        return Promise.resolve(createResponse(messageId, this.shellId!, path(root, 'Header', 'ResourceURI')!.text));
       }
       case 'Command': {
         const msgs = this.consume(descendants(body, 'Arguments')[0]!.text);
@@ -120,17 +120,17 @@ export class FakeWsmanServer implements WsmanTransport {
         const commands = [...create.data.matchAll(/<S N="Cmd">([^<]*)<\/S>/g)].map((m) => m[1]!);
         this.pipes.set(commandId!, { id: commandId!, queue: [], done: false, produced: 0, plan: this.planner(commands) });
         this.maxConcurrentPipelines = Math.max(this.maxConcurrentPipelines, running + 1);
-        return Promise.resolve(this.envelope('CommandResponse', `<rsp:CommandResponse><rsp:CommandId>${commandId!.toUpperCase()}</rsp:CommandId></rsp:CommandResponse>`, messageId));
+        return Promise.resolve(commandResponse(messageId, commandId!.toUpperCase()));
       }
       case 'Send':
         this.consume(descendants(body, 'Stream')[0]!.text);
-        return Promise.resolve(this.envelope('SendResponse', '<rsp:SendResponse/>', messageId));
+        return Promise.resolve(emptyResponse(Action.Send, messageId, '<rsp:SendResponse/>'));
       case 'Receive': {
         let queue: Uint8Array[];
         let done = false;
         if (commandId) {
           const p = this.pipes.get(commandId);
-          if (!p) return Promise.resolve(this.envelope('Fault', '<s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>w:InvalidSelectors</s:Value></s:Subcode></s:Code><s:Reason><s:Text>gone</s:Text></s:Reason><s:Detail><f:WSManFault xmlns:f="x" Code="2150858843" Machine="fake"><f:Message>gone</f:Message></f:WSManFault></s:Detail></s:Fault>', messageId));
+          if (!p) return Promise.resolve(faultResponse(messageId, 'InvalidSelectors', 2150858843, 'gone', { sender: true }));
           this.produce(p);
           queue = p.queue.splice(0, this.batch + 1);
           done = p.done && p.queue.length === 0;
@@ -138,9 +138,7 @@ export class FakeWsmanServer implements WsmanTransport {
           queue = this.poolQueue.splice(0, 1);
         }
         if (queue.length === 0) return Promise.resolve(this.timeoutFault(messageId));
-        const streams = queue.map((q) => `<rsp:Stream Name="stdout"${commandId ? ` CommandId="${commandId.toUpperCase()}"` : ''}>${Buffer.from(q).toString('base64')}</rsp:Stream>`).join('');
-        const state = done ? `<rsp:CommandState CommandId="${commandId!.toUpperCase()}" State="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"/>` : '';
-        return Promise.resolve(this.envelope('ReceiveResponse', `<rsp:ReceiveResponse>${streams}${state}</rsp:ReceiveResponse>`, messageId));
+        return Promise.resolve(receiveResponse(messageId, commandId?.toUpperCase(), queue, done));
       }
       case 'Signal': {
         const code = descendants(body, 'Code')[0]!.text;
@@ -149,11 +147,11 @@ export class FakeWsmanServer implements WsmanTransport {
           p.done = true;
           p.queue.push(this.message('PipelineState', '<Obj RefId="0"><MS><I32 N="PipelineState">3</I32></MS></Obj>', p.id));
         }
-        return Promise.resolve(this.envelope('SignalResponse', '<rsp:SignalResponse/>', messageId));
+        return Promise.resolve(emptyResponse(Action.Signal, messageId, '<rsp:SignalResponse/>'));
       }
       case 'Delete':
         this.deleted++;
-        return Promise.resolve(this.envelope('DeleteResponse', '', messageId));
+        return Promise.resolve(emptyResponse(Action.Delete, messageId));
       default:
         return Promise.reject(new Error(`fake server: unexpected ${action}`));
     }

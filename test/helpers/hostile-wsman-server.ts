@@ -1,7 +1,7 @@
 /**
  * A hostile WS-Man server on loopback for the reliability tests: a real HTTP(S) listener (so the
  * public client's own transport, timeouts and redaction are what is tested) that answers like the
- * in-memory FakeWsmanServer — a real PSRP pool and pipelines — except for the requests a test hands
+ * in-memory FakeWSManServer — a real PSRP pool and pipelines — except for the requests a test hands
  * to a hostile handler: hang, trickle one byte a second, echo the request, answer garbage, end a
  * command without its final state. It counts every action (Create versus Delete: no shell left
  * behind) and records the ShellIds that Create proposed and Delete named.
@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { startServer, type RecordedRequest, type TestServer } from '../http/servers.js';
-import { FakeWsmanServer, type PipelinePlan } from './fake-wsman-server.js';
+import { FakeWSManServer, type PipelinePlan } from './fake-wsman-server.js';
 
 /** What a hostile handler sees: the request, its WS-Man action, and the well-behaved answer. */
 export interface HostileRequest {
@@ -30,7 +30,7 @@ export type HostileHandler = (
 export interface HostileServer {
   /** The WS-Man endpoint: `http(s)://127.0.0.1:<port>/wsman`. */
   readonly url: string;
-  readonly fake: FakeWsmanServer;
+  readonly fake: FakeWSManServer;
   readonly server: TestServer;
   /** Requests seen per action (`Create`, `Receive`, `Delete`, ...). */
   count(action: string): number;
@@ -73,7 +73,7 @@ export async function startHostileServer(
     readonly tls?: HttpsServerOptions;
   } = {},
 ): Promise<HostileServer> {
-  const fake = new FakeWsmanServer(options.planner);
+  const fake = new FakeWSManServer(options.planner);
   const counts = new Map<string, number>();
   const proposedShellIds: string[] = [];
   const deletedShellIds: string[] = [];

@@ -1,11 +1,11 @@
 /**
- * Replays a Windows recording through the WsmanTransport seam. Each request our client sends is
+ * Replays a Windows recording through the WSManTransport seam. Each request our client sends is
  * matched with the next recorded exchange: its shape (action, resource URI, PSRP message types)
  * must match, the ids the recorded client used (ShellId, CommandId, RunspacePool and pipeline
  * GUIDs, MessageID) are mapped to ours, and the recorded response is rewritten with our ids.
  */
 import { TransportError } from '../../src/errors.js';
-import type { WsmanTransport } from '../../src/http/wsman-transport.js';
+import type { WSManTransport } from '../../src/http/wsman-transport.js';
 import { Defragmenter } from '../../src/psrp/fragment.js';
 import { decodeMessage } from '../../src/psrp/message.js';
 import { base64Payloads, loadRecording, type RecordedExchange } from './recordings.js';
@@ -64,7 +64,7 @@ export interface ReplayStep {
   readonly recordedRequest: string;
 }
 
-export class ReplayTransport implements WsmanTransport {
+export class ReplayTransport implements WSManTransport {
   readonly url = 'https://127.0.0.1:55986/wsman';
   private index = 0;
   private readonly messages: readonly RecordedExchange[];

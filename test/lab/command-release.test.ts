@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../../src/lab/lab-server.js';
-import { HttpTransport, RunspacePool, type WsmanTransport } from '../../src/index.js';
+import { HttpTransport, RunspacePool, type WSManTransport } from '../../src/index.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
 let lab: Lab;
@@ -19,9 +19,9 @@ afterAll(async () => {
 });
 
 /** Logs every envelope the client sends, with the time its answer arrived. */
-class LoggingTransport implements WsmanTransport {
+class LoggingTransport implements WSManTransport {
   readonly sent: { action: string; xml: string; answered?: number }[] = [];
-  constructor(private readonly inner: WsmanTransport) {}
+  constructor(private readonly inner: WSManTransport) {}
   get url(): string {
     return this.inner.url;
   }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../../src/lab/lab-server.js';
-import { HttpTransport, RunspacePool, type WsmanTransport } from '../../src/index.js';
+import { HttpTransport, RunspacePool, type WSManTransport } from '../../src/index.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
 let lab: Lab;
@@ -17,9 +17,9 @@ afterAll(async () => {
   await lab?.close();
 });
 
-class LoggingTransport implements WsmanTransport {
+class LoggingTransport implements WSManTransport {
   readonly sent: string[] = [];
-  constructor(private readonly inner: WsmanTransport) {}
+  constructor(private readonly inner: WSManTransport) {}
   get url(): string {
     return this.inner.url;
   }

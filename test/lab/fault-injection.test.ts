@@ -11,7 +11,7 @@ import {
   TransportError,
   type PsrpError,
   type RunspacePoolOptions,
-  type WsmanTransport,
+  type WSManTransport,
 } from '../../src/index.js';
 import { ExchangeSessionPool } from '../../src/exchange/exchange-session-pool.js';
 import { requirePwsh } from '../helpers/pwsh.js';
@@ -111,7 +111,7 @@ describe('fault injection against the lab (public client, HTTPS)', () => {
     const patient = new HttpTransport(http);
     const short = new HttpTransport({ ...http, requestTimeoutMs: 1500 });
     let current = patient;
-    const transport: WsmanTransport = {
+    const transport: WSManTransport = {
       send: (envelope, options) => current.send(envelope, options),
       get url() {
         return current.url;
@@ -153,7 +153,7 @@ describe('fault injection against the lab (public client, HTTPS)', () => {
       auth: { username: 'admin', password: lab.users['admin']! },
       ca: lab.ca,
     });
-    const transport: WsmanTransport = {
+    const transport: WSManTransport = {
       async send(envelope, options) {
         const body = await real.send(envelope, options);
         if (/transfer\/Create</.test(envelope))

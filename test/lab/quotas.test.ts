@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../../src/lab/lab-server.js';
 import { windowsLimits } from '../../src/lab/lab-quotas.js';
-import { HttpTransport, RunspacePool, WSManFaultError, type WsmanTransport } from '../../src/index.js';
+import { HttpTransport, RunspacePool, WSManFaultError, type WSManTransport } from '../../src/index.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
 const PS_URI = 'http://schemas.microsoft.com/powershell/Microsoft.PowerShell';
@@ -91,7 +91,7 @@ async function withUnterminatedCommands<T>(
 ): Promise<T> {
   const real = transport();
   const ids: string[] = [];
-  const tr: WsmanTransport = {
+  const tr: WSManTransport = {
     async send(env, options) {
       if (env.includes('/signal/terminate<')) {
         return '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"><s:Header><a:Action>http://schemas.microsoft.com/wbem/wsman/1/windows/shell/SignalResponse</a:Action></s:Header><s:Body><rsp:SignalResponse xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"/></s:Body></s:Envelope>';
@@ -356,7 +356,7 @@ describe('WinRM quotas (on by default, Windows defaults)', () => {
 
 describe('Receive answers stay within the request MaxEnvelopeSize', () => {
   /** A transport that asks for `size` in every request and records every Receive answer's size. */
-  function sizing(size: number): { transport: WsmanTransport; sizes: number[] } {
+  function sizing(size: number): { transport: WSManTransport; sizes: number[] } {
     const real = transport();
     const sizes: number[] = [];
     return {

@@ -13,7 +13,7 @@ import {
   PSSecureString,
   RunspacePool,
   traceTo,
-  type WsmanTransport,
+  type WSManTransport,
 } from '../../src/index.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
@@ -27,13 +27,13 @@ afterAll(async () => {
 });
 
 /** Keeps every envelope sent and received, to show what the dump left out. */
-class RecordingTransport implements WsmanTransport {
+class RecordingTransport implements WSManTransport {
   readonly wire: string[] = [];
   constructor(readonly inner: HttpTransport) {}
   get url(): string {
     return this.inner.url;
   }
-  async send(envelope: string, options?: Parameters<WsmanTransport['send']>[1]): Promise<string> {
+  async send(envelope: string, options?: Parameters<WSManTransport['send']>[1]): Promise<string> {
     this.wire.push(envelope);
     const r = await this.inner.send(envelope, options);
     this.wire.push(r);

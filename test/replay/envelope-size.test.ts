@@ -10,14 +10,14 @@ import {
   RunspacePool,
   WSManConnection,
   sequentialIds,
-  type WsmanTransport,
+  type WSManTransport,
 } from '../../src/index.js';
 import { ReplayTransport } from '../helpers/replay-transport.js';
 
 const header = (xml: string): number => Number(/<wsman:MaxEnvelopeSize[^>]*>(\d+)</.exec(xml)![1]);
 
 /** Replays one recording, then the next (a config Get, then a pool's life). */
-class ChainTransport implements WsmanTransport {
+class ChainTransport implements WSManTransport {
   readonly url = 'https://127.0.0.1:55986/wsman';
   readonly sent: string[] = [];
   constructor(private readonly parts: ReplayTransport[]) {}

@@ -11,7 +11,7 @@
  * and memory is flat (RSS and heap after warm-up vs at the end, at most 50 % growth).
  */
 import { noFaults, startLab, type Lab, type LabAction } from '../../src/lab/lab-server.js';
-import { HttpTransport, PsrpError, RunspacePool, type WsmanTransport } from '../../src/index.js';
+import { HttpTransport, PsrpError, RunspacePool, type WSManTransport } from '../../src/index.js';
 import { quotaSoakProblems, runQuotaSoak } from './quota-soak.js';
 
 const env = (name: string, fallback: number): number => {
@@ -127,7 +127,7 @@ async function worker(lab: Lab, id: number, deadline: number): Promise<void> {
       current: undefined as unknown as HttpTransport,
     };
     t.current = t.patient;
-    const transport: WsmanTransport = {
+    const transport: WSManTransport = {
       send: (envelope, o) => t.current.send(envelope, o),
       get url() {
         return t.current.url;

@@ -1,7 +1,7 @@
 /** The CLI's words (issue 13): hints in CLI flags, target shapes, sentences never cut in half. */
 import { describe, expect, it } from 'vitest';
 import { checkTarget, cliWords, defaultConfiguration } from '../../src/cli/cli-options.js';
-import { clip } from '../../src/exchange/diagnose.js';
+import { clip } from '../../src/exchange/diagnose/index.js';
 
 describe('CLI hints', () => {
   it('name CLI flags instead of library options', () => {
