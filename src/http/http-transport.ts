@@ -28,7 +28,7 @@ import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody, readBounded } from './response-body.js';
 import { extraHeaders, parseUrl, transportLimits, type TransportLimits } from './transport-options.js';
-import type { HttpExchangeEvent, HttpTransportOptions, Pem } from './transport-options.js';
+import type { HttpExchangeEvent, HttpTransportOptions } from './transport-options.js';
 import { caList } from './ca-list.js';
 import type { TimeoutStage } from '../errors.js';
 import { USER_AGENT } from './user-agent.js';
