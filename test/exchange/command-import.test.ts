@@ -111,25 +111,34 @@ export async function check(uri: string, ca: string, admin: string, helpdesk: st
 `,
     );
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
-    const flags = [
-      '--noEmit',
-      '--strict',
-      '--exactOptionalPropertyTypes',
-      '--noUncheckedIndexedAccess',
-      '--target',
-      'es2022',
-      '--lib',
-      'es2023',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--skipLibCheck',
-      '--types',
-      'node',
-    ];
+    // The package by name, mapped to its sources (as vitest.config.ts does at run time), so the
+    // check does not depend on a built dist/.
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          noEmit: true,
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          target: 'es2022',
+          lib: ['es2023'],
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules/@types')],
+          paths: {
+            psrp: [join(root, 'src/index.ts')],
+            'psrp/exchange': [join(root, 'src/exchange/index.ts')],
+            'psrp/lab': [join(root, 'src/lab/index.ts')],
+          },
+        },
+        files: [join(dir, 'consumer.ts')],
+      }),
+    );
     try {
-      await promisify(execFile)(process.execPath, [tsc, ...flags, join(dir, 'consumer.ts')], {
+      await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], {
         cwd: root,
         timeout: 120_000,
       });
