@@ -9,6 +9,7 @@
 import type { SecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { tlsServerEndPoint } from '../auth/channel-bindings.js';
+import { request } from './undici-parts.js';
 import {
   AuthenticationError,
   InvalidArgumentError,
@@ -498,7 +499,7 @@ export class HttpTransport implements WsmanTransport {
     signal: AbortSignal,
     waitMs: number,
   ): Promise<RoundTrip> {
-    const res = await lease.client.request({
+    const res = await request(lease.client, {
       path: url.pathname + url.search,
       method: 'POST',
       headers,
