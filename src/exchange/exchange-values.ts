@@ -35,33 +35,62 @@ export interface ADObjectIdValue {
   };
 }
 
-const hasType = (v: unknown, fragment: string): boolean =>
-  (psMeta(v)?.typeNames ?? []).some((t) => t.includes(fragment));
+// The Exchange types a value's type names mention, as bits. Objects of one document share their
+// type-name arrays (`<TNRef>`), so each array is looked at once, not once per object and type.
+const UNLIMITED = 1;
+const TIME_SPAN = 2;
+const BYTE_SIZE = 4;
+const AD_OBJECT_ID = 8;
+const PROXY_ADDRESS = 16;
+const FRAGMENTS: readonly (readonly [string, number])[] = [
+  ['Microsoft.Exchange.Data.Unlimited', UNLIMITED],
+  ['Microsoft.Exchange.Data.EnhancedTimeSpan', TIME_SPAN],
+  ['Microsoft.Exchange.Data.ByteQuantifiedSize', BYTE_SIZE],
+  ['Microsoft.Exchange.Data.Directory.ADObjectId', AD_OBJECT_ID],
+  ['ProxyAddress', PROXY_ADDRESS],
+];
+const typeBits = new WeakMap<readonly string[], number>();
+const META = Symbol.for('psrp.clixml.meta');
+
+/** Which of the Exchange types (bits above) any of `typeNames` contains. */
+function bitsOf(typeNames: readonly string[] | undefined): number {
+  if (typeNames === undefined || typeNames.length === 0) return 0;
+  let bits = typeBits.get(typeNames);
+  if (bits === undefined) {
+    bits = 0;
+    for (const [fragment, bit] of FRAGMENTS) if (typeNames.some((t) => t.includes(fragment))) bits |= bit;
+    typeBits.set(typeNames, bits);
+  }
+  return bits;
+}
 
 function convertValue(v: unknown, depth: number): unknown {
   if (depth > 20) return v;
   if (typeof v === 'string') {
     if (v === 'Unlimited') return v;
+    // A ByteQuantifiedSize text ends in `(… bytes)`: most strings have no `)` and skip its pattern.
     return (
-      parseByteQuantifiedSize(v) ?? (/^\d+\.\d{2}:\d{2}:\d{2}/.test(v) ? (parseEnhancedTimeSpan(v) ?? v) : v)
+      (v.includes(')') ? parseByteQuantifiedSize(v) : undefined) ??
+      (/^\d+\.\d{2}:\d{2}:\d{2}/.test(v) ? (parseEnhancedTimeSpan(v) ?? v) : v)
     );
   }
   if (v === null || typeof v !== 'object') return v;
   // Class instances (dates, enums, decimals, byte arrays, SecureStrings…) are already typed values.
   if (!Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype) return v;
   const meta = psMeta(v);
+  const bits = bitsOf(meta?.typeNames);
   const o = v as Record<string, unknown>;
-  if (hasType(v, 'Microsoft.Exchange.Data.Unlimited')) {
+  if (bits & UNLIMITED) {
     if (o['IsUnlimited'] === true) return 'Unlimited';
     return convertValue(o['Value'] ?? meta?.toStringValue, depth + 1);
   }
-  if (hasType(v, 'Microsoft.Exchange.Data.EnhancedTimeSpan') && meta?.toStringValue) {
+  if (bits & TIME_SPAN && meta?.toStringValue) {
     return parseEnhancedTimeSpan(meta.toStringValue) ?? v;
   }
-  if (hasType(v, 'Microsoft.Exchange.Data.ByteQuantifiedSize') && meta?.toStringValue) {
+  if (bits & BYTE_SIZE && meta?.toStringValue) {
     return parseByteQuantifiedSize(meta.toStringValue) ?? v;
   }
-  if (hasType(v, 'Microsoft.Exchange.Data.Directory.ADObjectId')) {
+  if (bits & AD_OBJECT_ID) {
     return withValueMethods(
       {
         distinguishedName: typeof o['DistinguishedName'] === 'string' ? o['DistinguishedName'] : undefined,
@@ -82,17 +111,17 @@ function convertValue(v: unknown, depth: number): unknown {
     // Proxy addresses and other value objects inside a multi-valued property read best as their text.
     return v.map((item) => {
       const m = psMeta(item);
-      if (m?.toStringValue !== undefined && hasType(item, 'ProxyAddress')) return m.toStringValue;
+      if (m?.toStringValue !== undefined && bitsOf(m.typeNames) & PROXY_ADDRESS) return m.toStringValue;
       return convertValue(item, depth + 1);
     });
   }
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(o)) {
+  for (const k of Object.keys(o)) {
     if (k === 'SerializationData') continue; // Full-level BinaryFormatter blobs are of no use to a JS client
-    out[k] = convertValue(val, depth + 1);
+    out[k] = convertValue(o[k], depth + 1);
   }
   if (meta)
-    Object.defineProperty(out, Symbol.for('psrp.clixml.meta'), {
+    Object.defineProperty(out, META, {
       value: meta,
       enumerable: false,
       configurable: true,

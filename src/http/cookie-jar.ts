@@ -130,6 +130,7 @@ export class CookieJar {
 
   /** The `Cookie` header value for a request to `url`, or undefined when no cookie matches. */
   header(url: URL, now = Date.now()): string | undefined {
+    if (this.#cookies.size === 0) return undefined; // the usual case with WinRM: nothing to match
     this.#evictExpired(now);
     const host = url.hostname.toLowerCase();
     const matching = [...this.#cookies.values()].filter(

@@ -9,6 +9,7 @@
 import type { SecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { tlsServerEndPoint } from '../auth/channel-bindings.js';
+import { request } from './undici-parts.js';
 import {
   AuthenticationError,
   InvalidArgumentError,
@@ -76,6 +77,14 @@ type Outcome =
   | { readonly next: 'again' };
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** `url.origin`, kept per URL object: the getter builds a new string on every call, once per request. */
+const origins = new WeakMap<URL, string>();
+function originOf(url: URL): string {
+  let origin = origins.get(url);
+  if (origin === undefined) origins.set(url, (origin = url.origin));
+  return origin;
+}
 const EMPTY = Buffer.alloc(0);
 
 /** tls-server-end-point data by server certificate: computed once per TLS connection, not per request. */
@@ -299,21 +308,24 @@ export class HttpTransport implements WSManTransport {
     const res = await this.#post(at, payload, contentType, authorization);
     if (REDIRECTS.has(res.status))
       return { next: 'redirect', status: res.status, location: headerList(res.headers['location'])[0] };
-    const exchanged = {
+    // What the scheme is told of the exchange; built only when it is told (a 401, a handshake, a
+    // scheme that checks the final answer): Basic and tokens never are.
+    const exchanged = (): AuthResult => ({
       ...request,
       status: res.status,
       wwwAuthenticate: headerList(res.headers['www-authenticate']),
-    };
+    });
     if (res.status === 401) {
-      use.keep = await this.#authRound(auth, exchanged, progress);
+      use.keep = await this.#authRound(auth, exchanged(), progress);
       return { next: 'again' };
     }
     if (handshake) {
-      await this.#sealingReady(auth, exchanged, res, progress);
+      await this.#sealingReady(auth, exchanged(), res, progress);
       use.keep = true;
       return { next: 'again' };
     }
-    return { next: 'answer', text: await this.#answer(at, res, auth, exchanged, sealer, use) };
+    const told = auth?.complete !== undefined ? exchanged() : undefined;
+    return { next: 'answer', text: await this.#answer(at, res, auth, told, sealer, use) };
   }
 
   /**
@@ -431,7 +443,7 @@ export class HttpTransport implements WSManTransport {
     at: Attempt,
     res: RoundTrip,
     auth: Authenticator | undefined,
-    result: AuthResult,
+    result: AuthResult | undefined,
     sealer: MessageSealer | undefined,
     use: ConnectionUse,
   ): Promise<string> {
@@ -459,7 +471,7 @@ export class HttpTransport implements WSManTransport {
         { code: 'PSRP_ENCRYPTION_INVALID' },
       );
     }
-    await auth?.complete?.(result);
+    if (result !== undefined) await auth?.complete?.(result);
     if (url !== this.#url) this.#remember(url);
     // A fault is never data: the WS-Man layer builds its error from a redacted copy.
     return ok ? text : this.#secrets.redact(text);
@@ -494,7 +506,7 @@ export class HttpTransport implements WSManTransport {
     signal: AbortSignal,
     waitMs: number,
   ): Promise<RoundTrip> {
-    const res = await lease.client.request({
+    const res = await request(lease.client, {
       path: url.pathname + url.search,
       method: 'POST',
       headers,
@@ -566,7 +578,8 @@ export class HttpTransport implements WSManTransport {
 
   #pool(url: URL): ConnectionPool {
     if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
-    let pool = this.#pools.get(url.origin);
+    const origin = originOf(url);
+    let pool = this.#pools.get(origin);
     if (pool === undefined) {
       const safety = this.#o.requestTimeoutMs + 1_000;
       const tls = this.#tlsFor(url);
@@ -585,7 +598,7 @@ export class HttpTransport implements WSManTransport {
         proxyFor(url, this.#proxy),
         this.#sharing(url, options, tls),
       );
-      this.#pools.set(url.origin, pool);
+      this.#pools.set(origin, pool);
     }
     return pool;
   }

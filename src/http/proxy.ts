@@ -11,7 +11,8 @@
  * `false` for none. Without the option: the variables only when NODE_USE_ENV_PROXY=1, as Node's own
  * fetch does; otherwise direct.
  */
-import { Client, ProxyAgent, type buildConnector, type Dispatcher } from 'undici';
+import type { Client, ProxyAgent, buildConnector, Dispatcher } from 'undici';
+import { Client as UndiciClient, ProxyAgentClass } from './undici-parts.js';
 import { InvalidArgumentError, TransportError } from '../errors.js';
 
 /** The `proxy` option of HttpTransport / RunspacePool. */
@@ -110,7 +111,8 @@ export function proxiedConnection(
   onSocket: (socket: unknown) => void,
 ): Dispatcher {
   const { connect: tls = {}, ...clientOptions } = options;
-  const agent = new ProxyAgent({
+  const ProxyAgentCtor = ProxyAgentClass();
+  const agent = new ProxyAgentCtor({
     ...clientOptions,
     uri: proxy.href,
     connections: 1,
@@ -129,7 +131,7 @@ export function proxiedConnection(
           callback(...args);
         });
       };
-      return new Client(o, { ...(opts as Client.Options), connect });
+      return new UndiciClient(o, { ...(opts as Client.Options), connect });
     },
   } as ProxyAgent.Options);
   return agent.compose((dispatch) => (opts, handler) => dispatch({ ...opts, origin }, handler));

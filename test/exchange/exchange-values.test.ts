@@ -51,3 +51,35 @@ describe('Exchange values on real Exchange 2019 output (Full serialization)', ()
     });
   });
 });
+
+describe('Exchange values: type names looked at once per shared list (issue 17)', () => {
+  it('objects sharing one <TNRef> list convert alike, and each list is classified on its own', () => {
+    const size = (refId: number, tn: string, bytes: number): string =>
+      `<Obj RefId="${refId}">${tn}<ToString>${bytes} B (${bytes} bytes)</ToString><Props><B N="IsUnlimited">false</B></Props></Obj>`;
+    const id = `<Obj RefId="9"><TN RefId="2"><T>Microsoft.Exchange.Data.Directory.ADObjectId</T><T>System.Object</T></TN><ToString>contoso.com/Users/A</ToString><Props><S N="Name">A</S></Props></Obj>`;
+    const xml =
+      '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0"><TN RefId="0"><T>Deserialized.Microsoft.Exchange.Data.Directory.Management.Mailbox</T></TN><MS>' +
+      `<Obj N="A" RefId="1"><TN RefId="1"><T>Microsoft.Exchange.Data.ByteQuantifiedSize</T><T>System.ValueType</T></TN><ToString>1 B (1 bytes)</ToString></Obj>` +
+      `<Obj N="B" RefId="3"><TNRef RefId="1" /><ToString>2 B (2 bytes)</ToString></Obj>` +
+      // Unlimited<ByteQuantifiedSize>: its name holds both types; Unlimited wins, as before.
+      size(
+        4,
+        '<TN RefId="3"><T>Microsoft.Exchange.Data.Unlimited`1[[Microsoft.Exchange.Data.ByteQuantifiedSize]]</T></TN>',
+        3,
+      ).replace('<Obj RefId="4">', '<Obj N="C" RefId="4">') +
+      id.replace('<Obj RefId="9">', '<Obj N="D" RefId="9">') +
+      '<Obj N="E" RefId="10"><TNRef RefId="2" /><ToString>contoso.com/Users/B</ToString><Props><S N="Name">B</S></Props></Obj>' +
+      '<S N="F">plain (text)</S></MS></Obj></Objs>';
+    const [raw] = deserializeClixml(xml) as Rec[];
+    expect(psMeta(raw!['A'])!.typeNames).toBe(psMeta(raw!['B'])!.typeNames); // one shared list
+    for (let round = 0; round < 2; round++) {
+      const m = toExchangeValues<Rec>(raw);
+      expect(m['A']).toEqual({ bytes: 1n, text: '1 B (1 bytes)' });
+      expect(m['B']).toEqual({ bytes: 2n, text: '2 B (2 bytes)' });
+      expect(m['C']).toEqual({ bytes: 3n, text: '3 B (3 bytes)' });
+      expect(String(m['D'])).toBe('A');
+      expect(String(m['E'])).toBe('B');
+      expect(m['F']).toBe('plain (text)');
+    }
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The parts of undici psrp uses, loaded from their own modules instead of the package's index.
+ *
+ * `require('undici')` loads every part of the package (fetch, WebSocket, EventSource, caches, mock
+ * agents, every dispatcher): about 155 ms of CPU at start-up, where the HTTP/1.1 `Client` and the
+ * connector psrp needs take about 50 ms (issue 17, cold start). undici is CommonJS without an
+ * `exports` map, so its files can be required one by one. Each part falls back to the package's own
+ * export when its file is not where this version keeps it (a later undici that moved it): the
+ * behaviour is the same, only the start-up is slower. `test/http/undici-parts.test.ts` checks that
+ * each part is the very object the package exports, so a layout change is noticed.
+ */
+import { createRequire } from 'node:module';
+import type {
+  buildConnector as BuildConnector,
+  Client as UndiciClient,
+  Dispatcher,
+  ProxyAgent as UndiciProxyAgent,
+} from 'undici';
+
+const require = createRequire(import.meta.url);
+
+/** undici's export `name`, from `undici/<file>` when it is there, else from the package's index. */
+function part<T>(file: string, name: string): T {
+  try {
+    const value: unknown = require(`undici/${file}`);
+    if (typeof value === 'function') return value as T;
+  } catch {
+    // Not in this version's layout: the package's index has it.
+  }
+  return (require('undici') as Record<string, unknown>)[name] as T;
+}
+
+/** undici's HTTP/1.1 `Client` (one connection). */
+export const Client: typeof UndiciClient = part('lib/dispatcher/client.js', 'Client');
+
+/** undici's `buildConnector` (TCP/TLS connect with a session cache). */
+export const buildConnector: typeof BuildConnector = part('lib/core/connect.js', 'buildConnector');
+
+type RequestMethod = (
+  this: Dispatcher,
+  options: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
+
+/**
+ * undici's `Dispatcher.prototype.request` (the package's index adds it to every dispatcher; its own
+ * file is `lib/api/api-request.js`).
+ */
+const requestMethod: RequestMethod = (() => {
+  try {
+    const value: unknown = require('undici/lib/api/api-request.js');
+    if (typeof value === 'function') return value as RequestMethod;
+  } catch {
+    // Not in this version's layout: the package's index has it.
+  }
+  return (require('undici') as { Dispatcher: { prototype: { request: RequestMethod } } }).Dispatcher.prototype
+    .request;
+})();
+
+/** `dispatcher.request(options)`, whether or not undici's index has been loaded. */
+export function request(
+  dispatcher: Dispatcher,
+  options: Dispatcher.RequestOptions,
+): Promise<Dispatcher.ResponseData> {
+  return requestMethod.call(dispatcher, options);
+}
+
+/**
+ * undici's `ProxyAgent`, loaded on first use (only a transport with a proxy needs it) from the
+ * package's index: a tunnel uses the `connect` method the index adds to every dispatcher.
+ */
+export function ProxyAgentClass(): typeof UndiciProxyAgent {
+  return (require('undici') as { ProxyAgent: typeof UndiciProxyAgent }).ProxyAgent;
+}
