@@ -8,8 +8,8 @@
  * and certificate authentication), gss-sessions.ts (Negotiate/Kerberos/NTLM per connection, message
  * encryption), lab-request.ts (the request listener: routing, authentication, sealing),
  * lab-behaviours.ts (Exchange behaviours, front-end answers, fault injection),
- * shell-registry.ts (shells, reaper, drop) and wsman-handler.ts (Create, Command, Send, Receive,
- * Signal, Delete).
+ * shell-registry.ts (shells, reaper, drop), wsman-handler.ts (Command, Send, Signal, Delete) with
+ * wsman-create.ts and wsman-receive.ts, and exo-admin-api.ts (the Exchange Online admin API).
  */
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
