@@ -33,6 +33,7 @@ import {
   sshOptions,
   useColour,
   type CliIo,
+  type ParsedArgs,
 } from './cli-options.js';
 import { columnsOf, csv, layoutTable, list, omittedNote, select, toJson } from './format.js';
 import { ProgressDisplay } from './progress-display.js';
@@ -116,23 +117,9 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const format = flag(args, 'format') ?? (io.stdout.isTTY ? 'table' : 'json');
-  if (!FORMATS.includes(format)) {
-    io.stderr.write(`psrp exec: unknown --format ${format}: use ${FORMATS.join(', ')}\n`);
-    return 2;
-  }
-  const property = flag(args, 'property');
-  const wanted = property
-    ?.split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
-  const configuration = flag(args, 'configuration');
-  if (configuration === '') {
-    io.stderr.write(
-      'psrp exec: --configuration needs a name (Microsoft.Exchange, Microsoft.PowerShell, ...)\n',
-    );
-    return 2;
-  }
+  const choices = outputChoices(args, io);
+  if (typeof choices === 'number') return choices;
+  const { format, wanted, configuration } = choices;
   const online = /^exo:\/\//i.test(target);
   const ssh = isSshTarget(args) ? sshOptions({ ...args, target }, io, 'exec') : undefined;
   if (typeof ssh === 'string') {
@@ -177,16 +164,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     io.stderr.write('psrp exec: interrupted: stopping the pipeline and deleting the shell\n');
     return exitCodeOf(interrupts.received);
   };
-  // --trace / PSRP_TRACE=1: a protocol trace on stderr (WS-Man actions, shell and command ids, PSRP
-  // message types, sizes, timings); --trace=messages / PSRP_TRACE=messages adds every envelope and
-  // message, credentials redacted.
-  const traceFlag = args.flags.get('trace');
-  const traceEnv = io.env['PSRP_TRACE'] ?? '';
-  const dumpMessages = traceFlag === 'messages' || (traceFlag === undefined && traceEnv === 'messages');
-  const stopTrace =
-    traceFlag === true || dumpMessages || (traceFlag === undefined && traceEnv === '1')
-      ? traceTo((line) => io.stderr.write(`${line}\n`), { messages: dumpMessages })
-      : undefined;
+  const stopTrace = startTrace(args, io);
   try {
     await using ex: ExecSession = session
       ? await session
@@ -225,23 +203,7 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
     }
     status?.done();
     if (interrupts.received) return interrupted()!;
-    const columns = wanted ? columnsOf(output, wanted) : undefined;
-    if (format === 'json') io.stdout.write(`${toJson(columns ? select(output, columns) : output, 2)}\n`);
-    else if (format === 'clixml') io.stdout.write(`${serializeClixml(output, { multiple: true })}\n`);
-    else if (format === 'list' && output.length > 0)
-      io.stdout.write(list(output, columns ? { columns } : {}));
-    else if (format === 'csv') io.stdout.write(csv(output, columns ? { columns } : {}));
-    else if (format === 'table' && output.length > 0) {
-      const width = io.stdout.columns ?? (Number(io.env['COLUMNS']) || undefined);
-      const t = layoutTable(output, {
-        bold: outColour.bold,
-        ...(width !== undefined ? { width } : {}),
-        ...(columns ? { columns } : {}),
-      });
-      io.stdout.write(t.text);
-      const shown = (columns ?? columnsOf(output)).length - t.omitted.length;
-      if (t.omitted.length > 0) io.stderr.write(`${errColour.dim(omittedNote(shown, t.omitted))}\n`);
-    }
+    writeOutput(io, format, output, wanted, outColour, errColour);
     for (const e of errors) io.stderr.write(`${errColour.red(e.toString())}\n`);
     return errors.length > 0 ? 1 : 0;
   } catch (e) {
@@ -256,5 +218,71 @@ export async function runExec(argv: readonly string[], io: ExecIo): Promise<numb
   } finally {
     status?.done();
     stopTrace?.();
+  }
+}
+
+/** --format (default table on a terminal, else json), --property and --configuration; 2 on a usage error. */
+function outputChoices(
+  args: ParsedArgs,
+  io: ExecIo,
+): { format: string; wanted: string[] | undefined; configuration: string | undefined } | number {
+  const format = flag(args, 'format') ?? (io.stdout.isTTY ? 'table' : 'json');
+  if (!FORMATS.includes(format)) {
+    io.stderr.write(`psrp exec: unknown --format ${format}: use ${FORMATS.join(', ')}\n`);
+    return 2;
+  }
+  const property = flag(args, 'property');
+  const wanted = property
+    ?.split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  const configuration = flag(args, 'configuration');
+  if (configuration === '') {
+    io.stderr.write(
+      'psrp exec: --configuration needs a name (Microsoft.Exchange, Microsoft.PowerShell, ...)\n',
+    );
+    return 2;
+  }
+  return { format, wanted, configuration };
+}
+
+/**
+ * --trace / PSRP_TRACE=1: a protocol trace on stderr (WS-Man actions, shell and command ids, PSRP
+ * message types, sizes, timings); --trace=messages / PSRP_TRACE=messages adds every envelope and
+ * message, credentials redacted.
+ */
+function startTrace(args: ParsedArgs, io: ExecIo): (() => void) | undefined {
+  const traceFlag = args.flags.get('trace');
+  const traceEnv = io.env['PSRP_TRACE'] ?? '';
+  const dumpMessages = traceFlag === 'messages' || (traceFlag === undefined && traceEnv === 'messages');
+  return traceFlag === true || dumpMessages || (traceFlag === undefined && traceEnv === '1')
+    ? traceTo((line) => io.stderr.write(`${line}\n`), { messages: dumpMessages })
+    : undefined;
+}
+
+/** The collected output in the chosen format (jsonl was written as it came). */
+function writeOutput(
+  io: ExecIo,
+  format: string,
+  output: unknown[],
+  wanted: string[] | undefined,
+  outColour: ReturnType<typeof paint>,
+  errColour: ReturnType<typeof paint>,
+): void {
+  const columns = wanted ? columnsOf(output, wanted) : undefined;
+  if (format === 'json') io.stdout.write(`${toJson(columns ? select(output, columns) : output, 2)}\n`);
+  else if (format === 'clixml') io.stdout.write(`${serializeClixml(output, { multiple: true })}\n`);
+  else if (format === 'list' && output.length > 0) io.stdout.write(list(output, columns ? { columns } : {}));
+  else if (format === 'csv') io.stdout.write(csv(output, columns ? { columns } : {}));
+  else if (format === 'table' && output.length > 0) {
+    const width = io.stdout.columns ?? (Number(io.env['COLUMNS']) || undefined);
+    const t = layoutTable(output, {
+      bold: outColour.bold,
+      ...(width !== undefined ? { width } : {}),
+      ...(columns ? { columns } : {}),
+    });
+    io.stdout.write(t.text);
+    const shown = (columns ?? columnsOf(output)).length - t.omitted.length;
+    if (t.omitted.length > 0) io.stderr.write(`${errColour.dim(omittedNote(shown, t.omitted))}\n`);
   }
 }

@@ -212,50 +212,9 @@ export class SshConnection extends OutOfProcConnection {
     const target = `ssh://${username}@${options.host}${port === 22 ? '' : `:${port}`}`;
     const verify = options.verifyHostKey ?? true;
     const knownHostsFile = options.knownHostsFile ?? join(homedir(), '.ssh', 'known_hosts');
-    let entries: readonly KnownHostsEntry[] = [];
-    if (verify) {
-      try {
-        entries = parseKnownHosts(readFileSync(knownHostsFile, 'utf8'));
-      } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw new InvalidArgumentError(
-            `Cannot read the known_hosts file ${knownHostsFile}: ${(cause as Error).message}`,
-            { cause },
-          );
-        }
-      }
-    }
+    const entries = verify ? readKnownHosts(knownHostsFile) : [];
 
-    let privateKey: string | Buffer | undefined =
-      options.privateKey === undefined
-        ? undefined
-        : typeof options.privateKey === 'string'
-          ? options.privateKey
-          : Buffer.from(options.privateKey);
-    if (options.privateKeyPath !== undefined) {
-      try {
-        privateKey = readFileSync(options.privateKeyPath);
-      } catch (cause) {
-        throw new InvalidArgumentError(
-          `Cannot read the private key file ${options.privateKeyPath}: ${(cause as Error).message}`,
-          { cause },
-        );
-      }
-    }
-    const explicit =
-      privateKey !== undefined ||
-      options.password !== undefined ||
-      options.agent !== undefined ||
-      options.keyboardInteractive !== undefined;
-    let agent = options.agent === true ? process.env['SSH_AUTH_SOCK'] : options.agent || undefined;
-    if (!explicit) {
-      // As ssh: the agent, then the first default identity file.
-      agent = process.env['SSH_AUTH_SOCK'];
-      const file = defaultKeyFile();
-      if (file) privateKey = readFileSync(file);
-    }
-    if (options.agent === true && !agent)
-      throw new InvalidArgumentError('agent: true, but SSH_AUTH_SOCK is not set');
+    const { privateKey, agent } = clientIdentity(options);
 
     const ssh2 = await loadSsh2();
     options.signal?.throwIfAborted();
@@ -382,4 +341,57 @@ function mapSshError(
     code: 'PSRP_CONNECTION_FAILED',
     cause: err,
   });
+}
+
+/** The known_hosts entries (none when the file does not exist). */
+function readKnownHosts(knownHostsFile: string): readonly KnownHostsEntry[] {
+  try {
+    return parseKnownHosts(readFileSync(knownHostsFile, 'utf8'));
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new InvalidArgumentError(
+        `Cannot read the known_hosts file ${knownHostsFile}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+  return [];
+}
+
+/** The key and agent to authenticate with: the options', else as ssh the agent and the first default identity file. */
+function clientIdentity(options: SshOptions): {
+  privateKey: string | Buffer | undefined;
+  agent: string | undefined;
+} {
+  let privateKey: string | Buffer | undefined =
+    options.privateKey === undefined
+      ? undefined
+      : typeof options.privateKey === 'string'
+        ? options.privateKey
+        : Buffer.from(options.privateKey);
+  if (options.privateKeyPath !== undefined) {
+    try {
+      privateKey = readFileSync(options.privateKeyPath);
+    } catch (cause) {
+      throw new InvalidArgumentError(
+        `Cannot read the private key file ${options.privateKeyPath}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+  const explicit =
+    privateKey !== undefined ||
+    options.password !== undefined ||
+    options.agent !== undefined ||
+    options.keyboardInteractive !== undefined;
+  let agent = options.agent === true ? process.env['SSH_AUTH_SOCK'] : options.agent || undefined;
+  if (!explicit) {
+    // As ssh: the agent, then the first default identity file.
+    agent = process.env['SSH_AUTH_SOCK'];
+    const file = defaultKeyFile();
+    if (file) privateKey = readFileSync(file);
+  }
+  if (options.agent === true && !agent)
+    throw new InvalidArgumentError('agent: true, but SSH_AUTH_SOCK is not set');
+  return { privateKey, agent };
 }

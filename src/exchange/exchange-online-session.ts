@@ -18,7 +18,6 @@
  * before they expire; no token ever appears in an error, a message or an event.
  */
 import { randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { Agent, request, type Dispatcher } from 'undici';
 import {
   createPSObject,
@@ -39,29 +38,26 @@ import {
   exchangeOnlineEndpoint,
   type ExchangeOnlineCloud,
 } from './exchange-online-endpoints.js';
-import { ExchangeOnlineError, parseExchangeOnlineErrorBody } from './exchange-online-errors.js';
+import { ExchangeOnlineError } from './exchange-online-errors.js';
 import { fromExchangeOnlineJson } from './exchange-online-values.js';
+import {
+  exchangeOnlineHttpError,
+  readExchangeOnlinePage,
+  type ExchangeOnlinePage,
+} from './exchange-online-answers.js';
+import { ExchangeOnlineCookieJar } from './exchange-online-cookies.js';
+import {
+  ExchangeOnlineTokenCache,
+  type ExchangeOnlineTokenCredential,
+  type ExchangeOnlineTokenProvider,
+} from './exchange-online-token.js';
 
-/** An access token with its expiry (the shape of `@azure/identity`'s AccessToken). */
-export interface ExchangeOnlineAccessToken {
-  readonly token: string;
-  /** Expiry, ms since the epoch. */
-  readonly expiresOnTimestamp: number;
-}
+export type {
+  ExchangeOnlineAccessToken,
+  ExchangeOnlineTokenCredential,
+  ExchangeOnlineTokenProvider,
+} from './exchange-online-token.js';
 
-/** Anything with `getToken(scopes)`: ClientCertificateCredential, ManagedIdentityCredential… */
-export interface ExchangeOnlineTokenCredential {
-  getToken(scopes: string | string[], options?: object): Promise<ExchangeOnlineAccessToken | null>;
-}
-
-/** A function returning a bearer token (or a token with its expiry), or a TokenCredential. */
-export type ExchangeOnlineTokenProvider =
-  | ((
-      scopes: readonly string[],
-    ) => string | ExchangeOnlineAccessToken | Promise<string | ExchangeOnlineAccessToken>)
-  | ExchangeOnlineTokenCredential;
-
-/** The mailbox the beta API anchors app-only requests on (what ExchangeOnlineManagement sends). */
 export const APP_ONLY_ANCHOR_MAILBOX = 'SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}';
 
 export interface ConnectExchangeOnlineOptions extends BackoffOptions {
@@ -114,11 +110,7 @@ export interface ExchangeOnlineRunOptions extends RunOptions {
   readonly select?: readonly string[] | undefined;
 }
 
-interface Page {
-  readonly value: readonly unknown[];
-  readonly warnings: readonly string[];
-  readonly nextLink: string | undefined;
-}
+type Page = ExchangeOnlinePage;
 
 const CLOUD_SUFFIXES = [
   '.office365.com',
@@ -127,23 +119,10 @@ const CLOUD_SUFFIXES = [
   '.office365.cn',
   '.partner.outlook.cn',
 ];
-const REFRESH_BEFORE_MS = 5 * 60_000;
 const MAX_REDIRECTS = 5;
 
 const jsonReplacer = (_k: string, v: unknown): unknown =>
   typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v;
-
-/** The `exp` claim of a JWT in ms, or undefined (the token is never logged or kept elsewhere). */
-function jwtExpiry(token: string): number | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
-  try {
-    const exp = (JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function mailboxOf(parameters: ExchangeParameters | undefined): string | undefined {
   const id = parameters?.['Identity'] ?? parameters?.['Mailbox'];
@@ -156,12 +135,10 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
   readonly baseUrl: URL;
   readonly tenantId: string;
   readonly beta: boolean;
-  private readonly scope: string;
   private readonly dispatcher: Dispatcher;
   private readonly connectionId = randomUUID();
-  private readonly cookies = new Map<string, Map<string, string>>();
-  private cached: { token: string; expiresAt: number } | undefined;
-  private refreshing: Promise<string> | undefined;
+  private readonly cookies = new ExchangeOnlineCookieJar();
+  private readonly tokens: ExchangeOnlineTokenCache;
   private closed = false;
   private readonly convertValues: boolean;
   private readonly pageSize: number;
@@ -187,7 +164,7 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
     this.beta = options.unsupportedBetaInvokeCommand === true;
     const resource =
       options.resource ?? (options.baseUrl ? EXCHANGE_ONLINE_CLOUDS.global : EXCHANGE_ONLINE_CLOUDS[cloud]);
-    this.scope = `${resource.replace(/\/+$/, '')}/.default`;
+    this.tokens = new ExchangeOnlineTokenCache(options.token, `${resource.replace(/\/+$/, '')}/.default`);
     this.pageSize = options.pageSize ?? 1000;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > 1000)
       throw new InvalidArgumentError('pageSize must be an integer from 1 to 1000');
@@ -201,43 +178,10 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
   }
 
   /** A bearer token, from the cache while it has more than five minutes left. */
-  async bearer(
+  bearer(
     options: { readonly force?: boolean; readonly signal?: AbortSignal | undefined } = {},
   ): Promise<string> {
-    if (!options.force && this.cached && this.cached.expiresAt - REFRESH_BEFORE_MS > Date.now())
-      return this.cached.token;
-    this.refreshing ??= this.fetchToken(options.signal).finally(() => (this.refreshing = undefined));
-    return this.refreshing;
-  }
-
-  private async fetchToken(signal: AbortSignal | undefined): Promise<string> {
-    const provider = this.options.token;
-    let got: string | ExchangeOnlineAccessToken | null;
-    try {
-      got =
-        typeof provider === 'function'
-          ? await provider([this.scope])
-          : await provider.getToken([this.scope], signal ? { abortSignal: signal } : {});
-    } catch (e) {
-      throw new ExchangeOnlineError(`The token provider failed: ${(e as Error)?.message ?? String(e)}`, {
-        code: 'PSRP_EXO_TOKEN',
-        cause: e,
-      });
-    }
-    const token = typeof got === 'string' ? got : got?.token;
-    if (typeof token !== 'string' || token === '' || /[\s\0]/.test(token))
-      throw new ExchangeOnlineError(
-        'The token provider returned no usable token (empty, or with whitespace)',
-        {
-          code: 'PSRP_EXO_TOKEN',
-        },
-      );
-    const expiresAt =
-      typeof got === 'object' && got !== null && Number.isFinite(got.expiresOnTimestamp)
-        ? got.expiresOnTimestamp
-        : (jwtExpiry(token) ?? 0);
-    this.cached = { token, expiresAt };
-    return token;
+    return this.tokens.bearer(options);
   }
 
   private endpointUrl(cmdlet: string, select: readonly string[] | undefined): URL {
@@ -263,24 +207,6 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
     if (h === this.baseUrl.hostname.toLowerCase()) return true;
     if ((this.options.allowedRedirectHosts ?? []).some((a) => a.toLowerCase() === h)) return true;
     return this.options.baseUrl === undefined && CLOUD_SUFFIXES.some((s) => h.endsWith(s));
-  }
-
-  private cookieHeader(url: URL): string | undefined {
-    const jar = this.cookies.get(url.host.toLowerCase());
-    if (!jar || jar.size === 0) return undefined;
-    return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  private keepCookies(url: URL, setCookie: string | string[] | undefined): void {
-    if (setCookie === undefined) return;
-    const host = url.host.toLowerCase();
-    let jar = this.cookies.get(host);
-    if (!jar) this.cookies.set(host, (jar = new Map<string, string>()));
-    for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
-      const pair = line.split(';')[0] ?? '';
-      const eq = pair.indexOf('=');
-      if (eq > 0) jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
   }
 
   /** POSTs one page request; retries throttling and 5xx, follows regional redirects, types errors. */
@@ -320,7 +246,7 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
         headers['x-responseformat'] = 'json';
         headers['connection-id'] = this.connectionId;
       }
-      const cookie = this.cookieHeader(url);
+      const cookie = this.cookies.header(url);
       if (cookie) headers['cookie'] = cookie;
       let res: Dispatcher.ResponseData;
       try {
@@ -344,7 +270,7 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
       }
       const status = res.statusCode;
       const requestId = typeof res.headers['request-id'] === 'string' ? res.headers['request-id'] : undefined;
-      this.keepCookies(url, res.headers['set-cookie']);
+      this.cookies.keep(url, res.headers['set-cookie']);
       const raw = Buffer.from(await res.body.arrayBuffer());
       if ([301, 302, 303, 307, 308].includes(status)) {
         const location = res.headers['location'];
@@ -366,7 +292,7 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
       if (status === 401 && !reauthenticated) {
         // The token may have been revoked or expired early: fetch a fresh one once.
         reauthenticated = true;
-        this.cached = undefined;
+        this.tokens.forget();
         continue;
       }
       if ((status === 429 || status >= 500) && attempt < attempts) {
@@ -376,80 +302,9 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
         await sleep(delayMs, signal);
         continue;
       }
-      if (status >= 200 && status < 300) return this.readPage(raw, cmdlet, status);
-      throw this.httpError(status, raw, res.headers['content-encoding'], cmdlet, requestId);
+      if (status >= 200 && status < 300) return readExchangeOnlinePage(raw, cmdlet, status);
+      throw exchangeOnlineHttpError(status, raw, res.headers['content-encoding'], cmdlet, requestId);
     }
-  }
-
-  private readPage(raw: Buffer, cmdlet: string, status: number): Page {
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new ExchangeOnlineError(`Exchange Online answered ${cmdlet} with something that is not JSON`, {
-        code: 'PSRP_EXO_RESPONSE_INVALID',
-        statusCode: status,
-        cmdlet,
-      });
-    }
-    const o = (json ?? {}) as Record<string, unknown>;
-    const value = Array.isArray(o['value'])
-      ? (o['value'] as unknown[])
-      : o['value'] === undefined
-        ? []
-        : [o['value']];
-    const w = o['@adminapi.warnings'];
-    const warnings = Array.isArray(w) ? w.map(String) : typeof w === 'string' ? [w] : [];
-    const next = o['@odata.nextLink'];
-    return { value, warnings, nextLink: typeof next === 'string' && next !== '' ? next : undefined };
-  }
-
-  private httpError(
-    status: number,
-    raw: Buffer,
-    encoding: string | string[] | undefined,
-    cmdlet: string,
-    requestId: string | undefined,
-  ): ExchangeOnlineError {
-    let bytes = raw;
-    if (String(encoding ?? '').includes('gzip') && raw[0] === 0x1f && raw[1] === 0x8b) {
-      try {
-        bytes = gunzipSync(raw);
-      } catch {
-        bytes = raw;
-      }
-    }
-    if (status === 403 && bytes.every((b) => b === 0)) {
-      // An unknown cmdlet (or one the caller's roles do not grant) is a 403 whose body is NUL bytes labelled gzip.
-      return new ExchangeOnlineError(
-        `Exchange Online refused ${cmdlet} (403 with an empty body): the cmdlet does not exist or the account's roles do not grant it`,
-        { code: 'PSRP_EXO_UNKNOWN_CMDLET', statusCode: status, cmdlet, requestId },
-      );
-    }
-    const parsed = parseExchangeOnlineErrorBody(bytes.toString('utf8'));
-    const common = {
-      statusCode: status,
-      cmdlet,
-      requestId,
-      exceptionType: parsed.exceptionType,
-      errorCode: parsed.errorCode,
-    };
-    if (status === 401)
-      return new ExchangeOnlineError(
-        `Exchange Online refused the token (401)${parsed.message ? `: ${parsed.message}` : ''}: check the audience, the tenant and the permission (Exchange.ManageAsAppV2 / Exchange.ManageV2)`,
-        { ...common, code: 'PSRP_EXO_UNAUTHORIZED' },
-      );
-    if (status === 429)
-      return new ExchangeOnlineError(`Exchange Online kept throttling ${cmdlet} (429)`, {
-        ...common,
-        code: 'PSRP_EXO_THROTTLED',
-      });
-    if (parsed.message !== undefined && status >= 400 && status < 500)
-      return new ExchangeOnlineError(parsed.message, { ...common, code: 'PSRP_EXO_CMDLET_ERROR' });
-    return new ExchangeOnlineError(
-      `Exchange Online answered ${cmdlet} with HTTP ${status}${parsed.message ? `: ${parsed.message}` : ''}`,
-      { ...common, code: 'PSRP_EXO_HTTP' },
-    );
   }
 
   /** Every page of one cmdlet, fetched when asked for (for-await gives backpressure). */
@@ -593,7 +448,7 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.cached = undefined;
+    this.tokens.forget();
     await this.dispatcher.close();
   }
 

@@ -5,6 +5,7 @@
  * MaxProcessesPerShell, IdleTimeout) and the PowerShell plugin's MaxConcurrentCommandsPerShell.
  * Each limit is switchable: `undefined` turns it off. Codes are wsmerror.h values (ERROR_WSMAN_*).
  */
+import { faultResponse, type LabRequest } from './wsman-server-codec.js';
 
 /** WinRM's limits (`lab.limits`); `undefined` switches one off. See docs/lab.md. */
 export interface LabLimits {
@@ -210,3 +211,7 @@ export function responseEnvelopeLimit(limits: LabLimits, requested: number | und
 export function effectiveTimeoutMs(limits: LabLimits, requestedMs: number): number {
   return limits.maxTimeoutMs !== undefined ? Math.min(requestedMs, limits.maxTimeoutMs) : requestedMs;
 }
+
+/** A quota fault for this request (lab-quotas.ts). */
+export const quota = (r: LabRequest, f: QuotaFault): string =>
+  faultResponse(r.messageId, f.subcode, f.code, f.message, { sender: f.sender, detail: f.detail });

@@ -6,12 +6,13 @@
  *
  * This file keeps the listeners and the wiring; the parts are lab-accounts.ts (users, tokens, Basic
  * and certificate authentication), gss-sessions.ts (Negotiate/Kerberos/NTLM per connection, message
- * encryption), lab-behaviours.ts (Exchange behaviours, front-end answers, fault injection),
- * shell-registry.ts (shells, reaper, drop) and wsman-handler.ts (Create, Command, Send, Receive,
- * Signal, Delete).
+ * encryption), lab-request.ts (the request listener: routing, authentication, sealing),
+ * lab-behaviours.ts (Exchange behaviours, front-end answers, fault injection),
+ * shell-registry.ts (shells, reaper, drop), wsman-handler.ts (Command, Send, Signal, Delete) with
+ * wsman-create.ts and wsman-receive.ts, and exo-admin-api.ts (the Exchange Online admin API).
  */
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { findPwsh } from '../client/outofproc-connection.js';
 import {
@@ -24,25 +25,18 @@ import {
 import type { LabRole } from './exchange-runspace.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors.js';
-import { encryptMessage } from '../http/message-encryption.js';
 import { GssAcceptor } from './gss-acceptor.js';
 import { LabCmdShells } from './winrs-cmd-shell.js';
 import { createExoSurface, type LabExo, type LabExoBehaviours } from './exo-admin-api.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { identifyResponse, parseLabRequest } from './wsman-server-codec.js';
-import {
-  answerFrontEnd,
-  answerUnauthorized,
-  injectFault,
-  labBehaviours,
-  type LabBehaviours,
-} from './lab-behaviours.js';
-import { checkRequestSize, windowsLimits, type LabLimits } from './lab-quotas.js';
+import { labBehaviours, type LabBehaviours } from './lab-behaviours.js';
+import { windowsLimits, type LabLimits } from './lab-quotas.js';
 import { LabAccounts } from './lab-accounts.js';
 import { GssSessions } from './gss-sessions.js';
 import { ShellRegistry } from './shell-registry.js';
-import { createWSManHandler, quota } from './wsman-handler.js';
+import { createWSManHandler } from './wsman-handler.js';
+import { labListener } from './lab-request.js';
 import { startLabSsh, type LabSsh, type LabSshOptions } from './lab-ssh.js';
 import { ShellSessions } from './shell-sessions.js';
 
@@ -164,30 +158,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   findPwsh(options.pwsh);
   const accounts = new LabAccounts(options);
   const { users, tokens } = accounts;
-  const acceptor = options.gssapi
-    ? await GssAcceptor.start({
-        env: options.gssapi.env,
-        ...(options.gssapi.python !== undefined ? { python: options.gssapi.python } : {}),
-      })
-    : undefined;
-  const gssSessions = new GssSessions(
-    acceptor,
-    options.gssapi?.mapUser ?? ((principal) => accounts.userOfPrincipal(principal)),
-  );
-  const stateDir = await mkdtemp(join(tmpdir(), 'psrp-lab-'));
-  const sshd = options.ssh
-    ? await startLabSsh({
-        stateDir,
-        accounts: accounts.accounts,
-        pwsh: options.pwsh,
-        mailboxCount: options.mailboxCount,
-        ssh: options.ssh === true ? {} : options.ssh,
-      }).catch(async (e: unknown) => {
-        await gssSessions.close();
-        await rm(stateDir, { recursive: true, force: true });
-        throw e;
-      })
-    : undefined;
+  const { gssSessions, stateDir, sshd } = await startLabServices(options, accounts);
   const cert = options.tlsCertificate ?? (await createTestCertificate(options.certificate ?? { days: 365 }));
   const clientCa = options.clientCertificates
     ? await createTestCertificateAuthority({ days: 365 })
@@ -205,11 +176,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     mailboxCount: options.mailboxCount,
     behaviours: options.exoBehaviours,
   });
-  const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
   const behaviours: LabBehaviours = labBehaviours(options.behaviours);
   const limits: LabLimits = { ...windowsLimits(), ...options.limits };
-  let inFlightRequests = 0;
   const firedFaults = new Map<string, number>();
   const fired = (name: string): void => {
     firedFaults.set(name, (firedFaults.get(name) ?? 0) + 1);
@@ -235,120 +204,21 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     options,
   });
 
-  const listener =
-    (secure: boolean) =>
-    (req: IncomingMessage, res: ServerResponse): void => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        void (async () => {
-          const raw = Buffer.concat(chunks);
-          if (/^\/adminapi\//i.test(req.url ?? '')) {
-            await exo.handle(req, res, raw, secure);
-            return;
-          }
-          const exchange = /^\/powershell\/?(\?.*)?$/i.test(req.url ?? '');
-          if (req.method !== 'POST' || (!exchange && !/^\/wsman\/?(\?.*)?$/i.test(req.url ?? ''))) {
-            res.writeHead(404).end();
-            return;
-          }
-          if (exchange && answerFrontEnd(behaviours, req, res, secure)) return;
-          const unauthorized = (): void => answerUnauthorized(behaviours, res, exchange);
-
-          const handshake = await gssSessions.handshake(req, res, behaviours.authSchemes, unauthorized);
-          if (handshake.answered) return;
-          const { finalToken } = handshake;
-          const opened = await gssSessions.body(req, res, raw, secure, finalToken);
-          if (!opened) return;
-          const { body, sealing } = opened;
-          const reply = async (
-            status: number,
-            text: string,
-            headers: Record<string, string | string[]> = {},
-          ): Promise<void> => {
-            const h: Record<string, string | string[]> = { ...headers };
-            if (finalToken) h['www-authenticate'] = finalToken;
-            if (sealing) {
-              const enc = await encryptMessage(sealing, text);
-              gssSessions.encrypted();
-              res.writeHead(status, { ...h, 'content-type': enc.contentType }).end(enc.body);
-            } else {
-              res.writeHead(status, { ...h, 'content-type': 'application/soap+xml;charset=UTF-8' }).end(text);
-            }
-          };
-
-          const user =
-            gssSessions.user(req.socket) ??
-            accounts.authorized(req, {
-              clientCa: clientCa !== undefined,
-              basic: behaviours.authSchemes.includes('Basic'),
-            });
-          const identify = /<(?:[\w.-]+:)?Identify\s*\/?>/.test(body);
-          if (identify && (user || (!exchange && req.headers['wsmanidentify'] === 'unauthenticated'))) {
-            requestCounts.set('Identify', (requestCounts.get('Identify') ?? 0) + 1);
-            await reply(200, identifyResponse(user !== undefined));
-            return;
-          }
-          if (!user) {
-            unauthorized();
-            return;
-          }
-          try {
-            const request = parseLabRequest(body);
-            if (await injectFault(behaviours.faults, fired, request, req, res)) return;
-            const tooLarge = checkRequestSize(limits, Buffer.byteLength(body));
-            if (tooLarge) {
-              await reply(500, quota(request, tooLarge));
-              return;
-            }
-            const cookies: string[] = [];
-            inFlightRequests++;
-            const out = await handle(request, user, exchange, req.headers.cookie ?? '', (c) =>
-              cookies.push(c),
-            ).finally(() => inFlightRequests--);
-            const status = out.includes('<s:Fault>') ? 500 : 200;
-            await reply(status, out, cookies.length > 0 ? { 'set-cookie': cookies } : {});
-          } catch (e) {
-            res.writeHead(500, { 'content-type': 'text/plain' }).end(`lab error: ${(e as Error).message}`);
-          }
-        })();
-      });
-    };
-  const server: Server = createHttpsServer(
-    {
-      cert: cert.cert,
-      key: cert.key,
-      // Ask for a client certificate but let the request decide (401 when it is missing or bad).
-      ...(clientCa ? { requestCert: true, rejectUnauthorized: false, ca: clientCa.cert } : {}),
-    },
-    listener(true),
-  );
-  const plain = createHttpServer(listener(false));
-  plain.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  const inFlight = { count: 0 };
+  const clientCaOn = clientCa !== undefined;
+  const ctx = { exo, behaviours, limits, accounts, gssSessions, requestCounts, fired, handle, inFlight };
+  const listener = (secure: boolean) => labListener({ ...ctx, clientCa: clientCaOn }, secure);
+  let listening: Awaited<ReturnType<typeof listenLab>>;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject); // EADDRINUSE, EACCES: reject instead of an unhandled 'error' event
-      server.listen(options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    listening = await listenLab(cert, clientCa?.cert, listener, options.port);
   } catch (e) {
     await registry.close();
-    await new Promise<void>((resolve) => plain.close(() => resolve()));
     await gssSessions.close();
     await sshd?.close();
     await rm(stateDir, { recursive: true, force: true });
     throw e;
   }
+  const { server, plain, sockets } = listening;
   const port = (server.address() as AddressInfo).port;
   return {
     url: `https://localhost:${port}/wsman`,
@@ -385,7 +255,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     limits,
     stats(): LabStats {
       const { commands, operations } = registry.usage();
-      return { shells: shells.size + cmdShells.size, commands, operations, inFlight: inFlightRequests };
+      return { shells: shells.size + cmdShells.size, commands, operations, inFlight: inFlight.count };
     },
     async close(): Promise<void> {
       await registry.close();
@@ -399,4 +269,82 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The parts that outlive requests: the GSSAPI acceptor and sessions, the state directory, the SSH endpoint. */
+async function startLabServices(
+  options: LabOptions,
+  accounts: LabAccounts,
+): Promise<{
+  gssSessions: GssSessions;
+  stateDir: string;
+  sshd: Awaited<ReturnType<typeof startLabSsh>> | undefined;
+}> {
+  const acceptor = options.gssapi
+    ? await GssAcceptor.start({
+        env: options.gssapi.env,
+        ...(options.gssapi.python !== undefined ? { python: options.gssapi.python } : {}),
+      })
+    : undefined;
+  const gssSessions = new GssSessions(
+    acceptor,
+    options.gssapi?.mapUser ?? ((principal) => accounts.userOfPrincipal(principal)),
+  );
+  const stateDir = await mkdtemp(join(tmpdir(), 'psrp-lab-'));
+  const sshd = options.ssh
+    ? await startLabSsh({
+        stateDir,
+        accounts: accounts.accounts,
+        pwsh: options.pwsh,
+        mailboxCount: options.mailboxCount,
+        ssh: options.ssh === true ? {} : options.ssh,
+      }).catch(async (e: unknown) => {
+        await gssSessions.close();
+        await rm(stateDir, { recursive: true, force: true });
+        throw e;
+      })
+    : undefined;
+  return { gssSessions, stateDir, sshd };
+}
+
+/** The HTTPS and plain-HTTP servers, listening on loopback (HTTPS on `port`, default any). */
+async function listenLab(
+  cert: TestCertificate,
+  clientCaCert: string | undefined,
+  listener: (secure: boolean) => RequestListener,
+  port: number | undefined,
+): Promise<{ server: Server; plain: HttpServer; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createHttpsServer(
+    {
+      cert: cert.cert,
+      key: cert.key,
+      // Ask for a client certificate but let the request decide (401 when it is missing or bad).
+      ...(clientCaCert ? { requestCert: true, rejectUnauthorized: false, ca: clientCaCert } : {}),
+    },
+    listener(true),
+  );
+  const plain = createHttpServer(listener(false));
+  plain.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject); // EADDRINUSE, EACCES: reject instead of an unhandled 'error' event
+      server.listen(port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    await new Promise<void>((resolve) => plain.close(() => resolve()));
+    throw e;
+  }
+  return { server, plain, sockets };
 }

@@ -132,6 +132,48 @@ function stop(kdc: ChildProcess, underFaketime: boolean): void {
   kdc.kill('SIGTERM');
 }
 
+/** The realm's krb5.conf: this realm only, its KDC on loopback, no DNS (MIT krb5.conf(5)). */
+function krb5ConfText(realm: string, kdcPort: number, clockOffset: boolean): string {
+  return [
+    '[libdefaults]',
+    `  default_realm = ${realm}`,
+    '  dns_canonicalize_hostname = false',
+    '  rdns = false',
+    '  dns_lookup_kdc = false',
+    '  dns_lookup_realm = false',
+    '  udp_preference_limit = 1',
+    '  forwardable = false',
+    // MIT clients otherwise adopt the KDC's clock (kdc_timesync, default on) instead of failing.
+    ...(clockOffset ? ['  kdc_timesync = 0'] : []),
+    '[realms]',
+    `  ${realm} = {`,
+    `    kdc = 127.0.0.1:${kdcPort}`,
+    '  }',
+    '[domain_realm]',
+    `  localhost = ${realm}`,
+    '',
+  ].join('\n');
+}
+
+/** The KDC's kdc.conf: loopback only, AES keys, the database and log in `dir` (MIT kdc.conf(5)). */
+function kdcConfText(realm: string, kdcPort: number, dir: string): string {
+  return [
+    '[kdcdefaults]',
+    `  kdc_listen = 127.0.0.1:${kdcPort}`,
+    `  kdc_tcp_listen = 127.0.0.1:${kdcPort}`,
+    '[realms]',
+    `  ${realm} = {`,
+    `    database_name = ${join(dir, 'principal')}`,
+    `    key_stash_file = ${join(dir, 'stash')}`,
+    `    acl_file = ${join(dir, 'kadm5.acl')}`,
+    '    supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal',
+    '  }',
+    '[logging]',
+    `  kdc = FILE:${join(dir, 'kdc.log')}`,
+    '',
+  ].join('\n');
+}
+
 /** Makes the realm and starts its KDC (`krb5kdc -n`); about a second. */
 export async function startTestRealm(options: TestRealmOptions = {}): Promise<TestRealm> {
   const realm = options.realm ?? 'PSRP.TEST';
@@ -151,46 +193,8 @@ export async function startTestRealm(options: TestRealmOptions = {}): Promise<Te
   const kdcProfile = join(dir, 'kdc.conf');
   const keytab = join(dir, 'http.keytab');
   const ntlmUserFile = join(dir, 'ntlm-users');
-  await writeFile(
-    krb5Config,
-    [
-      '[libdefaults]',
-      `  default_realm = ${realm}`,
-      '  dns_canonicalize_hostname = false',
-      '  rdns = false',
-      '  dns_lookup_kdc = false',
-      '  dns_lookup_realm = false',
-      '  udp_preference_limit = 1',
-      '  forwardable = false',
-      // MIT clients otherwise adopt the KDC's clock (kdc_timesync, default on) instead of failing.
-      ...(options.kdcClockOffset === undefined ? [] : ['  kdc_timesync = 0']),
-      '[realms]',
-      `  ${realm} = {`,
-      `    kdc = 127.0.0.1:${kdcPort}`,
-      '  }',
-      '[domain_realm]',
-      `  localhost = ${realm}`,
-      '',
-    ].join('\n'),
-  );
-  await writeFile(
-    kdcProfile,
-    [
-      '[kdcdefaults]',
-      `  kdc_listen = 127.0.0.1:${kdcPort}`,
-      `  kdc_tcp_listen = 127.0.0.1:${kdcPort}`,
-      '[realms]',
-      `  ${realm} = {`,
-      `    database_name = ${join(dir, 'principal')}`,
-      `    key_stash_file = ${join(dir, 'stash')}`,
-      `    acl_file = ${join(dir, 'kadm5.acl')}`,
-      '    supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal',
-      '  }',
-      '[logging]',
-      `  kdc = FILE:${join(dir, 'kdc.log')}`,
-      '',
-    ].join('\n'),
-  );
+  await writeFile(krb5Config, krb5ConfText(realm, kdcPort, options.kdcClockOffset !== undefined));
+  await writeFile(kdcProfile, kdcConfText(realm, kdcPort, dir));
   await writeFile(
     ntlmUserFile,
     Object.entries(users)

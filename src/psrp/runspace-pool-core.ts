@@ -398,22 +398,9 @@ export class RunspacePoolCore {
         this.events.push({ type: 'UserEvent', event: value });
         return;
       case 'RunspacePoolHostCall':
-      case 'PipelineHostCall': {
-        const mi = v['mi'];
-        const methodId = mi instanceof PSEnumValue ? mi.value : Number(mi);
-        const method = hostMethodName(methodId);
-        const mp = v['mp'];
-        this.events.push({
-          type: 'HostCall',
-          pipelineId: msg.typeName === 'PipelineHostCall' ? pipelineEvent() : null,
-          callId: BigInt(String(v['ci'] ?? 0)),
-          methodId,
-          method,
-          args: Array.isArray(mp) ? mp : [],
-          isVoid: method !== undefined && VOID_HOST_METHODS.has(method),
-        });
+      case 'PipelineHostCall':
+        this.events.push(hostCallEvent(v, msg.typeName === 'PipelineHostCall' ? pipelineEvent() : null));
         return;
-      }
       case 'PipelineOutput':
         this.events.push({ type: 'PipelineOutput', pipelineId: pipelineEvent(), value });
         return;
@@ -446,6 +433,23 @@ export class RunspacePoolCore {
         });
     }
   }
+}
+
+/** A RUNSPACEPOOL_HOST_CALL or PIPELINE_HOST_CALL as an event (MS-PSRP 2.2.2.15, 2.2.2.27). */
+function hostCallEvent(v: Record<string, unknown>, pipelineId: string | null): PsrpEvent {
+  const mi = v['mi'];
+  const methodId = mi instanceof PSEnumValue ? mi.value : Number(mi);
+  const method = hostMethodName(methodId);
+  const mp = v['mp'];
+  return {
+    type: 'HostCall',
+    pipelineId,
+    callId: BigInt(String(v['ci'] ?? 0)),
+    methodId,
+    method,
+    args: Array.isArray(mp) ? mp : [],
+    isVoid: method !== undefined && VOID_HOST_METHODS.has(method),
+  };
 }
 
 /** The client side of one pipeline (or a GET_COMMAND_METADATA call). */
