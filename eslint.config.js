@@ -4,6 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const io = ['node:net', 'node:tls', 'node:http', 'node:https', 'node:child_process', 'node:fs', 'node:fs/promises', 'undici'];
+/** `../<folder>/*` from a part's top folder and from one folder below it. */
+const upTo = (folders) => folders.flatMap((f) => [`../${f}/*`, `../../${f}/*`, `../../${f}/**`]);
 const forbid = (names, patterns = []) => ({
   'no-restricted-imports': ['error', { paths: names.map((name) => ({ name, message: 'layering: see docs/architecture.md' })), patterns }],
 });
@@ -22,45 +24,61 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['src/clixml/**', 'src/psrp/**', 'src/wsman/**', 'src/outofproc/**'],
+  // The sans-IO core, one block per part, with the never-rules of ../shared/design/layers.json
+  // between the core's parts too (a folder at any depth below the part: codecs/ in clixml/).
+  ...[
+    ['clixml', ['psrp', 'wsman', 'outofproc', 'auth'], 'CLIXML knows nothing of framing'],
+    ['psrp', ['wsman', 'outofproc', 'auth'], 'the PSRP core is transport-agnostic'],
+    ['wsman', ['psrp', 'clixml', 'outofproc', 'auth'], 'PSRP payloads are opaque bytes to WS-Man'],
+    ['outofproc', ['wsman', 'auth'], 'out-of-process framing carries opaque PSRP bytes'],
+  ].map(([part, siblings, why]) => ({
+    files: [`src/${part}/**`],
     rules: {
-      ...forbid(io, [{ group: ['../client/*', '../http/*', '../exchange/*', '../lab/*'], message: 'sans-IO core: see docs/architecture.md' }]),
+      ...forbid(io, [
+        { group: upTo(['client', 'http', 'exchange', 'cli', 'lab']), message: 'sans-IO core: see docs/architecture.md' },
+        { group: upTo(siblings), message: `${why}: see docs/architecture.md` },
+        { group: ['../index.js', '../../index.js'], message: 'the core is below the public surface' },
+      ]),
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate'],
     },
-  },
+  })),
   {
     // NTLM and the other authentication codecs are sans-IO too (bytes in, bytes out; node:crypto is allowed).
     files: ['src/auth/**'],
     rules: {
-      ...forbid(io, [{ group: ['../client/*', '../exchange/*', '../lab/*', '../wsman/*', '../psrp/*', '../clixml/*'], message: 'sans-IO core: see docs/architecture.md' }]),
+      ...forbid(io, [{ group: upTo(['client', 'http', 'exchange', 'cli', 'lab', 'wsman', 'psrp', 'clixml']), message: 'sans-IO mechanisms know no transport (authenticators live in http/): see docs/architecture.md' }]),
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate'],
     },
   },
   {
     // The transport knows no SOAP, no PSRP and nothing above it (2.2.9.1 encryption is HTTP framing).
     files: ['src/http/**'],
-    rules: forbid([], [{ group: ['../client/*', '../exchange/*', '../cli/*', '../lab/*', '../wsman/*', '../psrp/*', '../clixml/*', '../outofproc/*', '../index.js'], message: 'http/ uses auth/ and the ground only: see docs/architecture.md' }]),
+    rules: forbid([], [{ group: [...upTo(['client', 'exchange', 'cli', 'lab', 'wsman', 'psrp', 'clixml', 'outofproc']), '../index.js', '../../index.js'], message: 'http/ uses auth/ and the ground only: see docs/architecture.md' }]),
   },
   {
     // The generic client knows no Exchange, no terminal and not its test double; the surface re-exports it.
     files: ['src/client/**'],
-    rules: forbid([], [{ group: ['../exchange/*', '../cli/*', '../lab/*', '../index.js'], message: 'client/ is below the public surface: see docs/architecture.md' }]),
+    rules: forbid([], [{ group: [...upTo(['exchange', 'cli', 'lab']), '../index.js', '../../index.js'], message: 'client/ is below the public surface: see docs/architecture.md' }]),
   },
   {
     // psrp/exchange is built on the public surface only (src/index.ts).
     files: ['src/exchange/**'],
-    rules: forbid([], [{ group: ['../client/*', '../http/*', '../wsman/*', '../psrp/*', '../clixml/*', '../auth/*', '../outofproc/*', '../internal/*', '../errors.js', '../cli/*', '../lab/*'], message: 'exchange/ uses the public surface (../index.js) only: see docs/architecture.md' }]),
+    rules: forbid([], [{ group: [...upTo(['client', 'http', 'wsman', 'psrp', 'clixml', 'auth', 'outofproc', 'internal', 'cli', 'lab']), '../errors.js', '../../errors.js'], message: 'exchange/ uses the public surface (../index.js) only: see docs/architecture.md' }]),
   },
   {
     // The CLI uses the public surfaces only: psrp, psrp/exchange and psrp/lab.
     files: ['src/cli/**'],
-    rules: forbid([], [{ group: ['../client/*', '../http/*', '../wsman/*', '../psrp/*', '../clixml/*', '../auth/*', '../outofproc/*', '../errors.js'], message: 'cli/ uses the public surfaces (../index.js, ../exchange/index.js, ../lab/*) only: see docs/architecture.md' }]),
+    rules: forbid([], [{ group: [...upTo(['client', 'http', 'wsman', 'psrp', 'clixml', 'auth', 'outofproc']), '../errors.js'], message: 'cli/ uses the public surfaces (../index.js, ../exchange/index.js, ../lab/*) only: see docs/architecture.md' }]),
   },
   {
     // The lab is a WinRM double: it may use every protocol layer, but nothing that builds on the library's surface.
     files: ['src/lab/**'],
     rules: forbid([], [{ group: ['../exchange/*', '../cli/*', '../index.js'], message: 'lab/ is beside the library, not above it: see docs/architecture.md' }]),
+  },
+  {
+    // The public surface re-exports the library; Exchange and the lab are their own entry points.
+    files: ['src/index.ts'],
+    rules: forbid([], [{ group: ['./exchange/*', './lab/*', './cli/*'], message: 'psrp/exchange and psrp/lab are separate entry points: see docs/architecture.md' }]),
   },
   {
     files: ['src/internal/**'],
