@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { findPwsh } from '../client/outofproc-connection.js';
 import { exchangeRunspaceLaunch, type LabRole } from './exchange-runspace.js';
 import { freePort } from './loopback-port.js';
-import { launchSshd, run, tool } from './test-sshd.js';
+import { launchSshd, run, tool, writeSshdConfig } from './test-sshd.js';
 
 /** `startLab({ ssh: … })`: `true`, or where to listen and keep keys. */
 export interface LabSshOptions {
@@ -146,31 +146,29 @@ export async function startLabSsh(options: {
 
   const port = options.ssh.port ?? (await freePort());
   const hostPublicKey = await pub(key('host_key'));
-  await writeFile(file('known_hosts'), `[127.0.0.1]:${port} ${hostPublicKey}\n`);
   const username = userInfo().username;
-  await writeFile(
+  await writeSshdConfig(
     file('sshd_config'),
+    file('known_hosts'),
+    {
+      port,
+      hostKey: key('host_key'),
+      pidFile: file('sshd.pid'),
+      authorizedKeysFile: file('authorized_keys'),
+      user: username,
+    },
+    hostPublicKey,
     [
-      'ListenAddress 127.0.0.1',
-      `Port ${port}`,
-      `HostKey ${key('host_key')}`,
-      `PidFile ${file('sshd.pid')}`,
-      `AuthorizedKeysFile ${file('authorized_keys')}`,
-      `AllowUsers ${username}`,
       // Every lab key has a forced command; root (a CI container) logs in with those only.
       'PermitRootLogin forced-commands-only',
-      'StrictModes no',
-      'UsePAM no',
       'AuthenticationMethods publickey',
       'PubkeyAuthentication yes',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
-      'LogLevel VERBOSE',
       // Names the forced command reads from SSH_ORIGINAL_COMMAND (a session without one has no lab key).
       'Subsystem powershell psrp-lab-subsystem powershell',
       'Subsystem exchange psrp-lab-subsystem exchange',
-      '',
-    ].join('\n'),
+    ],
   );
   const proc = await launchSshd(sshd, file('sshd_config'));
   const ssh: LabSsh = {

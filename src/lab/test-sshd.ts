@@ -163,6 +163,47 @@ export async function launchSshd(sshd: string, config: string): Promise<SshdProc
   };
 }
 
+/** Where a private sshd listens and whom it lets in: the part of its configuration every lab sshd shares. */
+export interface SshdBase {
+  readonly port: number;
+  readonly hostKey: string;
+  readonly pidFile: string;
+  readonly authorizedKeysFile: string;
+  readonly user: string;
+}
+
+/**
+ * Writes a private sshd's configuration: loopback only, this port, its own host key, pid file and
+ * authorized_keys, the one account it runs as, no PAM or file-mode checks (a temporary directory),
+ * verbose log; then `settings` (authentication methods, subsystems). Also writes the known_hosts
+ * line a client needs for it.
+ */
+export async function writeSshdConfig(
+  configFile: string,
+  knownHostsFile: string,
+  base: SshdBase,
+  hostPublicKey: string,
+  settings: readonly string[],
+): Promise<void> {
+  await writeFile(knownHostsFile, `[127.0.0.1]:${base.port} ${hostPublicKey}\n`);
+  await writeFile(
+    configFile,
+    [
+      'ListenAddress 127.0.0.1',
+      `Port ${base.port}`,
+      `HostKey ${base.hostKey}`,
+      `PidFile ${base.pidFile}`,
+      `AuthorizedKeysFile ${base.authorizedKeysFile}`,
+      `AllowUsers ${base.user}`,
+      'StrictModes no',
+      'UsePAM no',
+      'LogLevel VERBOSE',
+      ...settings,
+      '',
+    ].join('\n'),
+  );
+}
+
 /** Starts the private sshd; about a second. */
 export async function startTestSshd(options: TestSshdOptions = {}): Promise<TestSshd> {
   const sshd = tool('sshd');
@@ -199,32 +240,30 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
   );
   const port = await freePort();
   const hostPublicKey = (await pub('host_key')).split(/\s+/).slice(0, 2).join(' ');
-  await writeFile(file('known_hosts'), `[127.0.0.1]:${port} ${hostPublicKey}\n`);
   const username = userInfo().username;
-  await writeFile(
+  await writeSshdConfig(
     file('sshd_config'),
+    file('known_hosts'),
+    {
+      port,
+      hostKey: file('host_key'),
+      pidFile: file('sshd.pid'),
+      authorizedKeysFile: file('authorized_keys'),
+      user: username,
+    },
+    hostPublicKey,
     [
-      'ListenAddress 127.0.0.1',
-      `Port ${port}`,
-      `HostKey ${file('host_key')}`,
-      `PidFile ${file('sshd.pid')}`,
-      `AuthorizedKeysFile ${file('authorized_keys')}`,
-      `AllowUsers ${username}`,
       // Root may log in (a CI container runs as root); password logins are allowed so that their
       // refusal can be tested; no password is set here.
       'PermitRootLogin yes',
-      'StrictModes no',
-      'UsePAM no',
       'PubkeyAuthentication yes',
       'PasswordAuthentication yes',
       'KbdInteractiveAuthentication yes',
       'PermitEmptyPasswords no',
       'MaxAuthTries 10',
-      'LogLevel VERBOSE',
       `Subsystem powershell ${pwsh} -sshs -NoLogo -NoProfile`,
       `Subsystem powershell-jea ${pwsh} -sshs -NoLogo -NoProfile -ConfigurationFile ${file('jea.pssc')}`,
-      '',
-    ].join('\n'),
+    ],
   );
   const sshdProcess = await launchSshd(sshd, file('sshd_config'));
   const killSessions = sshdProcess.killSessions;
