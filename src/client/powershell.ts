@@ -302,7 +302,8 @@ export class PowerShell {
     const userSignals = [options.signal, limit?.signal].filter((s): s is AbortSignal => s !== undefined);
     const stopController = new AbortController();
     this.stopRequested = () => stopController.abort(new PsrpError('The pipeline was stopped', { code: 'PSRP_PIPELINE_STOPPED' }));
-    const signal = AbortSignal.any([...userSignals, stopController.signal]);
+    // AbortSignal.any costs ~25 us (weak references, a registry): only when there is more than one.
+    const signal = userSignals.length === 0 ? stopController.signal : AbortSignal.any([...userSignals, stopController.signal]);
     const release = await this.pool.acquire(signal);
     const run: Execution = { pipeline: undefined, created: false, finished: false, failure: undefined, buffer: [], setState };
     try {

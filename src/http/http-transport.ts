@@ -7,9 +7,7 @@
  * certificate bypass unless asked for by name.
  */
 import type { SecureContext } from 'node:tls';
-import type { Dispatcher } from 'undici';
 import { tlsServerEndPoint } from '../auth/channel-bindings.js';
-import { request } from './undici-parts.js';
 import {
   AuthenticationError,
   InvalidArgumentError,
@@ -27,7 +25,8 @@ import { ConnectionPool, type Lease, type PoolSharing } from './connection-pool.
 import { parseProxyOption, proxyFor, type ProxySetting } from './proxy.js';
 import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, isSoapEnvelope, statusError, where } from './http-errors.js';
-import { decodeBody, readBounded } from './response-body.js';
+import { decodeBody } from './response-body.js';
+import { roundTrip, type RoundTrip } from './round-trip.js';
 import { extraHeaders, parseUrl, transportLimits, type TransportLimits } from './transport-options.js';
 import type { HttpExchangeEvent, HttpTransportOptions } from './transport-options.js';
 import { caList } from './ca-list.js';
@@ -37,13 +36,6 @@ import { contextId, tlsOptions } from './tls-context.js';
 import { redirectTarget } from './redirect-policy.js';
 import { decryptMessage, encryptedBoundary, encryptMessage } from './message-encryption.js';
 import type { WSManSendOptions, WSManTransport } from './wsman-transport.js';
-
-/** A response whose body has been read (or drained, for a redirect). */
-interface RoundTrip {
-  readonly status: number;
-  readonly headers: Dispatcher.ResponseData['headers'];
-  readonly bytes: Buffer;
-}
 
 /** What one `send` knows of its authentication between attempts. */
 interface AuthProgress {
@@ -84,6 +76,13 @@ function originOf(url: URL): string {
   let origin = origins.get(url);
   if (origin === undefined) origins.set(url, (origin = url.origin));
   return origin;
+}
+/** `url.pathname + url.search`, kept per URL object (each getter call builds a new string). */
+const paths = new WeakMap<URL, string>();
+function pathOf(url: URL): string {
+  let path = paths.get(url);
+  if (path === undefined) paths.set(url, (path = url.pathname + url.search));
+  return path;
 }
 const EMPTY = Buffer.alloc(0);
 
@@ -498,7 +497,7 @@ export class HttpTransport implements WSManTransport {
    * One request on a pooled connection, its body read (bounded) or, for a redirect, drained. The
    * connection goes back to the pool only once the body is consumed or destroyed.
    */
-  async #roundTrip(
+  #roundTrip(
     lease: Lease,
     url: URL,
     headers: Record<string, string>,
@@ -506,23 +505,17 @@ export class HttpTransport implements WSManTransport {
     signal: AbortSignal,
     waitMs: number,
   ): Promise<RoundTrip> {
-    const res = await request(lease.client, {
-      path: url.pathname + url.search,
-      method: 'POST',
+    return roundTrip(lease.client, {
+      path: pathOf(url),
       headers,
       body,
       signal,
+      maxBytes: this.#o.maxResponseBytes,
       // The server may take `waitMs` (a Receive's OperationTimeout) before it answers; beyond
       // that, and between two chunks of the body, `readTimeoutMs` of silence is a timeout.
       headersTimeout: this.#o.readTimeoutMs + waitMs,
       bodyTimeout: this.#o.readTimeoutMs,
     });
-    if (REDIRECTS.has(res.statusCode)) {
-      await res.body.dump({ limit: 65_536 });
-      return { status: res.statusCode, headers: res.headers, bytes: Buffer.alloc(0) };
-    }
-    const bytes = await readBounded(res, this.#o.maxResponseBytes, signal);
-    return { status: res.statusCode, headers: res.headers, bytes };
   }
 
   /** Checks a redirect (see redirect-policy.ts) and returns where to go, or throws the reason not to. */

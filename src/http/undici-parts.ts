@@ -13,7 +13,6 @@ import { createRequire } from 'node:module';
 import type {
   buildConnector as BuildConnector,
   Client as UndiciClient,
-  Dispatcher,
   ProxyAgent as UndiciProxyAgent,
 } from 'undici';
 
@@ -35,34 +34,6 @@ export const Client: typeof UndiciClient = part('lib/dispatcher/client.js', 'Cli
 
 /** undici's `buildConnector` (TCP/TLS connect with a session cache). */
 export const buildConnector: typeof BuildConnector = part('lib/core/connect.js', 'buildConnector');
-
-type RequestMethod = (
-  this: Dispatcher,
-  options: Dispatcher.RequestOptions,
-) => Promise<Dispatcher.ResponseData>;
-
-/**
- * undici's `Dispatcher.prototype.request` (the package's index adds it to every dispatcher; its own
- * file is `lib/api/api-request.js`).
- */
-const requestMethod: RequestMethod = (() => {
-  try {
-    const value: unknown = require('undici/lib/api/api-request.js');
-    if (typeof value === 'function') return value as RequestMethod;
-  } catch {
-    // Not in this version's layout: the package's index has it.
-  }
-  return (require('undici') as { Dispatcher: { prototype: { request: RequestMethod } } }).Dispatcher.prototype
-    .request;
-})();
-
-/** `dispatcher.request(options)`, whether or not undici's index has been loaded. */
-export function request(
-  dispatcher: Dispatcher,
-  options: Dispatcher.RequestOptions,
-): Promise<Dispatcher.ResponseData> {
-  return requestMethod.call(dispatcher, options);
-}
 
 /**
  * undici's `ProxyAgent`, loaded on first use (only a transport with a proxy needs it) from the
