@@ -14,6 +14,7 @@ import { Client as UndiciClient } from './undici-parts.js';
 import { TimeoutError, TransportError } from '../errors.js';
 import { proxiedConnection } from './proxy.js';
 import { sharedConnector } from './tls-context.js';
+import type { AbortLike } from './request-abort.js';
 
 interface Slot {
   /** A Client, or one tunnelled through a proxy (see proxy.ts). */
@@ -112,11 +113,11 @@ export class ConnectionPool {
   }
 
   /** Takes the first idle connection, opens a new one under the cap, or waits for one. */
-  acquire(signal?: AbortSignal): Promise<Lease> {
+  acquire(signal?: AbortLike): Promise<Lease> {
     if (this.#closed) return Promise.reject(closedError());
     // An abort rejects with the caller's own reason, whatever its type (AbortSignal semantics).
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-    if (signal?.aborted) return Promise.reject(signal.reason as unknown);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const idle = this.#slots.findIndex((s) => !s.busy);
     if (idle >= 0) return Promise.resolve(this.#lease(idle));
     if (this.#slots.length < this.#max) {

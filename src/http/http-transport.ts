@@ -27,6 +27,7 @@ import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody } from './response-body.js';
 import { roundTrip, type RoundTrip } from './round-trip.js';
+import { RequestAbort, type AbortLike } from './request-abort.js';
 import { extraHeaders, parseUrl, transportLimits, type TransportLimits } from './transport-options.js';
 import type { HttpExchangeEvent, HttpTransportOptions } from './transport-options.js';
 import { caList } from './ca-list.js';
@@ -57,7 +58,7 @@ interface Attempt {
   readonly pool: ConnectionPool;
   readonly lease: Lease;
   readonly body: Buffer;
-  readonly signal: AbortSignal;
+  readonly signal: AbortLike;
   readonly stage: TimeoutStage;
   readonly waitMs: number;
 }
@@ -110,7 +111,7 @@ export class HttpTransport implements WSManTransport {
   /** Per-connection authenticators of a connection-bound scheme (see #authFor). */
   readonly #connectionAuth = new WeakMap<Lease['client'], Authenticator>();
   #authClaimed = false;
-  readonly #inflight = new Set<AbortController>();
+  readonly #inflight = new Set<RequestAbort>();
   readonly #headers: Record<string, string>;
   readonly #tls: Readonly<Record<string, unknown>>;
   readonly #proxy: ProxySetting;
@@ -200,7 +201,7 @@ export class HttpTransport implements WSManTransport {
     if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
     const outer = options.signal;
     outer?.throwIfAborted();
-    const controller = new AbortController();
+    const controller = new RequestAbort();
     const onAbort = (): void => controller.abort(outer?.reason);
     outer?.addEventListener('abort', onAbort, { once: true });
     const stage = options.stage ?? 'request';
@@ -223,14 +224,9 @@ export class HttpTransport implements WSManTransport {
     }, limit);
     this.#inflight.add(controller);
     try {
-      return await this.#exchange(
-        Buffer.from(envelope, 'utf8'),
-        controller.signal,
-        stage,
-        options.waitMs ?? 0,
-      );
+      return await this.#exchange(Buffer.from(envelope, 'utf8'), controller, stage, options.waitMs ?? 0);
     } catch (err) {
-      if (controller.signal.aborted) throw this.#secrets.scrub(controller.signal.reason);
+      if (controller.aborted) throw this.#secrets.scrub(controller.reason);
       throw this.#secrets.scrub(err);
     } finally {
       clearTimeout(timer);
@@ -245,7 +241,7 @@ export class HttpTransport implements WSManTransport {
    * (see {@link #authRound}), or, over http:// with a sealing scheme, the sealed message after the
    * handshake that made its context.
    */
-  async #exchange(body: Buffer, signal: AbortSignal, stage: TimeoutStage, waitMs: number): Promise<string> {
+  async #exchange(body: Buffer, signal: AbortLike, stage: TimeoutStage, waitMs: number): Promise<string> {
     let url = this.#url;
     let redirects = 0;
     const auth: AuthProgress = { attempt: 0, pending: undefined };
@@ -274,14 +270,14 @@ export class HttpTransport implements WSManTransport {
   /** A connection from the pool of `url`'s origin; a failure to get one as a typed error. */
   async #connection(
     url: URL,
-    signal: AbortSignal,
+    signal: AbortLike,
     stage: TimeoutStage,
   ): Promise<{ readonly pool: ConnectionPool; readonly lease: Lease }> {
     const pool = this.#pool(url);
     try {
       return { pool, lease: await pool.acquire(signal) };
     } catch (err) {
-      throw signal.aborted ? (signal.reason as unknown) : this.#failure(err, url, stage);
+      throw signal.aborted ? (signal.reason) : this.#failure(err, url, stage);
     }
   }
 
@@ -376,7 +372,7 @@ export class HttpTransport implements WSManTransport {
       res = await this.#roundTrip(at.lease, url, headers, payload, signal, at.waitMs);
     } catch (err) {
       const failure: unknown = signal.aborted
-        ? (signal.reason as unknown)
+        ? (signal.reason)
         : this.#failure(err, url, at.stage);
       report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
       throw failure;
@@ -502,7 +498,7 @@ export class HttpTransport implements WSManTransport {
     url: URL,
     headers: Record<string, string>,
     body: Buffer,
-    signal: AbortSignal,
+    signal: AbortLike,
     waitMs: number,
   ): Promise<RoundTrip> {
     return roundTrip(lease.client, {

@@ -13,6 +13,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { TransportError } from '../errors.js';
+import type { AbortLike } from './request-abort.js';
 
 /** A response whose body has been read (or drained, for a redirect). */
 export interface RoundTrip {
@@ -33,7 +34,7 @@ export interface RoundTripRequest {
   readonly headersTimeout: number;
   /** Milliseconds of silence allowed between two chunks of the body (undici's `bodyTimeout`). */
   readonly bodyTimeout: number;
-  readonly signal: AbortSignal;
+  readonly signal: AbortLike;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

@@ -3,7 +3,8 @@
 import type { IdSource } from '../internal/ids.js';
 import { Action, CONFIG_RESOURCE_URI, NS, type ActionName } from './namespaces.js';
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export interface EnvelopeContext {
   /** Full endpoint URL (wsa:To), e.g. `https://cas/PowerShell/?serializationLevel=Full`. */
@@ -40,21 +41,47 @@ export function buildEnvelope(ctx: EnvelopeContext, p: EnvelopeParts): BuiltEnve
   return build(ctx, p);
 }
 
+/** The header elements fixed for a context: built once per context object (contexts are replaced, never changed). */
+interface FixedHeader {
+  /** DataLocale, Locale and MaxEnvelopeSize (between Action and MessageID). */
+  readonly locales: string;
+  /** ReplyTo, ResourceURI, SessionId and To (after OperationTimeout). */
+  readonly addressing: string;
+}
+const fixedHeaders = new WeakMap<EnvelopeContext, FixedHeader>();
+
+function fixedHeader(ctx: EnvelopeContext): FixedHeader {
+  let fixed = fixedHeaders.get(ctx);
+  if (fixed === undefined) {
+    fixed = {
+      locales:
+        `<wsmv:DataLocale s:mustUnderstand="false" xml:lang="${esc(ctx.dataLocale)}" />` +
+        `<wsman:Locale s:mustUnderstand="false" xml:lang="${esc(ctx.locale)}" />` +
+        `<wsman:MaxEnvelopeSize s:mustUnderstand="true">${ctx.maxEnvelopeSize}</wsman:MaxEnvelopeSize>`,
+      addressing:
+        `<wsa:ReplyTo><wsa:Address s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo>` +
+        `<wsman:ResourceURI s:mustUnderstand="true">${esc(ctx.resourceUri)}</wsman:ResourceURI>` +
+        `<wsmv:SessionId s:mustUnderstand="false">uuid:${ctx.sessionId.toUpperCase()}</wsmv:SessionId>` +
+        `<wsa:To>${esc(ctx.to)}</wsa:To>`,
+    };
+    fixedHeaders.set(ctx, fixed);
+  }
+  return fixed;
+}
+
+const ENVELOPE_OPEN = `<s:Envelope xmlns:s="${NS.s}" xmlns:wsa="${NS.wsa}" xmlns:wsman="${NS.wsman}" xmlns:wsmv="${NS.wsmv}" xmlns:rsp="${NS.rsp}">`;
+
 function build(ctx: EnvelopeContext, p: EnvelopeParts): BuiltEnvelope {
   const messageId = `uuid:${ctx.ids.uuid().toUpperCase()}`;
   const action = Action[p.action];
   const timeout = p.operationTimeoutSeconds ?? ctx.operationTimeoutSeconds;
+  const fixed = fixedHeader(ctx);
   let header =
     `<wsa:Action s:mustUnderstand="true">${action}</wsa:Action>` +
-    `<wsmv:DataLocale s:mustUnderstand="false" xml:lang="${esc(ctx.dataLocale)}" />` +
-    `<wsman:Locale s:mustUnderstand="false" xml:lang="${esc(ctx.locale)}" />` +
-    `<wsman:MaxEnvelopeSize s:mustUnderstand="true">${ctx.maxEnvelopeSize}</wsman:MaxEnvelopeSize>` +
+    fixed.locales +
     `<wsa:MessageID>${messageId}</wsa:MessageID>` +
     `<wsman:OperationTimeout>PT${timeout}S</wsman:OperationTimeout>` +
-    `<wsa:ReplyTo><wsa:Address s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo>` +
-    `<wsman:ResourceURI s:mustUnderstand="true">${esc(ctx.resourceUri)}</wsman:ResourceURI>` +
-    `<wsmv:SessionId s:mustUnderstand="false">uuid:${ctx.sessionId.toUpperCase()}</wsmv:SessionId>` +
-    `<wsa:To>${esc(ctx.to)}</wsa:To>`;
+    fixed.addressing;
   if (p.options && Object.keys(p.options).length > 0) {
     header += '<wsman:OptionSet s:mustUnderstand="true">';
     for (const [k, v] of Object.entries(p.options)) {
@@ -67,13 +94,12 @@ function build(ctx: EnvelopeContext, p: EnvelopeParts): BuiltEnvelope {
   if (p.shellId !== undefined) {
     header += `<wsman:SelectorSet><wsman:Selector Name="ShellId">${esc(p.shellId.toUpperCase())}</wsman:Selector></wsman:SelectorSet>`;
   }
-  const xml =
-    `<s:Envelope xmlns:s="${NS.s}" xmlns:wsa="${NS.wsa}" xmlns:wsman="${NS.wsman}" xmlns:wsmv="${NS.wsmv}" xmlns:rsp="${NS.rsp}">` +
-    `<s:Header>${header}</s:Header><s:Body>${p.body}</s:Body></s:Envelope>`;
+  const xml = `${ENVELOPE_OPEN}<s:Header>${header}</s:Header><s:Body>${p.body}</s:Body></s:Envelope>`;
   return { xml, messageId, action };
 }
 
-const b64 = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+const b64 = (data: Uint8Array): string =>
+  Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
 
 /** Create a PowerShell shell carrying the pool's first fragments (MS-PSRP 3.1.5.3.1). */
 export function createShellEnvelope(
@@ -82,7 +108,10 @@ export function createShellEnvelope(
   creationData: Uint8Array,
   options: { readonly protocolVersion?: string; readonly idleTimeoutSeconds?: number } = {},
 ): BuiltEnvelope {
-  const idle = options.idleTimeoutSeconds !== undefined ? `<rsp:IdleTimeOut>PT${options.idleTimeoutSeconds}S</rsp:IdleTimeOut>` : '';
+  const idle =
+    options.idleTimeoutSeconds !== undefined
+      ? `<rsp:IdleTimeOut>PT${options.idleTimeoutSeconds}S</rsp:IdleTimeOut>`
+      : '';
   return build(ctx, {
     action: 'Create',
     options: { protocolversion: options.protocolVersion ?? '2.3' },
@@ -94,7 +123,12 @@ export function createShellEnvelope(
 }
 
 /** Command: create a pipeline, with its first fragments in Arguments (MS-PSRP 3.1.5.3.3). */
-export function commandEnvelope(ctx: EnvelopeContext, shellId: string, commandId: string, data: Uint8Array): BuiltEnvelope {
+export function commandEnvelope(
+  ctx: EnvelopeContext,
+  shellId: string,
+  commandId: string,
+  data: Uint8Array,
+): BuiltEnvelope {
   return build(ctx, {
     action: 'Command',
     shellId,
@@ -112,11 +146,19 @@ export function sendEnvelope(
   data: Uint8Array,
 ): BuiltEnvelope {
   const cmd = commandId === null ? '' : ` CommandId="${esc(commandId.toUpperCase())}"`;
-  return build(ctx, { action: 'Send', shellId, body: `<rsp:Send><rsp:Stream Name="${stream}"${cmd}>${b64(data)}</rsp:Stream></rsp:Send>` });
+  return build(ctx, {
+    action: 'Send',
+    shellId,
+    body: `<rsp:Send><rsp:Stream Name="${stream}"${cmd}>${b64(data)}</rsp:Stream></rsp:Send>`,
+  });
 }
 
 /** Receive output for the pool or a pipeline (MS-PSRP 3.1.5.3.7). */
-export function receiveEnvelope(ctx: EnvelopeContext, shellId: string, commandId: string | null): BuiltEnvelope {
+export function receiveEnvelope(
+  ctx: EnvelopeContext,
+  shellId: string,
+  commandId: string | null,
+): BuiltEnvelope {
   const cmd = commandId === null ? '' : ` CommandId="${esc(commandId.toUpperCase())}"`;
   return build(ctx, {
     action: 'Receive',
@@ -127,7 +169,12 @@ export function receiveEnvelope(ctx: EnvelopeContext, shellId: string, commandId
 }
 
 /** Signal a pipeline (stop: `powershell/signal/ctrl_c`; release: terminate). */
-export function signalEnvelope(ctx: EnvelopeContext, shellId: string, commandId: string, code: string): BuiltEnvelope {
+export function signalEnvelope(
+  ctx: EnvelopeContext,
+  shellId: string,
+  commandId: string,
+  code: string,
+): BuiltEnvelope {
   return build(ctx, {
     action: 'Signal',
     shellId,
@@ -156,9 +203,18 @@ export function maxPayloadBytes(maxEnvelopeSize: number, overhead: number): numb
 }
 
 /** Disconnect the shell, keeping it alive on the server (MS-PSRP 3.1.5.3.10, MS-WSMV 3.1.4.15). */
-export function disconnectEnvelope(ctx: EnvelopeContext, shellId: string, idleTimeoutSeconds?: number): BuiltEnvelope {
-  const idle = idleTimeoutSeconds !== undefined ? `<rsp:IdleTimeOut>PT${idleTimeoutSeconds}S</rsp:IdleTimeOut>` : '';
-  return build(ctx, { action: 'Disconnect', shellId, body: idle ? `<rsp:Disconnect>${idle}</rsp:Disconnect>` : '<rsp:Disconnect />' });
+export function disconnectEnvelope(
+  ctx: EnvelopeContext,
+  shellId: string,
+  idleTimeoutSeconds?: number,
+): BuiltEnvelope {
+  const idle =
+    idleTimeoutSeconds !== undefined ? `<rsp:IdleTimeOut>PT${idleTimeoutSeconds}S</rsp:IdleTimeOut>` : '';
+  return build(ctx, {
+    action: 'Disconnect',
+    shellId,
+    body: idle ? `<rsp:Disconnect>${idle}</rsp:Disconnect>` : '<rsp:Disconnect />',
+  });
 }
 
 /** Reconnect to a shell this client disconnected (MS-PSRP 3.1.5.3.11). */
@@ -171,9 +227,18 @@ export function reconnectEnvelope(ctx: EnvelopeContext, shellId: string): BuiltE
  * SESSION_CAPABILITY + CONNECT_RUNSPACEPOOL fragments in connectXml; or, with `commandId`, attach to
  * a disconnected pipeline.
  */
-export function connectEnvelope(ctx: EnvelopeContext, shellId: string, connectData: Uint8Array | null, commandId?: string): BuiltEnvelope {
+export function connectEnvelope(
+  ctx: EnvelopeContext,
+  shellId: string,
+  connectData: Uint8Array | null,
+  commandId?: string,
+): BuiltEnvelope {
   if (commandId !== undefined) {
-    return build(ctx, { action: 'Connect', shellId, body: `<rsp:Connect CommandId="${esc(commandId.toUpperCase())}" />` });
+    return build(ctx, {
+      action: 'Connect',
+      shellId,
+      body: `<rsp:Connect CommandId="${esc(commandId.toUpperCase())}" />`,
+    });
   }
   return build(ctx, {
     action: 'Connect',

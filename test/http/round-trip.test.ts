@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/http/undici-parts.js';
 import { roundTrip, type RoundTripRequest } from '../../src/http/round-trip.js';
 import { TransportError } from '../../src/errors.js';
+import { RequestAbort } from '../../src/http/request-abort.js';
 
 /** Answers by path: what each test needs of a server. */
 const routes: Record<string, (res: ServerResponse, body: string) => void> = {
@@ -137,5 +138,39 @@ describe('roundTrip: one POST, its whole bounded response (issue 17)', () => {
     } finally {
       await client.destroy();
     }
+  });
+
+  it('takes a RequestAbort as its signal: an abort ends the pending request with its reason', async () => {
+    const client = new Client(origin);
+    try {
+      const abort = new RequestAbort();
+      const reason = new Error('timed out');
+      const pending = roundTrip(client, req('/stall', { signal: abort }));
+      setTimeout(() => abort.abort(reason), 100);
+      await expect(pending).rejects.toBe(reason);
+    } finally {
+      await client.destroy();
+    }
+  });
+});
+
+describe('RequestAbort', () => {
+  it('aborts once, calls each listener once in order, not removed ones nor ones added after', () => {
+    const abort = new RequestAbort();
+    const calls: string[] = [];
+    const a = (): void => void calls.push('a');
+    const b = (): void => void calls.push('b');
+    const c = (): void => void calls.push('c');
+    abort.addEventListener('abort', a);
+    abort.addEventListener('abort', b, { once: true });
+    abort.addEventListener('abort', c);
+    abort.removeEventListener('abort', c);
+    expect(abort.aborted).toBe(false);
+    abort.abort('first');
+    abort.abort('second');
+    abort.addEventListener('abort', c);
+    expect(calls).toEqual(['a', 'b']);
+    expect(abort.aborted).toBe(true);
+    expect(abort.reason).toBe('first');
   });
 });
