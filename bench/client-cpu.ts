@@ -5,13 +5,17 @@
  *
  * The lab runs in a child process (bench/lab-process.ts), so `process.cpuUsage()` of this process is
  * the client's CPU (user + system) and nothing else: the lab, its HTTP server and its pwsh shells
- * are other processes. Warm figures come after warm-up rounds, as medians over several runs.
+ * are other processes. Warm figures come after warm-up rounds, as medians over several runs. The
+ * library measured is a plain-JS copy of src/ (as `dist/` is built), not src/ through tsx.
  *
  * - open: `RunspacePool.open` (Basic over HTTPS to the lab's `/wsman`, the lab's CA added), each
  *   open in a pool of its own, CPU from the call to its resolution; then `close()` likewise.
  * - command: `Get-Date` on an open pool, run in batches of BENCH_COMMANDS (default 100)
  *   sequentially; CPU of the batch (the background Signal that releases each command included) over
- *   its size; median over the batches.
+ *   its size. Two figures: the first batch on a new pool, and the median of BENCH_COMMAND_BATCHES
+ *   batches after BENCH_COMMAND_WARMUP (2,000) commands, when V8 has optimised the command path (its
+ *   optimising compilers run on helper threads, which `process.cpuUsage()` counts: the note gives
+ *   the main thread's share, from /proc/self/task).
  * - streamed object: `Get-Mailbox -ResultSize Unlimited` through `connectExchange` over a lab of
  *   BENCH_STREAM_MAILBOXES (default 10,000) mailboxes, consuming the stream without keeping the
  *   objects; CPU over the stream divided by the objects, and by the Receive requests.
@@ -30,8 +34,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
-import { connectExchange } from '../src/exchange/index.js';
-import { RunspacePool } from '../src/index.js';
+import { pathToFileURL } from 'node:url';
+import type * as Core from '../src/index.js';
+import type * as Exchange from '../src/exchange/index.js';
 import { forkLab, type LabChild } from './lab-process.js';
 import { RequestCounter } from './roundtrips.js';
 import { printTable } from './util.js';
@@ -73,6 +78,48 @@ async function profiled<T>(name: string, body: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The library under measurement: the plain-JS copy of src/ (see {@link plainCopy}), what `dist/`
+ * holds, rather than src/ through tsx: tsx's transform adds a `__name()` call per closure and its
+ * loader hooks, which users never run.
+ */
+interface Library {
+  readonly RunspacePool: typeof Core.RunspacePool;
+  readonly connectExchange: typeof Exchange.connectExchange;
+}
+
+async function library(dir: string): Promise<Library> {
+  const core = (await import(pathToFileURL(join(dir, 'src', 'index.js')).href)) as typeof Core;
+  const exchange = (await import(
+    pathToFileURL(join(dir, 'src', 'exchange', 'index.js')).href
+  )) as typeof Exchange;
+  return { RunspacePool: core.RunspacePool, connectExchange: exchange.connectExchange };
+}
+
+/** CPU (user + system) in ms of each thread of this process so far, by thread id and name (Linux). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(t, (Number(f[11]) + Number(f[12])) * (1000 / 100));
+    }
+  } catch {
+    // Not Linux: no split by thread.
+  }
+  return out;
+}
+
+/** The share of the CPU since `before` spent on this process's main thread (the rest: V8's and libuv's helper threads). */
+function mainThreadShare(before: Map<string, number>): number | undefined {
+  const after = threadCpu();
+  let all = 0;
+  for (const [t, ms] of after) all += ms - (before.get(t) ?? 0);
+  const main = (after.get(String(process.pid)) ?? 0) - (before.get(String(process.pid)) ?? 0);
+  return all > 0 ? main / all : undefined;
+}
+
 const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 interface Row {
@@ -85,7 +132,7 @@ interface Row {
 }
 
 /** Warm open and close: each in a pool of its own. */
-async function opens(lab: LabChild, rows: Row[]): Promise<void> {
+async function opens(lib: Library, lab: LabChild, rows: Row[]): Promise<void> {
   const warmup = num('BENCH_OPEN_WARMUP', 2);
   const runs = num('BENCH_OPENS', 7);
   const counter = new RequestCounter();
@@ -95,7 +142,7 @@ async function opens(lab: LabChild, rows: Row[]): Promise<void> {
     counter.take();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const pool = await RunspacePool.open({
+    const pool = await lib.RunspacePool.open({
       uri: lab.url,
       auth: { username: 'admin', password: lab.users['admin']! },
       ca: lab.ca,
@@ -144,61 +191,82 @@ async function opens(lab: LabChild, rows: Row[]): Promise<void> {
   });
 }
 
-/** Small commands on one pool, in batches. */
-async function commands(lab: LabChild, rows: Row[]): Promise<void> {
+/**
+ * Small commands on one pool, in batches: the first batch after the pool opens (V8 still compiling
+ * the command path), then, after BENCH_COMMAND_WARMUP commands, the steady state.
+ */
+async function commands(lib: Library, lab: LabChild, rows: Row[]): Promise<void> {
   const size = num('BENCH_COMMANDS', 100);
   const batches = num('BENCH_COMMAND_BATCHES', 5);
-  const pool = await RunspacePool.open({
+  const warmup = num('BENCH_COMMAND_WARMUP', 2000);
+  const pool = await lib.RunspacePool.open({
     uri: lab.url,
     auth: { username: 'admin', password: lab.users['admin']! },
     ca: lab.ca,
   });
   const counter = new RequestCounter();
-  const cpu: number[] = [];
-  const wall: number[] = [];
-  const req: number[] = [];
-  try {
-    const one = async (): Promise<void> => {
-      const r = await pool.powershell().addCommand('Get-Date').invoke();
-      if (r.output.length !== 1) throw new Error(`Get-Date returned ${r.output.length} objects`);
+  const one = async (): Promise<void> => {
+    const r = await pool.powershell().addCommand('Get-Date').invoke();
+    if (r.output.length !== 1) throw new Error(`Get-Date returned ${r.output.length} objects`);
+  };
+  /** One batch: CPU and wall per command, WS-Man requests per command, the main thread's share. */
+  const batch = async (): Promise<{ cpu: number; wall: number; req: number; main: number | undefined }> => {
+    counter.take();
+    const threads = threadCpu();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < size; i++) await one();
+    // The Signal that releases the last command leaves on the next turn: let it finish.
+    await new Promise((r) => setTimeout(r, 50));
+    return {
+      cpu: cpuMs(c0) / size,
+      wall: (performance.now() - t0 - 50) / size,
+      req: counter.take().actions.length / size,
+      main: mainThreadShare(threads),
     };
-    for (let i = 0; i < 20; i++) await one(); // warm-up
+  };
+  const steady: Awaited<ReturnType<typeof batch>>[] = [];
+  let first: Awaited<ReturnType<typeof batch>>;
+  try {
+    first = await batch();
+    for (let i = size; i < warmup; i++) await one();
     await new Promise((r) => setTimeout(r, 100));
     await profiled('command', async () => {
-      for (let b = 0; b < batches; b++) {
-        counter.take();
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        for (let i = 0; i < size; i++) await one();
-        // The Signal that releases the last command leaves on the next turn: let it finish.
-        await new Promise((r) => setTimeout(r, 50));
-        cpu.push(cpuMs(c0) / size);
-        wall.push((performance.now() - t0 - 50) / size);
-        req.push(counter.take().actions.length / size);
-      }
+      for (let b = 0; b < batches; b++) steady.push(await batch());
     });
   } finally {
     counter.dispose();
     await pool.close();
   }
+  const share = (m: number | undefined): string =>
+    m === undefined ? '' : `, ${Math.round(m * 100)} % on the main thread`;
   rows.push({
-    what: 'small command (Get-Date, warm)',
+    what: 'small command (Get-Date, first 100 on a new pool)',
+    runs: size,
+    cpu: first.cpu,
+    wall: first.wall,
+    requests: `${fmt(first.req)} WS-Man`,
+    note: `per command, Signal included; V8 still optimising${share(first.main)}`,
+  });
+  const mains = steady.map((b) => b.main).filter((m): m is number => m !== undefined);
+  rows.push({
+    what: `small command (Get-Date, warm: after ${warmup.toLocaleString('en-US')})`,
     runs: batches * size,
-    cpu: median(cpu),
-    wall: median(wall),
-    requests: `${fmt(median(req))} WS-Man`,
-    note: `per command; batches of ${size}, Signal included`,
+    cpu: median(steady.map((b) => b.cpu)),
+    wall: median(steady.map((b) => b.wall)),
+    requests: `${fmt(median(steady.map((b) => b.req)))} WS-Man`,
+    note: `per command; batches of ${size}, Signal included${share(mains.length ? median(mains) : undefined)}`,
   });
 }
 
 /** Streams every mailbox of a lab of `count`. */
-async function streaming(rows: Row[]): Promise<void> {
+async function streaming(lib: Library, rows: Row[]): Promise<void> {
   const count = num('BENCH_STREAM_MAILBOXES', 10_000);
   const runs = num('BENCH_STREAM_RUNS', 3);
   if (runs <= 0) return;
   const lab = await forkLab({ mailboxCount: count });
   try {
-    const ex = await connectExchange({
+    const ex = await lib.connectExchange({
       uri: lab.exchangeUrl,
       credential: { username: 'admin', password: lab.users['admin']! },
       ca: lab.ca,
@@ -253,7 +321,12 @@ async function plainCopy(): Promise<string> {
   const ts = (await import('typescript')).default;
   // BENCH_COLD_SRC: another checkout's tree (its src/ is used) to compare cold starts.
   const from = process.env['BENCH_COLD_SRC'] ?? ROOT;
-  const out = join(ROOT, 'node_modules', '.cache', from === ROOT ? 'psrp-bench-cold' : 'psrp-bench-cold-other');
+  const out = join(
+    ROOT,
+    'node_modules',
+    '.cache',
+    from === ROOT ? 'psrp-bench-cold' : 'psrp-bench-cold-other',
+  );
   const walk = (dir: string): string[] =>
     readdirSync(dir).flatMap((f) => {
       const p = join(dir, f);
@@ -340,15 +413,16 @@ export async function run(): Promise<void> {
   const rows: Row[] = [];
   const load0 = loadavg()[0]!;
   const only = (process.env['BENCH_CPU_ONLY'] ?? 'open,command,cold,stream').split(',');
+  const lib = await library(await plainCopy());
   const lab = await forkLab();
   try {
-    if (only.includes('open')) await opens(lab, rows);
-    if (only.includes('command')) await commands(lab, rows);
+    if (only.includes('open')) await opens(lib, lab, rows);
+    if (only.includes('command')) await commands(lib, lab, rows);
     if (only.includes('cold')) await coldStart(lab, rows);
   } finally {
     await lab.close();
   }
-  if (only.includes('stream')) await streaming(rows);
+  if (only.includes('stream')) await streaming(lib, rows);
   printTable(
     ['what', 'runs', 'client CPU ms (median)', 'wall ms (median)', 'requests', 'notes'],
     rows.map((r) => [
