@@ -7,7 +7,7 @@
  * its thousands separator depends on the server's culture (`,` `.` `'` space or no-break space),
  * so every non-digit is dropped from it. Byte counts are bigints: a 64-bit size may exceed 2^53.
  */
-import { bigintJson, withValueMethods } from './value-methods.js';
+import { bigintJson } from './value-methods.js';
 
 /**
  * A parsed ByteQuantifiedSize: the exact byte count and the server's display text. `String(size)`
@@ -29,11 +29,25 @@ export function byteQuantifiedSize(
   bytes: bigint,
   text: string = formatByteQuantifiedSize(bytes),
 ): ByteQuantifiedSize {
-  return withValueMethods(
-    { bytes, text } as ByteQuantifiedSize,
-    (v) => v.text,
-    (v) => ({ bytes: bigintJson(v.bytes), text: v.text }),
-  );
+  return new ByteSize(bytes, text);
+}
+
+/**
+ * The object behind {@link ByteQuantifiedSize}: its two fields are its own (they spread and compare
+ * as `{ bytes, text }`), its methods are on the prototype (not enumerable, and no closures per value:
+ * a mailbox carries several sizes, issue 17).
+ */
+class ByteSize implements ByteQuantifiedSize {
+  constructor(
+    readonly bytes: bigint,
+    readonly text: string,
+  ) {}
+  toString(): string {
+    return this.text;
+  }
+  toJSON(): { readonly bytes: number | string; readonly text: string } {
+    return { bytes: bigintJson(this.bytes), text: this.text };
+  }
 }
 
 /** Exchange's `Unlimited<T>`: the string `'Unlimited'` or a value. */

@@ -16,7 +16,6 @@
 import { psMeta } from '../index.js';
 import { parseByteQuantifiedSize } from './byte-quantified-size.js';
 import { parseEnhancedTimeSpan } from './enhanced-time-span.js';
-import { withValueMethods } from './value-methods.js';
 
 export interface ADObjectIdValue {
   readonly distinguishedName: string | undefined;
@@ -33,6 +32,30 @@ export interface ADObjectIdValue {
     readonly guid?: string;
     readonly text?: string;
   };
+}
+
+/**
+ * The object behind {@link ADObjectIdValue}: its four fields are its own (they spread and compare
+ * as a plain object), its methods are on the prototype (no closures per value, issue 17).
+ */
+class ADObjectIdView implements ADObjectIdValue {
+  constructor(
+    readonly distinguishedName: string | undefined,
+    readonly name: string | undefined,
+    readonly guid: string | undefined,
+    readonly text: string | undefined,
+  ) {}
+  toString(): string {
+    return this.name ?? this.text ?? this.distinguishedName ?? '';
+  }
+  toJSON(): ReturnType<ADObjectIdValue['toJSON']> {
+    return {
+      ...(this.name !== undefined ? { name: this.name } : {}),
+      ...(this.distinguishedName !== undefined ? { distinguishedName: this.distinguishedName } : {}),
+      ...(this.guid !== undefined ? { guid: this.guid } : {}),
+      ...(this.text !== undefined ? { text: this.text } : {}),
+    };
+  }
 }
 
 // The Exchange types a value's type names mention, as bits. Objects of one document share their
@@ -91,20 +114,11 @@ function convertValue(v: unknown, depth: number): unknown {
     return parseByteQuantifiedSize(meta.toStringValue) ?? v;
   }
   if (bits & AD_OBJECT_ID) {
-    return withValueMethods(
-      {
-        distinguishedName: typeof o['DistinguishedName'] === 'string' ? o['DistinguishedName'] : undefined,
-        name: typeof o['Name'] === 'string' ? o['Name'] : undefined,
-        guid: typeof o['ObjectGuid'] === 'string' ? o['ObjectGuid'] : undefined,
-        text: meta?.toStringValue,
-      } as ADObjectIdValue,
-      (v) => v.name ?? v.text ?? v.distinguishedName ?? '',
-      (v) => ({
-        ...(v.name !== undefined ? { name: v.name } : {}),
-        ...(v.distinguishedName !== undefined ? { distinguishedName: v.distinguishedName } : {}),
-        ...(v.guid !== undefined ? { guid: v.guid } : {}),
-        ...(v.text !== undefined ? { text: v.text } : {}),
-      }),
+    return new ADObjectIdView(
+      typeof o['DistinguishedName'] === 'string' ? o['DistinguishedName'] : undefined,
+      typeof o['Name'] === 'string' ? o['Name'] : undefined,
+      typeof o['ObjectGuid'] === 'string' ? o['ObjectGuid'] : undefined,
+      meta?.toStringValue,
     );
   }
   if (Array.isArray(v)) {
