@@ -58,8 +58,7 @@ class ADObjectIdView implements ADObjectIdValue {
   }
 }
 
-// The Exchange types a value's type names mention, as bits. Objects of one document share their
-// type-name arrays (`<TNRef>`), so each array is looked at once, not once per object and type.
+// The Exchange types a value's type names mention, as bits.
 const UNLIMITED = 1;
 const TIME_SPAN = 2;
 const BYTE_SIZE = 4;
@@ -72,17 +71,38 @@ const FRAGMENTS: readonly (readonly [string, number])[] = [
   ['Microsoft.Exchange.Data.Directory.ADObjectId', AD_OBJECT_ID],
   ['ProxyAddress', PROXY_ADDRESS],
 ];
-const typeBits = new WeakMap<readonly string[], number>();
+/**
+ * Bits by type-name list, looked up by content: each output object of a command comes in a PSRP
+ * message (a CLIXML document) of its own, so its type-name list is a new array every time, and a
+ * cache keyed by the array would never hit (and grow with every object). A mailbox stream has a
+ * handful of distinct lists; at most MAX_TYPE_LISTS are kept (a hostile server sending a new list
+ * per object gets them computed, not stored).
+ */
+const typeBits = new Map<string, { readonly names: readonly string[]; readonly bits: number }[]>();
+let typeLists = 0;
+const MAX_TYPE_LISTS = 512;
 const META = Symbol.for('psrp.clixml.meta');
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Which of the Exchange types (bits above) any of `typeNames` contains. */
 function bitsOf(typeNames: readonly string[] | undefined): number {
   if (typeNames === undefined || typeNames.length === 0) return 0;
-  let bits = typeBits.get(typeNames);
-  if (bits === undefined) {
-    bits = 0;
-    for (const [fragment, bit] of FRAGMENTS) if (typeNames.some((t) => t.includes(fragment))) bits |= bit;
-    typeBits.set(typeNames, bits);
+  const first = typeNames[0]!;
+  const known = typeBits.get(first);
+  if (known !== undefined)
+    for (const entry of known) if (sameNames(entry.names, typeNames)) return entry.bits;
+  let bits = 0;
+  for (const [fragment, bit] of FRAGMENTS) if (typeNames.some((t) => t.includes(fragment))) bits |= bit;
+  if (typeLists < MAX_TYPE_LISTS) {
+    typeLists++;
+    const entry = { names: [...typeNames], bits };
+    if (known === undefined) typeBits.set(first, [entry]);
+    else known.push(entry);
   }
   return bits;
 }

@@ -6,7 +6,8 @@ import { toExchangeValues, type ADObjectIdValue } from '../../src/exchange/index
 import { EXCHANGE_CLIXML_DIR } from '../helpers/recordings.js';
 
 type Rec = Record<string, unknown>;
-const load = (f: string): Rec[] => deserializeClixml(readFileSync(join(EXCHANGE_CLIXML_DIR, f), 'utf8')) as Rec[];
+const load = (f: string): Rec[] =>
+  deserializeClixml(readFileSync(join(EXCHANGE_CLIXML_DIR, f), 'utf8')) as Rec[];
 
 describe('Exchange values on real Exchange 2019 output (Full serialization)', () => {
   it('Get-MailboxServer: Unlimited<ByteQuantifiedSize>, EnhancedTimeSpan, enums, ADObjectId', () => {
@@ -21,9 +22,12 @@ describe('Exchange values on real Exchange 2019 output (Full serialization)', ()
     }
     const limited = sizes.find(([, v]) => (v as Rec)['Value'] === '500 MB (524,288,000 bytes)')!;
     expect(m[limited[0]]).toEqual({ bytes: 524288000n, text: '500 MB (524,288,000 bytes)' });
-    const spans = Object.entries(raw!).filter(([, v]) => psMeta(v)?.typeNames[0] === 'Microsoft.Exchange.Data.EnhancedTimeSpan');
+    const spans = Object.entries(raw!).filter(
+      ([, v]) => psMeta(v)?.typeNames[0] === 'Microsoft.Exchange.Data.EnhancedTimeSpan',
+    );
     expect(spans.length).toBeGreaterThan(0);
-    for (const [k, v] of spans) expect((m[k] as { ticks: bigint }).ticks, k).toBe(BigInt(String((v as Rec)['Ticks'])));
+    for (const [k, v] of spans)
+      expect((m[k] as { ticks: bigint }).ticks, k).toBe(BigInt(String((v as Rec)['Ticks'])));
     expect(Object.values(m).some((v) => v instanceof PSEnumValue)).toBe(true);
     expect('SerializationData' in m).toBe(false);
     expect(psMeta(m)!.typeNames).toEqual(psMeta(raw)!.typeNames);
@@ -42,7 +46,15 @@ describe('Exchange values on real Exchange 2019 output (Full serialization)', ()
   });
 
   it('converts Partial-level text shapes and leaves other strings alone', () => {
-    expect(toExchangeValues({ A: '49.5 GB (53,150,220,288 bytes)', B: 'Unlimited', C: '14.00:00:00', D: 'Building 3', E: ['1 KB (1,024 bytes)'] })).toEqual({
+    expect(
+      toExchangeValues({
+        A: '49.5 GB (53,150,220,288 bytes)',
+        B: 'Unlimited',
+        C: '14.00:00:00',
+        D: 'Building 3',
+        E: ['1 KB (1,024 bytes)'],
+      }),
+    ).toEqual({
       A: { bytes: 53150220288n, text: '49.5 GB (53,150,220,288 bytes)' },
       B: 'Unlimited',
       C: { ticks: 12_096_000_000_000n, milliseconds: 1_209_600_000, text: '14.00:00:00' },
@@ -80,6 +92,28 @@ describe('Exchange values: type names looked at once per shared list (issue 17)'
       expect(String(m['D'])).toBe('A');
       expect(String(m['E'])).toBe('B');
       expect(m['F']).toBe('plain (text)');
+    }
+  });
+
+  it('objects from separate documents (one PSRP message each) with equal lists convert alike; 2,000 distinct lists too', () => {
+    const doc = (tn: string, text: string): Rec =>
+      (
+        deserializeClixml(
+          `<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><Obj RefId="0"><TN RefId="0">${tn}</TN><ToString>${text}</ToString><Props><B N="IsUnlimited">false</B></Props></Obj></Objs>`,
+        ) as Rec[]
+      )[0]!;
+    const span = '<T>Microsoft.Exchange.Data.EnhancedTimeSpan</T><T>System.ValueType</T>';
+    const a = doc(span, '1.00:00:00');
+    const b = doc(span, '2.00:00:00');
+    expect(psMeta(a)!.typeNames).not.toBe(psMeta(b)!.typeNames); // equal content, separate arrays
+    expect(toExchangeValues<{ ticks: bigint }>(a).ticks).toBe(864_000_000_000n);
+    expect(toExchangeValues<{ ticks: bigint }>(b).ticks).toBe(1_728_000_000_000n);
+    // A server sending a new list per object: each still classified (past the cache's bound too).
+    for (let i = 0; i < 2000; i++) {
+      const kind = i % 2 ? 'Microsoft.Exchange.Data.ByteQuantifiedSize' : `Contoso.Other${i}`;
+      const v = toExchangeValues(doc(`<T>${kind}</T><T>Contoso.Extra${i}</T>`, `${i} B (${i} bytes)`));
+      if (i % 2) expect(v, String(i)).toEqual({ bytes: BigInt(i), text: `${i} B (${i} bytes)` });
+      else expect(typeof v, String(i)).toBe('object');
     }
   });
 });
