@@ -57,10 +57,19 @@ function pathMatches(requestPath: string, cookiePath: string): boolean {
 /** Cookies of one session. */
 export class CookieJar {
   readonly #cookies = new Map<string, Cookie>();
+  /** Bumped on every change to #cookies: a cached header is good while it stays the same. */
+  #version = 0;
+  /**
+   * The last header built, for the URL object it was built for, until the jar changes or its first
+   * cookie expires: a session sends it on every request (issue 17: building it anew took a filter,
+   * a sort and a join per request).
+   */
+  #last: { url: URL; version: number; until: number; value: string | undefined } | undefined;
 
   /** Stores the cookies of the `Set-Cookie` header values received from `url`. */
   store(url: URL, setCookie: readonly string[], now = Date.now()): void {
     for (const header of setCookie) this.#storeOne(url, header, now);
+    this.#version++;
   }
 
   #storeOne(url: URL, header: string, now: number): void {
@@ -131,7 +140,19 @@ export class CookieJar {
   /** The `Cookie` header value for a request to `url`, or undefined when no cookie matches. */
   header(url: URL, now = Date.now()): string | undefined {
     if (this.#cookies.size === 0) return undefined; // the usual case with WinRM: nothing to match
+    const last = this.#last;
+    if (last !== undefined && last.url === url && last.version === this.#version && now < last.until)
+      return last.value;
     this.#evictExpired(now);
+    const value = this.#build(url);
+    let until = Infinity;
+    for (const c of this.#cookies.values())
+      if (c.expiresAt !== undefined && c.expiresAt < until) until = c.expiresAt;
+    this.#last = { url, version: this.#version, until, value };
+    return value;
+  }
+
+  #build(url: URL): string | undefined {
     const host = url.hostname.toLowerCase();
     const matching = [...this.#cookies.values()].filter(
       (c) =>
@@ -154,11 +175,15 @@ export class CookieJar {
   /** Forgets every cookie. */
   clear(): void {
     this.#cookies.clear();
+    this.#version++;
   }
 
   #evictExpired(now: number): void {
     for (const [key, c] of this.#cookies)
-      if (c.expiresAt !== undefined && c.expiresAt <= now) this.#cookies.delete(key);
+      if (c.expiresAt !== undefined && c.expiresAt <= now) {
+        this.#cookies.delete(key);
+        this.#version++;
+      }
   }
 
   /** Shows cookie names only (never values) when inspected or serialised. */

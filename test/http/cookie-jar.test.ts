@@ -47,13 +47,34 @@ describe('CookieJar', () => {
 
   it('expires cookies by Max-Age (which wins over Expires) and by Expires, and deletes on Max-Age=0', () => {
     const jar = new CookieJar();
-    jar.store(cas, ['a=1; Max-Age=10; Expires=Wed, 01 Jan 2100 00:00:00 GMT', 'b=2; Expires=Wed, 25 Nov 2026 00:00:00 GMT'], now);
+    jar.store(
+      cas,
+      [
+        'a=1; Max-Age=10; Expires=Wed, 01 Jan 2100 00:00:00 GMT',
+        'b=2; Expires=Wed, 25 Nov 2026 00:00:00 GMT',
+      ],
+      now,
+    );
     expect(jar.header(cas, now + 5_000)).toBe('a=1; b=2');
     expect(jar.header(cas, now + 11_000)).toBe('b=2');
     expect(jar.header(cas, now + 86_400_000)).toBeUndefined();
     jar.store(cas, ['c=3'], now);
     jar.store(cas, ['c=gone; Max-Age=0'], now);
     expect(jar.names(now)).toEqual([]);
+  });
+
+  it('sends the same header again for the same URL until a cookie is stored, replaced, cleared or expires', () => {
+    const jar = new CookieJar();
+    jar.store(cas, ['a=1'], now);
+    expect(jar.header(cas, now)).toBe('a=1');
+    expect(jar.header(cas, now + 1)).toBe('a=1');
+    jar.store(cas, ['b=2; Max-Age=60'], now);
+    expect(jar.header(cas, now + 2)).toBe('a=1; b=2');
+    jar.store(cas, ['a=3'], now);
+    expect(jar.header(cas, now + 3)).toBe('b=2; a=3'); // same creation time: order of storage
+    expect(jar.header(cas, now + 61_000)).toBe('a=3');
+    jar.clear();
+    expect(jar.header(cas, now + 62_000)).toBeUndefined();
   });
 
   it('replaces a cookie with the same name, domain and path', () => {
@@ -67,7 +88,11 @@ describe('CookieJar', () => {
     const jar = new CookieJar();
     jar.store(cas, ['novalue', '=empty', `big=${'x'.repeat(MAX_COOKIE_BYTES)}`, 'ctl=a\u0001b'], now);
     expect(jar.names(now)).toEqual([]);
-    jar.store(cas, Array.from({ length: MAX_COOKIES + 10 }, (_, i) => `c${i}=${i}`), now);
+    jar.store(
+      cas,
+      Array.from({ length: MAX_COOKIES + 10 }, (_, i) => `c${i}=${i}`),
+      now,
+    );
     const names = jar.names(now);
     expect(names).toHaveLength(MAX_COOKIES);
     expect(names).not.toContain('c0');
