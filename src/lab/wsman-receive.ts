@@ -1,7 +1,8 @@
 /**
  * The lab's WS-Man Receive from a PowerShell shell (MS-WSMV 3.1.4.14): output of the shell or of one
- * command, waited for up to the OperationTimeout (then a TimedOut fault, as WinRM), gathered a
- * moment as WinRM fills an envelope, and never more than the client's MaxEnvelopeSize.
+ * command, waited for up to the OperationTimeout (then a TimedOut fault, as WinRM), a command's
+ * output held to fill the envelope as WinRM holds unflushed data, and never more than the client's
+ * MaxEnvelopeSize.
  */
 import { attr, descendants } from '../internal/xml-tree.js';
 import { effectiveTimeoutMs, quota, responseEnvelopeLimit } from './lab-quotas.js';
@@ -9,6 +10,11 @@ import { ReceiveOutbox } from './receive-outbox.js';
 import type { LabShell as Shell } from './shell-registry.js';
 import type { WSManHandlerContext } from './wsman-handler.js';
 import { faultResponse, receiveResponse, type LabRequest } from './wsman-server-codec.js';
+
+/** How long a gathering Receive waits for the next chunk of output before it answers. */
+const GATHER_IDLE_MS = 15;
+/** The longest a command's Receive holds output to fill its envelope, from the first chunk. */
+const GATHER_MAX_MS = 250;
 
 /** Answer a Receive: a ReceiveResponse, a TimedOut fault or a quota fault. */
 export async function receiveFromShell(
@@ -40,15 +46,33 @@ export async function receiveFromShell(
     if (outbox.empty) {
       if (commandId && shell.finished.has(commandId))
         return receiveResponse(r.messageId, commandId, [], true);
+      const asked = Date.now();
       await pull(timeout);
-      // A stream of output (a whole pwsh fragment or more) gathers what follows for a moment,
-      // as WinRM fills an envelope rather than answering with each fragment.
       const more = (): Promise<boolean> =>
-        pull(15).then(
+        pull(GATHER_IDLE_MS).then(
           () => true,
           (e: Error) => (e.name === 'TimeoutError' ? false : Promise.reject(e)),
         );
-      while (outbox.pendingBytes >= 32 * 1024 && outbox.pendingBytes < room && (await more()));
+      if (commandId) {
+        // A command's output is held to fill the envelope, as Windows does: PowerShell's server
+        // queues pipeline data (output, streams, the final state) without a flush, so that WinRM
+        // can "collect as much data as possible and send bigger buffer to client", and WinRM holds
+        // unflushed data "in order to maximise the size of the response packet"
+        // (WSMAN_FLAG_RECEIVE_FLUSH, wsman.h). So: gather while more follows within
+        // GATHER_IDLE_MS, until the envelope is full, the command has ended, or GATHER_MAX_MS
+        // have passed since the first chunk (never past the OperationTimeout).
+        const until = Math.min(Date.now() + GATHER_MAX_MS, asked + timeout);
+        while (
+          outbox.pendingBytes < room &&
+          !shell.finished.has(commandId) &&
+          Date.now() < until &&
+          (await more())
+        );
+      } else {
+        // The pool's own messages are sent with a flush; a large one (a whole pwsh fragment or
+        // more) still gathers what follows for a moment.
+        while (outbox.pendingBytes >= 32 * 1024 && outbox.pendingBytes < room && (await more()));
+      }
     }
     const data = outbox.take(room);
     const done = commandId !== undefined && shell.finished.has(commandId) && outbox.empty;
