@@ -26,6 +26,38 @@ describe('CLIXML complex objects (MS-PSRP 2.2.5.2)', () => {
     expect(meta.extended).toEqual(['PSComputerName']);
   });
 
+  it('resolves RefIds numbered out of document order, far ahead, as strings, and redefined', () => {
+    // Each outer object numbered after its members (ids ahead of the count), one id far ahead, a
+    // string id; then a <Ref> to each. Every Ref must reach the object its RefId last named.
+    const item = (outer: number, inner: number): string =>
+      `<Obj RefId="${outer}"><MS><Obj N="inner" RefId="${inner}"><MS><I32 N="n">${inner}</I32></MS></Obj></MS></Obj>`;
+    const xml =
+      '<Objs>' +
+      item(1, 0) +
+      item(3, 2) +
+      item(70, 4) +
+      item(100000, 5) +
+      '<Obj RefId="x1"><MS><I32 N="n">-1</I32></MS></Obj>' +
+      '<Obj RefId="0"><MS><S N="again">yes</S></MS></Obj>' +
+      '<Ref RefId="1" /><Ref RefId="2" /><Ref RefId="70" /><Ref RefId="4" /><Ref RefId="100000" /><Ref RefId="5" /><Ref RefId="x1" /><Ref RefId="0" />' +
+      '</Objs>';
+    const v = deserializeClixml(xml) as Record<string, unknown>[];
+    const [a, b, c, far, str, again, ...refs] = v;
+    expect(refs).toHaveLength(8);
+    expect(refs[0]).toBe(a);
+    expect(refs[1]).toBe(b!.inner);
+    expect(refs[2]).toBe(c);
+    expect(refs[3]).toBe(c!.inner);
+    expect(refs[4]).toBe(far);
+    expect(refs[5]).toBe(far!.inner);
+    expect(refs[6]).toBe(str);
+    expect(refs[7]).toBe(again);
+    expect(refs[7]).not.toBe(a!.inner);
+    expect(() => deserializeClixml('<Objs><Obj RefId="5" /><Ref RefId="3" /></Objs>')).toThrow(
+      expect.objectContaining({ code: 'PSRP_CLIXML_INVALID' }),
+    );
+  });
+
   it('resolves TNRef, shared references and cycles to the same JS objects', () => {
     const v = deserializeObject(
       '<Obj RefId="0"><TN RefId="0"><T>A</T></TN><MS>' +
