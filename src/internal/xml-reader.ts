@@ -191,6 +191,13 @@ export class XmlReader {
 
   /** True when the next markup (after whitespace/comments) is an end tag or the input ends. */
   atEndTag(): boolean {
+    const s = this.src;
+    if (s.charCodeAt(this.pos) === LT) {
+      // Usually an end tag or a start tag right here: nothing for skipMisc to skip.
+      const c = s.charCodeAt(this.pos + 1);
+      if (c === SLASH) return true;
+      if (c !== 0x21 /* ! */ && c !== 0x3f /* ? */) return false;
+    }
     this.skipMisc();
     return (
       this.pos >= this.src.length ||
