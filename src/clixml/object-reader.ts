@@ -7,7 +7,7 @@ import { PRIMITIVE_TAGS } from './codecs/primitive-codecs.js';
 import { PSEnumValue } from './enum-value.js';
 import { type ContainerKind, type PSObjectMeta, defineData, setMeta } from './ps-object.js';
 import { type RefKey, type RefTable } from './ref-table.js';
-import { type MemberNames, type Shape, ShapeCache } from './shape-cache.js';
+import { type MemberNames, NO_NAMES, type Shape, ShapeCache } from './shape-cache.js';
 import { decodeClixmlString } from './string-escape.js';
 
 /** What reading objects needs from the document being read (the deserializer). */
@@ -45,8 +45,6 @@ interface ObjState extends MemberNames {
   k: number;
 }
 
-/** The name list of an object without such members (shared: frozen). */
-const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** Reads complex objects for one document. */
 export class ObjectReader {

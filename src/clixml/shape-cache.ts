@@ -15,6 +15,9 @@ export interface MemberNames {
   extended: string[] | undefined;
 }
 
+/** The name list of an object without such members (shared: frozen). */
+export const NO_NAMES: readonly string[] = Object.freeze([]);
+
 /** Shapes given up after this many objects of the type did not match. */
 const MAX_SHAPE_MISSES = 8;
 
@@ -39,8 +42,10 @@ export class Shape {
   /** A shape for objects with these members, or null when a shape would not help or not be safe. */
   static create(adapted: readonly string[], extended: readonly string[]): Shape | null {
     const names = [...adapted, ...extended];
-    // Small objects stay compact anyway; special keys keep going through defineData.
-    if (names.length < 12 || names.length > 1000) return null;
+    // From two members on: besides the template, a shape shares its frozen name lists, where an
+    // object read generically makes two arrays of its own that the result keeps (the ADObjectId in
+    // every mailbox). Special keys keep going through defineData.
+    if (names.length < 2 || names.length > 1000) return null;
     // Names are matched against the raw attribute text, which equals the name only without escapes.
     if (names.some((n) => n === '__proto__' || n === 'constructor' || n === 'prototype' || /_x/i.test(n))) {
       return null;
@@ -49,8 +54,8 @@ export class Shape {
     return new Shape(
       Object.freeze(names),
       adapted.length,
-      Object.freeze([...adapted]),
-      Object.freeze([...extended]),
+      adapted.length === 0 ? NO_NAMES : Object.freeze([...adapted]),
+      extended.length === 0 ? NO_NAMES : Object.freeze([...extended]),
       json,
     );
   }

@@ -105,6 +105,26 @@ describe('CLIXML objects read with a learned shape', () => {
     for (const c of cases) check([b, b, c, b, c, b]);
   });
 
+  it('reads small objects (two to eleven members) with a shape too, exactly as written', () => {
+    // Two members are enough for a shape (the ADObjectId in each mailbox has five); the same
+    // deviations as above, on a small layout.
+    const b = base(5);
+    const cases: Member[][] = [
+      b.slice(0, 1),
+      [...b, { name: 'Extra', value: 7, extended: true }],
+      [b[1]!, b[0]!, ...b.slice(2)],
+      b.map((m) => (m.name === 'Member3' ? { ...m, extended: false } : m)),
+      b.map((m) => (m.name === 'Member1' ? { ...m, name: '__proto__' } : m)),
+      [],
+    ];
+    for (const c of cases) check([b, b, c, b, c, b]);
+    for (let n = 2; n < 12; n++) check(Array.from({ length: 4 }, (_, j) => base(n, j)));
+    // The shape's name lists are shared between the objects that match it and cannot be changed.
+    const got = deserializeClixml(document([b, b, b])) as object[];
+    expect(psMeta(got[2]!)!.adapted).toBe(psMeta(got[1]!)!.adapted);
+    expect(Object.isFrozen(psMeta(got[2]!)!.adapted)).toBe(true);
+  });
+
   it('gives up on shapes for a type whose objects keep differing, with the same results', () => {
     const objects = Array.from({ length: 40 }, (_, j) => base(12 + (j % 7), j));
     check(objects);
