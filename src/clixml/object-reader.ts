@@ -43,6 +43,9 @@ interface ObjState extends MemberNames {
   shape: Shape | undefined;
   /** Members matched so far against `shape`, or -1 (see {@link ObjectReader.members}). */
   k: number;
+  /** The name lists of the finished object (see {@link ObjectReader.memberNames}). */
+  adaptedNames: readonly string[];
+  extendedNames: readonly string[];
 }
 
 
@@ -55,6 +58,10 @@ export class ObjectReader {
   private objects = 0;
   /** Per nesting level of `<Obj>`, its state (an exception ends the whole document, so no unwinding). */
   private readonly states: ObjState[] = [];
+  /** Items of the lists being read (see {@link list}). */
+  private readonly items: unknown[] = [];
+  /** The first free slot of {@link items} (slots above it hold values already in the result). */
+  private itemsTop = 0;
   private level = 0;
 
   constructor(private readonly d: ObjectSource) {}
@@ -97,6 +104,8 @@ export class ObjectReader {
         extended: undefined,
         shape: undefined,
         k: -1,
+        adaptedNames: NO_NAMES,
+        extendedNames: NO_NAMES,
       };
       this.states.push(st);
     } else {
@@ -112,6 +121,8 @@ export class ObjectReader {
       st.extended = undefined;
       st.shape = undefined;
       st.k = -1;
+      st.adaptedNames = NO_NAMES;
+      st.extendedNames = NO_NAMES;
     }
     this.level++;
     return st;
@@ -199,11 +210,32 @@ export class ObjectReader {
     st.target = arr;
     this.register(st.refId, arr);
     if (r.empty) return;
+    // The items go to a stack shared by all lists (nested ones above), then into an array of
+    // exactly their number: pushing onto `arr` left it room for 17 (V8's first growth), which the
+    // result kept for every three-address EmailAddresses list.
+    const items = this.items;
+    const mark = this.itemsTop;
     while (!r.atEndTag()) {
       r.readStartTag();
-      arr.push(d.value(depth + 2));
+      const v = d.value(depth + 2);
+      items[this.itemsTop++] = v;
     }
     r.endTag(tag);
+    const end = this.itemsTop;
+    // Not `items.length = mark`: V8 frees the store of an array cut to 0, and the next list grew it again.
+    this.itemsTop = mark;
+    if (end === mark) return;
+    if (d.referencedWhileOpen.has(arr)) {
+      // An item refers to the list itself: it must stay this array.
+      for (let i = mark; i < end; i++) arr.push(items[i]);
+    } else {
+      const exact = items.slice(mark, end);
+      st.target = exact;
+      if (st.refId !== undefined) d.refs.set(st.refId, exact);
+      // Still open (its object may have members yet): it replaces the list on the open stack.
+      const at = d.open.lastIndexOf(arr);
+      if (at >= 0) d.open[at] = exact;
+    }
   }
 
   /** Reads the `<DCT>` just started (MS-PSRP 2.2.5.2.6.4) into a Map. */
@@ -375,7 +407,9 @@ export class ObjectReader {
       st.target = {};
       if (refId !== undefined) refs.set(refId, st.target);
     }
-    const [adapted, extended] = this.memberNames(st);
+    this.memberNames(st);
+    const adapted = st.adaptedNames;
+    const extended = st.extendedNames;
     let result: object = st.target;
     if (container === 'DCT' && this.d.dictAuto && st.target instanceof Map) {
       const obj = this.dictionaryAsObject(st.target);
@@ -412,10 +446,12 @@ export class ObjectReader {
   }
 
   /**
-   * The adapted and extended member names of a finished object: the shape's shared lists when it
-   * matched exactly, else the names read. Teaches the shape cache what objects of its type hold.
+   * Sets the adapted and extended member names of a finished object (`st.adaptedNames`,
+   * `st.extendedNames`; not a returned pair, which was a garbage array per object): the shape's
+   * shared lists when it matched exactly, else the names read. Teaches the shape cache what
+   * objects of its type hold.
    */
-  private memberNames(st: ObjState): [readonly string[], readonly string[]] {
+  private memberNames(st: ObjState): void {
     const shape = st.shape;
     const exact = shape !== undefined && st.k === shape.names.length;
     if (shape !== undefined && !exact && st.k >= 0)
@@ -425,7 +461,8 @@ export class ObjectReader {
     if (st.container === undefined && st.typeNames.length > 0) {
       this.shapes.learn(st.typeNames, shape !== undefined && !exact ? shape : undefined, adapted, extended);
     }
-    return exact ? [shape.adapted, shape.extended] : [adapted, extended];
+    st.adaptedNames = exact ? shape.adapted : adapted;
+    st.extendedNames = exact ? shape.extended : extended;
   }
 
   /**

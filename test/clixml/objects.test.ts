@@ -58,6 +58,27 @@ describe('CLIXML complex objects (MS-PSRP 2.2.5.2)', () => {
     );
   });
 
+  it('keeps a list the same array for Refs inside it, after it, and from its own members', () => {
+    const v = deserializeClixml(
+      '<Objs>' +
+        '<Obj RefId="0"><LST><S>a</S><Ref RefId="0" /><Obj RefId="1"><LST><I32>1</I32><I32>2</I32></LST></Obj></LST></Obj>' +
+        '<Obj RefId="2"><LST><S>x</S><S>y</S></LST><MS><Ref N="Self" RefId="2" /><Ref N="Inner" RefId="1" /></MS></Obj>' +
+        '<Ref RefId="0" /><Ref RefId="1" /><Ref RefId="2" />' +
+        '</Objs>',
+    ) as unknown[][];
+    const [selfList, withMembers, r0, r1, r2] = v;
+    expect(selfList).toHaveLength(3);
+    expect(selfList![1]).toBe(selfList);
+    expect(selfList![2]).toEqual([1, 2]);
+    expect(r0).toBe(selfList);
+    expect(r1).toBe(selfList![2]);
+    expect(withMembers).toEqual(['x', 'y']);
+    expect((withMembers as unknown as { Self: unknown }).Self).toBe(withMembers);
+    expect((withMembers as unknown as { Inner: unknown }).Inner).toBe(selfList![2]);
+    expect(r2).toBe(withMembers);
+    expect(psMeta(withMembers)!.container).toBe('LST');
+  });
+
   it('resolves TNRef, shared references and cycles to the same JS objects', () => {
     const v = deserializeObject(
       '<Obj RefId="0"><TN RefId="0"><T>A</T></TN><MS>' +
