@@ -341,14 +341,23 @@ export class ObjectReader {
     while (!r.atEndTag()) {
       r.readStartTag();
       let name: string;
+      let expectedMember = false;
       // The expected member (the shape's names have no `_x` escapes): compared in place.
-      if (k >= 0 && k < shape!.names.length && r.attrIs('N', shape!.names[k]!)) name = shape!.names[k]!;
-      else {
+      if (k >= 0 && k < shape!.names.length && r.attrIs('N', shape!.names[k]!)) {
+        name = shape!.names[k]!;
+        expectedMember = true;
+      } else {
         const rawName = r.attrShared('N');
         if (rawName === undefined) invalidClixml('Member without a name (N)', r.name, r.tagPos);
         name = decodeClixmlString(rawName);
       }
-      const v = r.name === 'MS' || r.name === 'Props' ? this.nestedMembers(depth) : d.value(depth + 1);
+      const tag = r.name;
+      const v =
+        tag === 'MS' || tag === 'Props'
+          ? this.nestedMembers(depth)
+          : expectedMember && (tag === 'S' || tag === 'G') && !r.empty
+            ? this.repeatedText(shape!, k, tag, depth + 1)
+            : d.value(depth + 1);
       if (k >= 0) {
         const expected = shape!.names;
         if (k < expected.length && expected[k] === name && k < shape!.adaptedCount === isProps) {
@@ -367,6 +376,30 @@ export class ObjectReader {
     }
     r.endTag(tagName);
     return k;
+  }
+
+  /**
+   * Reads the `<S>` or `<G>` just started as the k-th member of `shape`: when its text is, character
+   * for character, the text this member had in the previous object of the shape, that object's
+   * string (the same text always reads as the same value); else through {@link ObjectSource.value},
+   * remembering the string when it is its text unchanged (no entity, escape, white space trimmed,
+   * CDATA or comment). Values that repeat from object to object (PSComputerName, RunspaceId, an
+   * organizational unit) are then one string in the result instead of one per object.
+   */
+  private repeatedText(shape: Shape, k: number, tag: 'S' | 'G', depth: number): unknown {
+    const d = this.d;
+    const r = d.r;
+    const last = shape.texts[k];
+    if (last !== undefined && r.skipText(last)) {
+      d.checkDepth(depth);
+      r.endTag(tag);
+      return last;
+    }
+    const start = r.pos;
+    const v = d.value(depth);
+    // `</S>` or `</G>` is 4 characters: anything else between start and pos changed the text.
+    if (typeof v === 'string' && r.pos - start - 4 === v.length) shape.texts[k] = v;
+    return v;
   }
 
   /** A member that is itself a property set (`<MS N="...">` inside `<MS>`): a plain object. */

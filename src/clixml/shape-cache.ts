@@ -31,13 +31,17 @@ const MAX_SHAPE_MISSES = 8;
  */
 export class Shape {
   misses = 0;
+  /** Per member, its text in the last object read with this shape, when it was a string read unchanged (see ObjectReader.repeatedText). */
+  readonly texts: (string | undefined)[];
   private constructor(
     readonly names: readonly string[],
     readonly adaptedCount: number,
     readonly adapted: readonly string[],
     readonly extended: readonly string[],
     private readonly json: string,
-  ) {}
+  ) {
+    this.texts = new Array<string | undefined>(names.length).fill(undefined);
+  }
 
   /** A shape for objects with these members, or null when a shape would not help or not be safe. */
   static create(adapted: readonly string[], extended: readonly string[]): Shape | null {

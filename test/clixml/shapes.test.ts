@@ -125,6 +125,51 @@ describe('CLIXML objects read with a learned shape', () => {
     expect(Object.isFrozen(psMeta(got[2]!)!.adapted)).toBe(true);
   });
 
+  it('reuses a member text repeated from the previous object only when the text is the same', () => {
+    // Raw texts of one <S> member (and one <G>) in consecutive objects of a type: repeats, texts
+    // that decode to something else (entities, _x escapes, CDATA, comments, white space), and texts
+    // that decode to the same string as the previous one from another raw form.
+    const texts: [string, string][] = [
+      ['srv01.contoso.com', 'srv01.contoso.com'],
+      ['srv01.contoso.com', 'srv01.contoso.com'],
+      ['a&amp;b', 'a&b'],
+      ['a&amp;b', 'a&b'],
+      ['a&#38;b', 'a&b'],
+      ['a&b'.replace('&', '&amp;'), 'a&b'],
+      ['_x0041_', 'A'],
+      ['A', 'A'],
+      ['_x0041_', 'A'],
+      ['A<![CDATA[B]]>', 'AB'],
+      ['AB', 'AB'],
+      ['A<!-- c -->B', 'AB'],
+      ['A B', 'A B'],
+      ['A', 'A'],
+      ['', ''],
+      ['', ''],
+      ['A', 'A'],
+    ];
+    const guid = (i: number): [string, string] =>
+      i % 3 === 2
+        ? [' 8cd61acc-b305-4a5a-b976-53af96710d8e ', '8cd61acc-b305-4a5a-b976-53af96710d8e']
+        : ['8cd61acc-b305-4a5a-b976-53af96710d8e', '8cd61acc-b305-4a5a-b976-53af96710d8e'];
+    const body = texts.map(([raw], i) => {
+      const tn = i === 0 ? '<TN RefId="0"><T>Test.Thing</T></TN>' : '<TNRef RefId="0" />';
+      return `<Obj RefId="${i}">${tn}<Props><S N="Host">${raw}</S><G N="Id">${guid(i)[0]}</G><I32 N="N">${i}</I32></Props></Obj>`;
+    });
+    for (const preserveTypes of [false, true]) {
+      const got = deserializeClixml(`<Objs>${body.join('')}</Objs>`, { preserveTypes }) as Record<
+        string,
+        unknown
+      >[];
+      texts.forEach(([raw, want], i) => {
+        expect(got[i]!['Host'], `${i}: ${raw}`).toBe(want);
+        expect(String(got[i]!['Id'])).toBe(guid(i)[1]);
+        expect(got[i]!['N']).toBe(i);
+      });
+      if (preserveTypes) expect(got[1]!['Id']).not.toBe(got[0]!['Id']); // a PSTypedValue each
+    }
+  });
+
   it('gives up on shapes for a type whose objects keep differing, with the same results', () => {
     const objects = Array.from({ length: 40 }, (_, j) => base(12 + (j % 7), j));
     check(objects);
