@@ -7,7 +7,18 @@ interface ShapeCandidate {
   readonly adapted: readonly string[];
   readonly extended: readonly string[];
   readonly misses: number;
+  /** Objects of the type read since (generically, before a shape is made). */
+  seen: number;
 }
+
+/** Members from which a shape is made as soon as a second object of its type comes. */
+const LARGE_SHAPE = 12;
+/**
+ * Objects of a type with fewer members read before a shape is made for it: a small type pays for
+ * its shape (template, frozen lists) over many objects (the ADObjectId in each of 10,000
+ * mailboxes), not in a document holding two or three of it.
+ */
+const SMALL_SHAPE_AFTER = 4;
 
 /** The member names of an object being read, each list made when its first name comes. */
 export interface MemberNames {
@@ -104,6 +115,9 @@ export class ShapeCache {
   shapeFor(typeNames: readonly string[]): Shape | undefined {
     const known = this.shapes.get(typeNames);
     if (known === undefined || known === null || known instanceof Shape) return known ?? undefined;
+    if (known.adapted.length + known.extended.length < LARGE_SHAPE && known.seen < SMALL_SHAPE_AFTER) {
+      return undefined;
+    }
     const shape = Shape.create(known.adapted, known.extended);
     if (shape !== null) shape.misses = known.misses;
     this.shapes.set(typeNames, shape);
@@ -121,11 +135,11 @@ export class ShapeCache {
     extended: readonly string[],
   ): void {
     const known = this.shapes.get(typeNames);
-    if (known === undefined) this.shapes.set(typeNames, { adapted, extended, misses: 0 });
+    if (known === undefined) this.shapes.set(typeNames, { adapted, extended, misses: 0, seen: 0 });
     else if (missed !== undefined && known === missed) {
       // Objects of this type differ: follow the latest for a while, then stop using shapes for it.
       const misses = missed.misses;
-      this.shapes.set(typeNames, misses < MAX_SHAPE_MISSES ? { adapted, extended, misses } : null);
-    }
+      this.shapes.set(typeNames, misses < MAX_SHAPE_MISSES ? { adapted, extended, misses, seen: 0 } : null);
+    } else if (known !== null && !(known instanceof Shape)) known.seen++;
   }
 }
