@@ -161,6 +161,12 @@ export class Deserializer {
     return text;
   }
 
+  /** Consumes `</name>` and returns `v`. */
+  private endOf<T>(name: string, v: T): T {
+    this.r.endTag(name);
+    return v;
+  }
+
   /** Reads the value element whose start tag was just read. */
   value(depth: number): unknown {
     const r = this.r;
@@ -201,6 +207,19 @@ export class Deserializer {
       return null;
     }
     if (name === 'PR') return readProgressRecord(this, depth);
+    if (!r.empty) {
+      // The usual forms of the most frequent tags, read in place (no text string): what the codec
+      // would return for the same text. Anything else (white space, a sign, entities, more
+      // digits) goes to the codec.
+      if (name === 'B') {
+        if (r.skipText('true')) return this.endOf('B', true);
+        if (r.skipText('false')) return this.endOf('B', false);
+      } else if (name === 'I32' || ((name === 'I64' || name === 'U64') && !this.primitives.preserve)) {
+        // 9 digits always fit an Int32; 15 always fit ±2^53 (I64 and U64 values come back as numbers there).
+        const n = r.textDigits(name === 'I32' ? 9 : 15);
+        if (n >= 0) return this.endOf(name, n);
+      }
+    }
     return parsePrimitive(name, this.content(), pos, this.primitives);
   }
 }

@@ -7,7 +7,7 @@ import { PRIMITIVE_TAGS } from './codecs/primitive-codecs.js';
 import { PSEnumValue } from './enum-value.js';
 import { type ContainerKind, type PSObjectMeta, defineData, setMeta } from './ps-object.js';
 import { type RefKey, type RefTable } from './ref-table.js';
-import { type MemberNames, type Shape, ShapeCache } from './shape-cache.js';
+import { type MemberNames, NO_NAMES, type Shape, ShapeCache } from './shape-cache.js';
 import { decodeClixmlString } from './string-escape.js';
 
 /** What reading objects needs from the document being read (the deserializer). */
@@ -43,10 +43,11 @@ interface ObjState extends MemberNames {
   shape: Shape | undefined;
   /** Members matched so far against `shape`, or -1 (see {@link ObjectReader.members}). */
   k: number;
+  /** The name lists of the finished object (see {@link ObjectReader.memberNames}). */
+  adaptedNames: readonly string[];
+  extendedNames: readonly string[];
 }
 
-/** The name list of an object without such members (shared: frozen). */
-const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** Reads complex objects for one document. */
 export class ObjectReader {
@@ -57,6 +58,10 @@ export class ObjectReader {
   private objects = 0;
   /** Per nesting level of `<Obj>`, its state (an exception ends the whole document, so no unwinding). */
   private readonly states: ObjState[] = [];
+  /** Items of the lists being read (see {@link list}). */
+  private readonly items: unknown[] = [];
+  /** The first free slot of {@link items} (slots above it hold values already in the result). */
+  private itemsTop = 0;
   private level = 0;
 
   constructor(private readonly d: ObjectSource) {}
@@ -99,6 +104,8 @@ export class ObjectReader {
         extended: undefined,
         shape: undefined,
         k: -1,
+        adaptedNames: NO_NAMES,
+        extendedNames: NO_NAMES,
       };
       this.states.push(st);
     } else {
@@ -114,6 +121,8 @@ export class ObjectReader {
       st.extended = undefined;
       st.shape = undefined;
       st.k = -1;
+      st.adaptedNames = NO_NAMES;
+      st.extendedNames = NO_NAMES;
     }
     this.level++;
     return st;
@@ -201,11 +210,32 @@ export class ObjectReader {
     st.target = arr;
     this.register(st.refId, arr);
     if (r.empty) return;
+    // The items go to a stack shared by all lists (nested ones above), then into an array of
+    // exactly their number: pushing onto `arr` left it room for 17 (V8's first growth), which the
+    // result kept for every three-address EmailAddresses list.
+    const items = this.items;
+    const mark = this.itemsTop;
     while (!r.atEndTag()) {
       r.readStartTag();
-      arr.push(d.value(depth + 2));
+      const v = d.value(depth + 2);
+      items[this.itemsTop++] = v;
     }
     r.endTag(tag);
+    const end = this.itemsTop;
+    // Not `items.length = mark`: V8 frees the store of an array cut to 0, and the next list grew it again.
+    this.itemsTop = mark;
+    if (end === mark) return;
+    if (d.referencedWhileOpen.has(arr)) {
+      // An item refers to the list itself: it must stay this array.
+      for (let i = mark; i < end; i++) arr.push(items[i]);
+    } else {
+      const exact = items.slice(mark, end);
+      st.target = exact;
+      if (st.refId !== undefined) d.refs.set(st.refId, exact);
+      // Still open (its object may have members yet): it replaces the list on the open stack.
+      const at = d.open.lastIndexOf(arr);
+      if (at >= 0) d.open[at] = exact;
+    }
   }
 
   /** Reads the `<DCT>` just started (MS-PSRP 2.2.5.2.6.4) into a Map. */
@@ -311,14 +341,23 @@ export class ObjectReader {
     while (!r.atEndTag()) {
       r.readStartTag();
       let name: string;
+      let expectedMember = false;
       // The expected member (the shape's names have no `_x` escapes): compared in place.
-      if (k >= 0 && k < shape!.names.length && r.attrIs('N', shape!.names[k]!)) name = shape!.names[k]!;
-      else {
+      if (k >= 0 && k < shape!.names.length && r.attrIs('N', shape!.names[k]!)) {
+        name = shape!.names[k]!;
+        expectedMember = true;
+      } else {
         const rawName = r.attrShared('N');
         if (rawName === undefined) invalidClixml('Member without a name (N)', r.name, r.tagPos);
         name = decodeClixmlString(rawName);
       }
-      const v = r.name === 'MS' || r.name === 'Props' ? this.nestedMembers(depth) : d.value(depth + 1);
+      const tag = r.name;
+      const v =
+        tag === 'MS' || tag === 'Props'
+          ? this.nestedMembers(depth)
+          : expectedMember && (tag === 'S' || tag === 'G') && !r.empty
+            ? this.repeatedText(shape!, k, tag, depth + 1)
+            : d.value(depth + 1);
       if (k >= 0) {
         const expected = shape!.names;
         if (k < expected.length && expected[k] === name && k < shape!.adaptedCount === isProps) {
@@ -337,6 +376,30 @@ export class ObjectReader {
     }
     r.endTag(tagName);
     return k;
+  }
+
+  /**
+   * Reads the `<S>` or `<G>` just started as the k-th member of `shape`: when its text is, character
+   * for character, the text this member had in the previous object of the shape, that object's
+   * string (the same text always reads as the same value); else through {@link ObjectSource.value},
+   * remembering the string when it is its text unchanged (no entity, escape, white space trimmed,
+   * CDATA or comment). Values that repeat from object to object (PSComputerName, RunspaceId, an
+   * organizational unit) are then one string in the result instead of one per object.
+   */
+  private repeatedText(shape: Shape, k: number, tag: 'S' | 'G', depth: number): unknown {
+    const d = this.d;
+    const r = d.r;
+    const last = shape.texts[k];
+    if (last !== undefined && r.skipText(last)) {
+      d.checkDepth(depth);
+      r.endTag(tag);
+      return last;
+    }
+    const start = r.pos;
+    const v = d.value(depth);
+    // `</S>` or `</G>` is 4 characters: anything else between start and pos changed the text.
+    if (typeof v === 'string' && r.pos - start - 4 === v.length) shape.texts[k] = v;
+    return v;
   }
 
   /** A member that is itself a property set (`<MS N="...">` inside `<MS>`): a plain object. */
@@ -377,7 +440,9 @@ export class ObjectReader {
       st.target = {};
       if (refId !== undefined) refs.set(refId, st.target);
     }
-    const [adapted, extended] = this.memberNames(st);
+    this.memberNames(st);
+    const adapted = st.adaptedNames;
+    const extended = st.extendedNames;
     let result: object = st.target;
     if (container === 'DCT' && this.d.dictAuto && st.target instanceof Map) {
       const obj = this.dictionaryAsObject(st.target);
@@ -414,10 +479,12 @@ export class ObjectReader {
   }
 
   /**
-   * The adapted and extended member names of a finished object: the shape's shared lists when it
-   * matched exactly, else the names read. Teaches the shape cache what objects of its type hold.
+   * Sets the adapted and extended member names of a finished object (`st.adaptedNames`,
+   * `st.extendedNames`; not a returned pair, which was a garbage array per object): the shape's
+   * shared lists when it matched exactly, else the names read. Teaches the shape cache what
+   * objects of its type hold.
    */
-  private memberNames(st: ObjState): [readonly string[], readonly string[]] {
+  private memberNames(st: ObjState): void {
     const shape = st.shape;
     const exact = shape !== undefined && st.k === shape.names.length;
     if (shape !== undefined && !exact && st.k >= 0)
@@ -427,7 +494,8 @@ export class ObjectReader {
     if (st.container === undefined && st.typeNames.length > 0) {
       this.shapes.learn(st.typeNames, shape !== undefined && !exact ? shape : undefined, adapted, extended);
     }
-    return exact ? [shape.adapted, shape.extended] : [adapted, extended];
+    st.adaptedNames = exact ? shape.adapted : adapted;
+    st.extendedNames = exact ? shape.extended : extended;
   }
 
   /**

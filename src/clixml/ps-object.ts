@@ -40,9 +40,22 @@ export function psMeta(value: unknown): PSObjectMeta | undefined {
   return (value as { [PS_META]?: PSObjectMeta })[PS_META];
 }
 
+/**
+ * The one descriptor {@link setMeta} passes (its value set for the call, then cleared): a fresh
+ * literal per object was a garbage object per deserialized object.
+ */
+const META_DESCRIPTOR: PropertyDescriptor = {
+  value: undefined,
+  enumerable: false,
+  writable: true,
+  configurable: true,
+};
+
 /** Attaches metadata to an object without making it enumerable. */
 export function setMeta<T extends object>(target: T, meta: PSObjectMeta): T {
-  Object.defineProperty(target, PS_META, { value: meta, enumerable: false, writable: true, configurable: true });
+  META_DESCRIPTOR.value = meta;
+  Object.defineProperty(target, PS_META, META_DESCRIPTOR);
+  META_DESCRIPTOR.value = undefined;
   return target;
 }
 

@@ -7,13 +7,27 @@ interface ShapeCandidate {
   readonly adapted: readonly string[];
   readonly extended: readonly string[];
   readonly misses: number;
+  /** Objects of the type read since (generically, before a shape is made). */
+  seen: number;
 }
+
+/** Members from which a shape is made as soon as a second object of its type comes. */
+const LARGE_SHAPE = 12;
+/**
+ * Objects of a type with fewer members read before a shape is made for it: a small type pays for
+ * its shape (template, frozen lists) over many objects (the ADObjectId in each of 10,000
+ * mailboxes), not in a document holding two or three of it.
+ */
+const SMALL_SHAPE_AFTER = 4;
 
 /** The member names of an object being read, each list made when its first name comes. */
 export interface MemberNames {
   adapted: string[] | undefined;
   extended: string[] | undefined;
 }
+
+/** The name list of an object without such members (shared: frozen). */
+export const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** Shapes given up after this many objects of the type did not match. */
 const MAX_SHAPE_MISSES = 8;
@@ -28,19 +42,25 @@ const MAX_SHAPE_MISSES = 8;
  */
 export class Shape {
   misses = 0;
+  /** Per member, its text in the last object read with this shape, when it was a string read unchanged (see ObjectReader.repeatedText). */
+  readonly texts: (string | undefined)[];
   private constructor(
     readonly names: readonly string[],
     readonly adaptedCount: number,
     readonly adapted: readonly string[],
     readonly extended: readonly string[],
     private readonly json: string,
-  ) {}
+  ) {
+    this.texts = new Array<string | undefined>(names.length).fill(undefined);
+  }
 
   /** A shape for objects with these members, or null when a shape would not help or not be safe. */
   static create(adapted: readonly string[], extended: readonly string[]): Shape | null {
     const names = [...adapted, ...extended];
-    // Small objects stay compact anyway; special keys keep going through defineData.
-    if (names.length < 12 || names.length > 1000) return null;
+    // From two members on: besides the template, a shape shares its frozen name lists, where an
+    // object read generically makes two arrays of its own that the result keeps (the ADObjectId in
+    // every mailbox). Special keys keep going through defineData.
+    if (names.length < 2 || names.length > 1000) return null;
     // Names are matched against the raw attribute text, which equals the name only without escapes.
     if (names.some((n) => n === '__proto__' || n === 'constructor' || n === 'prototype' || /_x/i.test(n))) {
       return null;
@@ -49,8 +69,8 @@ export class Shape {
     return new Shape(
       Object.freeze(names),
       adapted.length,
-      Object.freeze([...adapted]),
-      Object.freeze([...extended]),
+      adapted.length === 0 ? NO_NAMES : Object.freeze([...adapted]),
+      extended.length === 0 ? NO_NAMES : Object.freeze([...extended]),
       json,
     );
   }
@@ -95,6 +115,9 @@ export class ShapeCache {
   shapeFor(typeNames: readonly string[]): Shape | undefined {
     const known = this.shapes.get(typeNames);
     if (known === undefined || known === null || known instanceof Shape) return known ?? undefined;
+    if (known.adapted.length + known.extended.length < LARGE_SHAPE && known.seen < SMALL_SHAPE_AFTER) {
+      return undefined;
+    }
     const shape = Shape.create(known.adapted, known.extended);
     if (shape !== null) shape.misses = known.misses;
     this.shapes.set(typeNames, shape);
@@ -112,11 +135,11 @@ export class ShapeCache {
     extended: readonly string[],
   ): void {
     const known = this.shapes.get(typeNames);
-    if (known === undefined) this.shapes.set(typeNames, { adapted, extended, misses: 0 });
+    if (known === undefined) this.shapes.set(typeNames, { adapted, extended, misses: 0, seen: 0 });
     else if (missed !== undefined && known === missed) {
       // Objects of this type differ: follow the latest for a while, then stop using shapes for it.
       const misses = missed.misses;
-      this.shapes.set(typeNames, misses < MAX_SHAPE_MISSES ? { adapted, extended, misses } : null);
-    }
+      this.shapes.set(typeNames, misses < MAX_SHAPE_MISSES ? { adapted, extended, misses, seen: 0 } : null);
+    } else if (known !== null && !(known instanceof Shape)) known.seen++;
   }
 }

@@ -30,6 +30,21 @@ const DUPLICATE_SCAN_MAX = 16;
 const VALUE_CACHE_SIZE = 4096;
 /** Longest attribute value the cache keeps. */
 const VALUE_CACHE_MAX_LENGTH = 64;
+/** Size of {@link XmlNames}' short-text cache (a power of two). */
+const TEXT_CACHE_SIZE = 2048;
+/**
+ * Text shorter than this goes through the short-text cache. V8 copies a slice this short (a longer
+ * one is a small view into the source), so a repeated value (`Unlimited`, a server name) found in
+ * the cache saves a string that the result would otherwise hold once per occurrence.
+ */
+const TEXT_CACHE_MAX_LENGTH = 13;
+
+/** Hash of `s[start, end)` for the direct-mapped caches of {@link XmlNames} (`mask`: size - 1). */
+function textHash(s: string, start: number, end: number, mask: number): number {
+  let h = end - start;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return (h ^ (h >>> 13)) & mask;
+}
 
 /** The bucket of a name in {@link XmlNames}: its first character and length (names that share one are told apart by comparing). */
 function nameKey(first: number, length: number): number {
@@ -48,6 +63,7 @@ export class XmlNames {
   /** Known names by {@link nameKey} (first character and length). */
   private readonly known: (string[] | undefined)[] = [];
   private readonly values: (string | undefined)[] = new Array<string | undefined>(VALUE_CACHE_SIZE);
+  private readonly texts: (string | undefined)[] = new Array<string | undefined>(TEXT_CACHE_SIZE);
 
   constructor(names: Iterable<string> = []) {
     for (const n of names) {
@@ -71,15 +87,29 @@ export class XmlNames {
   value(s: string, start: number, end: number): string {
     const len = end - start;
     if (len > VALUE_CACHE_MAX_LENGTH) return s.slice(start, end);
-    let h = len;
-    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
-    h = (h ^ (h >>> 13)) & (VALUE_CACHE_SIZE - 1);
+    const h = textHash(s, start, end, VALUE_CACHE_SIZE - 1);
     const hit = this.values[h];
     if (hit !== undefined && hit.length === len && s.startsWith(hit, start)) return hit;
     // A copy, not a slice: V8 slices of 13 characters or more point into the source, which the
     // shared cache would then keep alive after the document is gone.
     const v = len < 13 ? s.slice(start, end) : s.slice(start, end).split('').join('');
     this.values[h] = v;
+    return v;
+  }
+
+  /**
+   * `s.slice(start, end)` for character data: below {@link TEXT_CACHE_MAX_LENGTH} characters
+   * through a cache of its own (direct-mapped, apart from the attribute values so that one-off
+   * texts do not push member names out), else the slice itself.
+   */
+  text(s: string, start: number, end: number): string {
+    const len = end - start;
+    if (len >= TEXT_CACHE_MAX_LENGTH || len === 0) return s.slice(start, end);
+    const h = textHash(s, start, end, TEXT_CACHE_SIZE - 1);
+    const hit = this.texts[h];
+    if (hit !== undefined && hit.length === len && s.startsWith(hit, start)) return hit;
+    const v = s.slice(start, end);
+    this.texts[h] = v;
     return v;
   }
 }
@@ -161,6 +191,13 @@ export class XmlReader {
 
   /** True when the next markup (after whitespace/comments) is an end tag or the input ends. */
   atEndTag(): boolean {
+    const s = this.src;
+    if (s.charCodeAt(this.pos) === LT) {
+      // Usually an end tag or a start tag right here: nothing for skipMisc to skip.
+      const c = s.charCodeAt(this.pos + 1);
+      if (c === SLASH) return true;
+      if (c !== 0x21 /* ! */ && c !== 0x3f /* ? */) return false;
+    }
     this.skipMisc();
     return (
       this.pos >= this.src.length ||
@@ -369,9 +406,9 @@ export class XmlReader {
     const at = this.pos;
     const first = this.nextIndex(LT, at);
     if (first < s.length && s.charCodeAt(first + 1) !== 0x21 /* ! */) {
-      const raw = s.slice(at, first);
       this.pos = first;
-      return this.nextIndex(AMP, at) < first ? this.decodeEntities(raw, at) : raw;
+      if (this.nextIndex(AMP, at) < first) return this.decodeEntities(s.slice(at, first), at);
+      return this.names.text(s, at, first);
     }
     let out = '';
     for (;;) {
@@ -395,6 +432,41 @@ export class XmlReader {
       }
       return out;
     }
+  }
+
+  /**
+   * When the character data at the current position is exactly `value` and an end tag follows,
+   * consumes the text (not the end tag) and returns true; else changes nothing. Reads `<B>true</B>`
+   * without making a string.
+   */
+  skipText(value: string): boolean {
+    const s = this.src;
+    const end = this.pos + value.length;
+    if (s.charCodeAt(end) !== LT || s.charCodeAt(end + 1) !== SLASH || !s.startsWith(value, this.pos))
+      return false;
+    this.pos = end;
+    return true;
+  }
+
+  /**
+   * When the character data at the current position is 1 to `maxDigits` (at most 15) ASCII digits
+   * and an end tag follows, consumes them (not the end tag) and returns their value; else changes
+   * nothing and returns -1. Reads `<I32>4096</I32>` without making a string.
+   */
+  textDigits(maxDigits: number): number {
+    const s = this.src;
+    const start = this.pos;
+    let i = start;
+    const max = start + Math.min(maxDigits, 15);
+    let n = 0;
+    for (; i < max; i++) {
+      const d = s.charCodeAt(i) - 0x30;
+      if (!(d >= 0 && d <= 9)) break; // past the end d is NaN
+      n = n * 10 + d;
+    }
+    if (i === start || s.charCodeAt(i) !== LT || s.charCodeAt(i + 1) !== SLASH) return -1;
+    this.pos = i;
+    return n;
   }
 
   /** Consumes `</name>`. */

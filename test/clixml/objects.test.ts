@@ -26,6 +26,59 @@ describe('CLIXML complex objects (MS-PSRP 2.2.5.2)', () => {
     expect(meta.extended).toEqual(['PSComputerName']);
   });
 
+  it('resolves RefIds numbered out of document order, far ahead, as strings, and redefined', () => {
+    // Each outer object numbered after its members (ids ahead of the count), one id far ahead, a
+    // string id; then a <Ref> to each. Every Ref must reach the object its RefId last named.
+    const item = (outer: number, inner: number): string =>
+      `<Obj RefId="${outer}"><MS><Obj N="inner" RefId="${inner}"><MS><I32 N="n">${inner}</I32></MS></Obj></MS></Obj>`;
+    const xml =
+      '<Objs>' +
+      item(1, 0) +
+      item(3, 2) +
+      item(70, 4) +
+      item(100000, 5) +
+      '<Obj RefId="x1"><MS><I32 N="n">-1</I32></MS></Obj>' +
+      '<Obj RefId="0"><MS><S N="again">yes</S></MS></Obj>' +
+      '<Ref RefId="1" /><Ref RefId="2" /><Ref RefId="70" /><Ref RefId="4" /><Ref RefId="100000" /><Ref RefId="5" /><Ref RefId="x1" /><Ref RefId="0" />' +
+      '</Objs>';
+    const v = deserializeClixml(xml) as Record<string, unknown>[];
+    const [a, b, c, far, str, again, ...refs] = v;
+    expect(refs).toHaveLength(8);
+    expect(refs[0]).toBe(a);
+    expect(refs[1]).toBe(b!.inner);
+    expect(refs[2]).toBe(c);
+    expect(refs[3]).toBe(c!.inner);
+    expect(refs[4]).toBe(far);
+    expect(refs[5]).toBe(far!.inner);
+    expect(refs[6]).toBe(str);
+    expect(refs[7]).toBe(again);
+    expect(refs[7]).not.toBe(a!.inner);
+    expect(() => deserializeClixml('<Objs><Obj RefId="5" /><Ref RefId="3" /></Objs>')).toThrow(
+      expect.objectContaining({ code: 'PSRP_CLIXML_INVALID' }),
+    );
+  });
+
+  it('keeps a list the same array for Refs inside it, after it, and from its own members', () => {
+    const v = deserializeClixml(
+      '<Objs>' +
+        '<Obj RefId="0"><LST><S>a</S><Ref RefId="0" /><Obj RefId="1"><LST><I32>1</I32><I32>2</I32></LST></Obj></LST></Obj>' +
+        '<Obj RefId="2"><LST><S>x</S><S>y</S></LST><MS><Ref N="Self" RefId="2" /><Ref N="Inner" RefId="1" /></MS></Obj>' +
+        '<Ref RefId="0" /><Ref RefId="1" /><Ref RefId="2" />' +
+        '</Objs>',
+    ) as unknown[][];
+    const [selfList, withMembers, r0, r1, r2] = v;
+    expect(selfList).toHaveLength(3);
+    expect(selfList![1]).toBe(selfList);
+    expect(selfList![2]).toEqual([1, 2]);
+    expect(r0).toBe(selfList);
+    expect(r1).toBe(selfList![2]);
+    expect(withMembers).toEqual(['x', 'y']);
+    expect((withMembers as unknown as { Self: unknown }).Self).toBe(withMembers);
+    expect((withMembers as unknown as { Inner: unknown }).Inner).toBe(selfList![2]);
+    expect(r2).toBe(withMembers);
+    expect(psMeta(withMembers)!.container).toBe('LST');
+  });
+
   it('resolves TNRef, shared references and cycles to the same JS objects', () => {
     const v = deserializeObject(
       '<Obj RefId="0"><TN RefId="0"><T>A</T></TN><MS>' +

@@ -55,6 +55,46 @@ describe('CLIXML primitives (MS-PSRP 2.2.5.1)', () => {
     expect(d('<SBK>Get-Date</SBK>')).toBe('Get-Date');
   });
 
+  it('reads the usual B, I32, I64 and U64 texts in place exactly as the codecs read any other form', () => {
+    // In place: `true`/`false`, up to 9 digits (I32) or 15 (I64/U64 without preserveTypes). Every
+    // neighbouring form goes through the codec; both must agree.
+    const cases: [string, unknown, boolean?][] = [
+      ['<B>true</B>', true],
+      ['<B>false</B>', false],
+      ['<B> true </B>', true],
+      ['<B>1</B>', true],
+      ['<B>0</B>', false],
+      ['<B>tr<!-- c -->ue</B>', true],
+      ['<B>t&#114;ue</B>', true],
+      ['<I32>0</I32>', 0],
+      ['<I32>007</I32>', 7],
+      ['<I32>123456789</I32>', 123456789],
+      ['<I32>2147483647</I32>', 2147483647],
+      ['<I32>-0</I32>', 0],
+      ['<I32>-5</I32>', -5],
+      ['<I32>12<!-- c -->3</I32>', 123],
+      ['<I32>0123</I32>', 123, true],
+      ['<I64>999999999999999</I64>', 999999999999999],
+      ['<I64>9999999999999999</I64>', 9999999999999999n],
+      ['<U64>999999999999999</U64>', 999999999999999],
+      ['<I64>5</I64>', new PSTypedValue('I64', 5n), true],
+      ['<U64>5</U64>', new PSTypedValue('U64', 5n), true],
+    ];
+    for (const [xml, want, preserve] of cases) expect(d(xml, preserve), xml).toEqual(want);
+    for (const xml of [
+      '<B>True</B>',
+      '<B>truefalse</B>',
+      '<I32>2147483648</I32>',
+      '<I32>1a</I32>',
+      '<I64>1.0</I64>',
+    ]) {
+      expect(() => d(xml), xml).toThrow(expect.objectContaining({ code: 'PSRP_CLIXML_INVALID' }));
+    }
+    expect(() => d('<I32>1</I64>')).toThrow(expect.objectContaining({ code: 'PSRP_XML_MALFORMED' }));
+    expect(() => d('<B>true</S>')).toThrow(expect.objectContaining({ code: 'PSRP_XML_MALFORMED' }));
+    expect(() => d('<I32>1')).toThrow(expect.objectContaining({ code: 'PSRP_XML_MALFORMED' }));
+  });
+
   it('keeps exact types with preserveTypes, and they serialize back to the same tags', () => {
     for (const xml of [
       '<By>7</By>',

@@ -91,6 +91,73 @@ describe('XmlReader cursor', () => {
     expect(r2.attrShared('N')).toBe('DisplayName');
   });
 
+  it('shares short texts through the text cache and copies nothing else differently', () => {
+    const names = new XmlNames(['S']);
+    const r = new XmlReader(
+      '<S>Unlimited</S><S>Unlimited</S><S>a &amp; b</S><S></S><S>x<!-- c -->y</S>',
+      names,
+    );
+    const texts: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      r.readStartTag();
+      texts.push(r.text());
+      r.endTag('S');
+    }
+    expect(texts).toEqual(['Unlimited', 'Unlimited', 'a & b', '', 'xy']);
+    // The cache is shared across readers of the vocabulary and answers with the same text.
+    const r2 = new XmlReader('<S>Unlimited</S>', names);
+    r2.readStartTag();
+    expect(r2.text()).toBe('Unlimited');
+  });
+
+  it('reads a literal text or a run of digits in place only when an end tag follows', () => {
+    const at = (xml: string): XmlReader => {
+      const r = new XmlReader(xml);
+      r.readStartTag();
+      return r;
+    };
+    const t = at('<B>true</B>');
+    expect(t.skipText('true')).toBe(true);
+    t.endTag('B');
+    expect(t.pos).toBe(t.src.length);
+    for (const xml of [
+      '<B> true</B>',
+      '<B>true </B>',
+      '<B>truer</B>',
+      '<B>true<!-- c --></B>',
+      '<B>tru</B>',
+      '<B>true',
+    ]) {
+      const r = at(xml);
+      const pos = r.pos;
+      expect(r.skipText('true'), xml).toBe(false);
+      expect(r.pos, xml).toBe(pos);
+    }
+    const d = at('<I32>4096</I32>');
+    expect(d.textDigits(9)).toBe(4096);
+    d.endTag('I32');
+    expect(d.pos).toBe(d.src.length);
+    expect(at('<I64>999999999999999</I64>').textDigits(15)).toBe(999999999999999);
+    expect(at('<I32>007</I32>').textDigits(9)).toBe(7);
+    for (const [xml, max] of [
+      ['<I32>1234567890</I32>', 9],
+      ['<I64>9999999999999999</I64>', 15],
+      ['<I64>9999999999999999</I64>', 99],
+      ['<I32>-1</I32>', 9],
+      ['<I32> 1</I32>', 9],
+      ['<I32>1 </I32>', 9],
+      ['<I32>1<!-- c --></I32>', 9],
+      ['<I32>&#49;</I32>', 9],
+      ['<I32></I32>', 9],
+      ['<I32>12', 9],
+    ] as const) {
+      const r = at(xml);
+      const pos = r.pos;
+      expect(r.textDigits(max), xml).toBe(-1);
+      expect(r.pos, xml).toBe(pos);
+    }
+  });
+
   it('still builds a start-tag object for the element tree', () => {
     const r = new XmlReader('<s:Envelope xmlns:s="urn:x" a="&lt;1&gt;"/>');
     expect(r.startTag()).toEqual({

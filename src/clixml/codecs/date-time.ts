@@ -50,21 +50,21 @@ function digitsAt(t: string, i: number, n: number): number {
   return v;
 }
 
+/** The fields {@link dateFields} read (one record, reused: a record per date was garbage). */
+const FIELDS = { y: 0, mo: 0, d: 0, h: 0, mi: 0, s: 0, ticks: 0, zone: 0 };
+
 /**
  * The fields of `yyyy-mm-dd[Thh:mm:ss[.f+]][Z|(+|-)hh:mm]` (xs:dateTime as .NET writes it), read
- * in one pass without a regular expression; undefined when the text has another form.
+ * in one pass without a regular expression into {@link FIELDS}; false when the text has another
+ * form.
  */
-function dateFields(
-  t: string,
-):
-  | { y: number; mo: number; d: number; h: number; mi: number; s: number; ticks: number; zone: number }
-  | undefined {
+function dateFields(t: string): boolean {
   const n = t.length;
   const y = digitsAt(t, 0, 4);
   const mo = digitsAt(t, 5, 2);
   const d = digitsAt(t, 8, 2);
   if (n < 10 || y < 0 || mo < 0 || d < 0 || t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d)
-    return undefined;
+    return false;
   let h = 0;
   let mi = 0;
   let s = 0;
@@ -75,7 +75,7 @@ function dateFields(
     mi = digitsAt(t, 14, 2);
     s = digitsAt(t, 17, 2);
     if (n < 19 || h < 0 || mi < 0 || s < 0 || t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a)
-      return undefined;
+      return false;
     i = 19;
     if (t.charCodeAt(i) === 0x2e /* . */) {
       // 100 ns ticks of the fraction, rounded half up at the eighth digit as .NET does.
@@ -86,7 +86,7 @@ function dateFields(
         if (i - start < 7) ticks = ticks * 10 + c;
         else if (i - start === 7 && c >= 5) ticks++;
       }
-      if (i === start) return undefined;
+      if (i === start) return false;
       for (let k = Math.min(i - start, 7); k < 7; k++) ticks *= 10;
     }
   }
@@ -98,11 +98,20 @@ function dateFields(
     else if ((c === 0x2b || c === 0x2d) && i + 6 === n && t.charCodeAt(i + 3) === 0x3a) {
       const oh = digitsAt(t, i + 1, 2);
       const om = digitsAt(t, i + 4, 2);
-      if (oh < 0 || om < 0) return undefined;
+      if (oh < 0 || om < 0) return false;
       zone = c === 0x2d ? -(oh * 60 + om) - 2 : oh * 60 + om + 2;
-    } else return undefined;
+    } else return false;
   }
-  return { y, mo, d, h, mi, s, ticks, zone };
+  const f = FIELDS;
+  f.y = y;
+  f.mo = mo;
+  f.d = d;
+  f.h = h;
+  f.mi = mi;
+  f.s = s;
+  f.ticks = ticks;
+  f.zone = zone;
+  return true;
 }
 
 /**
@@ -112,9 +121,8 @@ function dateFields(
  */
 export function parseDateTime(raw: string, pos: number): PSDateTime {
   const text = literalText(raw, 'DT', pos, MAX_DATE_LITERAL);
-  const f = dateFields(text);
-  if (f === undefined) return invalidClixml(`Invalid date/time "${text.slice(0, 40)}"`, 'DT', pos);
-  const { y: year, mo: month, d: day, h, mi, s, ticks, zone } = f;
+  if (!dateFields(text)) return invalidClixml(`Invalid date/time "${text.slice(0, 40)}"`, 'DT', pos);
+  const { y: year, mo: month, d: day, h, mi, s, ticks, zone } = FIELDS;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (
     year < 1 ||
