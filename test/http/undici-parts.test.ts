@@ -37,7 +37,26 @@ console.log(JSON.stringify({
 }));
 `;
 
+/** What a fresh process has loaded of undici after importing psrp and psrp/exchange. */
+const IMPORT_ONLY = `
+import { createRequire } from 'node:module';
+await import('./src/index.ts');
+await import('./src/exchange/index.ts');
+const files = Object.keys(createRequire(import.meta.url).cache).filter((f) => /node_modules[\\\\/]undici[\\\\/]/.test(f));
+console.log(JSON.stringify(files));
+`;
+
 describe('undici parts loaded one by one (issue 17, cold start)', () => {
+  it('importing psrp and psrp/exchange loads no undici file (Exchange Online loads the index when a session is made)', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', IMPORT_ONLY], {
+      cwd: new URL('../..', import.meta.url),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split('\n').pop()!)).toEqual([]);
+  });
+
   it('each part is the very object the undici package exports', () => {
     const undici = require('undici') as { Client: unknown; buildConnector: unknown; ProxyAgent: unknown };
     expect(undiciClient()).toBe(undici.Client);
