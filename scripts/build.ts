@@ -7,8 +7,8 @@
  * at `import('psrp')`. The entry points are those of package.json `exports` and `bin` (dist/index.js,
  * dist/exchange/index.js, dist/lab/index.js, dist/cli/main.js) at their usual paths; code split
  * between them sits once in dist/chunks/ (so `psrp` and `psrp/exchange` share one RunspacePool and
- * one set of error classes), as does each part loaded on first use (`import()`): the SSH and pwsh
- * transports, NTLM, Kerberos, file transfer. Dependencies (undici, ssh2, kerberos) stay external.
+ * one set of error classes), as does each part loaded on first use with `import()` (file transfer,
+ * the lab behind `psrp lab`). Dependencies (undici, ssh2, kerberos) stay external.
  *
  * `npx tsx scripts/build.ts [outdir] [--no-types]`: outdir defaults to dist; `--no-types` skips the
  * declarations (the cold-start benchmark builds a copy that way).
