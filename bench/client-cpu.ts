@@ -19,17 +19,19 @@
  * - streamed object: `Get-Mailbox -ResultSize Unlimited` through `connectExchange` over a lab of
  *   BENCH_STREAM_MAILBOXES (default 10,000) mailboxes, consuming the stream without keeping the
  *   objects; CPU over the stream divided by the objects, and by the Receive requests.
- * - cold start: `node cold-start.js` in a fresh process on a plain-JS copy of src/ (each file
- *   transpiled on its own, as `tsc` would build dist/; BENCH_COLD_SRC=<checkout> takes another
- *   tree's src/ to compare); its own `process.cpuUsage()` at exit (Node's start-up included) and the
- *   wall time from spawn to exit, median over BENCH_COLD_RUNS (5).
+ * - cold start: `node cold-start.js` in a fresh process on the package as `npm run build` makes it
+ *   (dist/ bundled; BENCH_COLD_FILES=1: the plain-JS copy of src/, each file transpiled on its own;
+ *   BENCH_COLD_SRC=<checkout> takes another tree to compare, per file if it has no
+ *   scripts/build.ts); its own `process.cpuUsage()` at exit (Node's start-up included) and the wall
+ *   time from spawn to exit, median over BENCH_COLD_RUNS (5); per phase, the CPU of threads other
+ *   than the main one (V8's background compilers) when it is 20 ms or more.
  *
  * `BENCH_CPU_PROF=<dir>` writes a `.cpuprofile` of each cold-start process there (and of the warm
  * phases when this process itself runs under `node --cpu-prof`); `bench/cpu-profile-summary.ts`
  * reads one.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'node:inspector/promises';
@@ -316,8 +318,21 @@ async function streaming(lib: Library, rows: Row[]): Promise<void> {
   }
 }
 
-/** A plain-JS copy of src/ for the cold start (each file transpiled alone, like `tsc` builds dist/). */
-async function plainCopy(): Promise<string> {
+/**
+ * The library as files in a directory of its own: `src/`, a plain-JS copy of src/ with each file
+ * transpiled alone (what the warm phases import, see {@link library}), and `dist/`, the package as
+ * `npm run build` makes it (scripts/build.ts: bundled by esbuild, what users get), which the cold
+ * start imports. BENCH_COLD_FILES=1, or a BENCH_COLD_SRC tree without scripts/build.ts (as main
+ * before the bundling), leaves `dist/` out: the cold start then imports the per-file copy. Made
+ * once per run; returns the directory.
+ */
+function plainCopy(): Promise<string> {
+  copied ??= makeCopy();
+  return copied;
+}
+let copied: Promise<string> | undefined;
+
+async function makeCopy(): Promise<string> {
   const ts = (await import('typescript')).default;
   // BENCH_COLD_SRC: another checkout's tree (its src/ is used) to compare cold starts.
   const from = process.env['BENCH_COLD_SRC'] ?? ROOT;
@@ -344,13 +359,38 @@ async function plainCopy(): Promise<string> {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, js);
   }
+  rmSync(join(out, 'dist'), { recursive: true, force: true });
+  if (process.env['BENCH_COLD_FILES'] !== '1' && existsSync(join(from, 'scripts', 'build.ts'))) {
+    // That tree's own build (its esbuild), JavaScript only, into <out>/dist.
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/build.ts', join(out, 'dist'), '--no-types'],
+        { cwd: from, stdio: 'inherit' },
+      );
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build exited with ${code}`))));
+    });
+  }
   writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
+  // Each mark: [process CPU ms, wall ms, main-thread CPU ms]. The main thread's from
+  // /proc/thread-self/stat (Linux; clock ticks, 10 ms steps), so that V8's background threads
+  // (compilers, GC helpers) show as the difference. argv[3]: the module to import.
   writeFileSync(
     join(out, 'cold-start.js'),
-    `const t = [];
-const mark = () => { const u = process.cpuUsage(); t.push([(u.user + u.system) / 1000, performance.now()]); };
+    `import { readFileSync } from 'node:fs';
+const t = [];
+const mainMs = () => {
+  try {
+    const s = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
+};
+const mark = () => { const u = process.cpuUsage(); t.push([(u.user + u.system) / 1000, performance.now(), mainMs()]); };
 mark();
-const { RunspacePool } = await import('./src/index.js');
+const { RunspacePool } = await import(process.argv[3]);
 mark();
 const lab = JSON.parse(process.argv[2]);
 const pool = await RunspacePool.open({ uri: lab.url, auth: { username: 'admin', password: lab.password }, ca: lab.ca });
@@ -371,16 +411,18 @@ async function coldStart(lab: LabChild, rows: Row[]): Promise<void> {
   const runs = num('BENCH_COLD_RUNS', 5);
   if (runs <= 0) return;
   const dir = await plainCopy();
+  const entry = existsSync(join(dir, 'dist', 'index.js')) ? './dist/index.js' : './src/index.js';
   const prof = process.env['BENCH_CPU_PROF'];
   const arg = JSON.stringify({ url: lab.url, password: lab.users['admin'], ca: lab.ca });
   const totals: number[] = [];
   const walls: number[] = [];
   const phases: number[][] = [];
+  const offMain: number[][] = [];
   for (let i = 0; i < runs + 1; i++) {
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), join(dir, 'cold-start.js'), arg],
+      [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), join(dir, 'cold-start.js'), arg, entry],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let text = '';
@@ -389,22 +431,28 @@ async function coldStart(lab: LabChild, rows: Row[]): Promise<void> {
     const wall = performance.now() - t0;
     if (code !== 0) throw new Error(`cold start exited with ${code}`);
     if (i === 0) continue; // the first run fills the OS file cache
-    const marks = JSON.parse(text) as [number, number][];
+    const marks = JSON.parse(text) as [number, number, number | null][];
     totals.push(marks[marks.length - 1]![0]);
     walls.push(wall);
     phases.push(marks.slice(1).map((m, k) => m[0] - marks[k]![0]));
+    // CPU of the other threads in each phase (null: no /proc/thread-self on this system).
+    offMain.push(marks.slice(1).map((m, k) => m[0] - marks[k]![0] - ((m[2] ?? NaN) - (marks[k]![2] ?? NaN))));
   }
   const names = ['import', 'open', 'command', 'close'];
   const before = median(phases.map((p, k) => totals[k]! - p.reduce((a, b) => a + b, 0)));
+  const off = (k: number): string => {
+    const ms = median(offMain.map((p) => p[k]!));
+    return ms >= 20 ? ` (${fmt(ms, 0)} off the main thread)` : '';
+  };
   rows.push({
-    what: 'cold start (fresh node: import+open+command+close)',
+    what: `cold start (fresh node: import+open+command+close; ${entry.startsWith('./dist/') ? 'bundled dist/' : 'per-file src/'})`,
     runs,
     cpu: median(totals),
     wall: median(walls),
     requests: '',
     note:
       `node start ${fmt(before, 0)}, ` +
-      names.map((n, k) => `${n} ${fmt(median(phases.map((p) => p[k]!)), 0)}`).join(', ') +
+      names.map((n, k) => `${n} ${fmt(median(phases.map((p) => p[k]!)), 0)}${off(k)}`).join(', ') +
       ' ms CPU',
   });
 }

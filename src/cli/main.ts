@@ -3,7 +3,6 @@
  * The `psrp` command: `exec`, `import`, `diagnose`, `shell` against Exchange (or any PowerShell
  * endpoint), and `lab` (the loopback WinRM lab).
  */
-import { runLabCli } from '../lab/cli.js';
 import { runExec } from './exec.js';
 import { runImport } from './import.js';
 import { runDiagnose } from './diagnose.js';
@@ -42,6 +41,9 @@ const run = command === undefined ? undefined : commands[command];
 if (command === '--version' || command === '-v' || command === 'version') {
   process.stdout.write(`${packageVersion()}\n`);
 } else if (command === 'lab') {
+  // The lab (a WinRM server, certificates, pwsh launch) is loaded only for `psrp lab` (issue 17,
+  // cold start: every other command starts without it).
+  const { runLabCli } = await import('../lab/cli.js');
   await runLabCli(rest);
 } else if (run) {
   process.exitCode = await run(rest, io);

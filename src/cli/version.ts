@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 
 export function packageVersion(): string {
-  // dist/cli/version.js and src/cli/version.ts both sit two levels below the package root.
+  // src/cli/version.ts and the bundle it is built into (dist/cli/main.js, scripts/build.ts) both sit
+  // two levels below the package root.
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };

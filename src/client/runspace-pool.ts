@@ -13,7 +13,7 @@ import type { CommandMetadataFilter } from '../psrp/messages.js';
 import { answerHostCall, type PSHost } from './host.js';
 import { PowerShell, type PoolInternals } from './powershell.js';
 import { deadline } from './deadline.js';
-import { copyFrom, copyTo, type FileTransferOptions, type FileTransferResult } from './file-transfer.js';
+import type { FileTransferOptions, FileTransferResult } from './file-transfer.js';
 import type { PsrpConnection } from './psrp-connection.js';
 import { ReceivePump } from './receive-pump.js';
 import { prepareConnection, type PreparedConnection, type RunspacePoolOptions } from './runspace-pool-options.js';
@@ -86,12 +86,15 @@ export class RunspacePool implements AsyncDisposable {
    * Copies a local file to the server (docs/file-transfer.md): chunked to the envelope size,
    * streamed, SHA-256 checked by the server before the file is put in place. FullLanguage only.
    */
-  copyTo(local: string, remote: string, options?: FileTransferOptions): Promise<FileTransferResult> {
+  async copyTo(local: string, remote: string, options?: FileTransferOptions): Promise<FileTransferResult> {
+    // Loaded on first use (issue 17, cold start): most processes never copy a file.
+    const { copyTo } = await import('./file-transfer.js');
     return copyTo(this, local, remote, options);
   }
 
   /** Copies a file from the server to a local path, SHA-256 checked before it is put in place. */
-  copyFrom(remote: string, local: string, options?: FileTransferOptions): Promise<FileTransferResult> {
+  async copyFrom(remote: string, local: string, options?: FileTransferOptions): Promise<FileTransferResult> {
+    const { copyFrom } = await import('./file-transfer.js');
     return copyFrom(this, remote, local, options);
   }
 

@@ -18,7 +18,8 @@
  * before they expire; no token ever appears in an error, a message or an event.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, request, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent, Dispatcher, request } from 'undici';
 import {
   createPSObject,
   ErrorRecord,
@@ -51,6 +52,14 @@ import {
   type ExchangeOnlineTokenCredential,
   type ExchangeOnlineTokenProvider,
 } from './exchange-online-token.js';
+
+/**
+ * undici's package index, required when the first Exchange Online session is made rather than when
+ * psrp/exchange is imported (issue 17, cold start): it loads fetch, WebSocket and every dispatcher,
+ * about 150 ms of CPU that an on-premises session never needs.
+ */
+const undici = (): { Agent: typeof Agent; request: typeof request } =>
+  createRequire(import.meta.url)('undici') as { Agent: typeof Agent; request: typeof request };
 
 export type {
   ExchangeOnlineAccessToken,
@@ -169,7 +178,7 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > 1000)
       throw new InvalidArgumentError('pageSize must be an integer from 1 to 1000');
     this.convertValues = options.convertValues ?? true;
-    this.dispatcher = new Agent({
+    this.dispatcher = new (undici().Agent)({
       connect: {
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
         rejectUnauthorized: options.skipCertificateCheck !== true,
@@ -250,7 +259,7 @@ export class ExchangeOnlineSession implements ExchangeCommandSession {
       if (cookie) headers['cookie'] = cookie;
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, {
+        res = await undici().request(url, {
           method: 'POST',
           headers,
           body,

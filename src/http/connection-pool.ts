@@ -10,7 +10,7 @@
 import { connect as tcpConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Client, buildConnector, Dispatcher } from 'undici';
-import { Client as UndiciClient } from './undici-parts.js';
+import { undiciClient } from './undici-parts.js';
 import { TimeoutError, TransportError } from '../errors.js';
 import { proxiedConnection } from './proxy.js';
 import { sharedConnector } from './tls-context.js';
@@ -190,7 +190,7 @@ export class ConnectionPool {
       return slot as Slot;
     }
     if (connect === undefined || typeof connect === 'function' || !this.#origin.startsWith('https:')) {
-      return { client: new UndiciClient(this.#origin, this.#options), busy: false, peer: undefined };
+      return { client: new (undiciClient())(this.#origin, this.#options), busy: false, peer: undefined };
     }
     // One connector per TLS set-up for the process: its session cache lets a new connection resume.
     const base = sharedConnector(connect);
@@ -268,7 +268,7 @@ export class ConnectionPool {
         });
       });
     };
-    slot.client = new UndiciClient(this.#origin, { ...this.#options, connect: connector });
+    slot.client = new (undiciClient())(this.#origin, { ...this.#options, connect: connector });
     return slot as Slot;
   }
 

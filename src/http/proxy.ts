@@ -12,7 +12,7 @@
  * fetch does; otherwise direct.
  */
 import type { Client, ProxyAgent, buildConnector, Dispatcher } from 'undici';
-import { Client as UndiciClient, ProxyAgentClass } from './undici-parts.js';
+import { ProxyAgentClass, undiciClient } from './undici-parts.js';
 import { InvalidArgumentError, TransportError } from '../errors.js';
 
 /** The `proxy` option of HttpTransport / RunspacePool. */
@@ -131,7 +131,7 @@ export function proxiedConnection(
           callback(...args);
         });
       };
-      return new UndiciClient(o, { ...(opts as Client.Options), connect });
+      return new (undiciClient())(o, { ...(opts as Client.Options), connect });
     },
   } as ProxyAgent.Options);
   return agent.compose((dispatch) => (opts, handler) => dispatch({ ...opts, origin }, handler));

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { buildConnector } from 'undici';
-import { buildConnector as makeConnector } from './undici-parts.js';
+import { undiciBuildConnector } from './undici-parts.js';
 
 type Pem = string | Buffer;
 
@@ -99,7 +99,7 @@ export function sharedConnector(options: ConnectorOptions): buildConnector.conne
   let connector = forContext.get(key);
   if (connector === undefined) {
     if (forContext.size >= MAX_CACHED) forContext.delete(forContext.keys().next().value!);
-    connector = makeConnector(options);
+    connector = undiciBuildConnector()(options);
     forContext.set(key, connector);
   }
   return connector;

@@ -8,6 +8,10 @@
  * export when its file is not where this version keeps it (a later undici that moved it): the
  * behaviour is the same, only the start-up is slower. `test/http/undici-parts.test.ts` checks that
  * each part is the very object the package exports, so a layout change is noticed.
+ *
+ * Each part is required on first use, not when psrp is imported: a process that only imports psrp,
+ * or uses the SSH or pwsh transports, or CLIXML alone, never loads undici (about 50 ms of CPU); an
+ * HTTP transport loads it when it makes its first connection.
  */
 import { createRequire } from 'node:module';
 import type {
@@ -29,11 +33,17 @@ function part<T>(file: string, name: string): T {
   return (require('undici') as Record<string, unknown>)[name] as T;
 }
 
+let client: typeof UndiciClient | undefined;
 /** undici's HTTP/1.1 `Client` (one connection). */
-export const Client: typeof UndiciClient = part('lib/dispatcher/client.js', 'Client');
+export function undiciClient(): typeof UndiciClient {
+  return (client ??= part<typeof UndiciClient>('lib/dispatcher/client.js', 'Client'));
+}
 
+let connector: typeof BuildConnector | undefined;
 /** undici's `buildConnector` (TCP/TLS connect with a session cache). */
-export const buildConnector: typeof BuildConnector = part('lib/core/connect.js', 'buildConnector');
+export function undiciBuildConnector(): typeof BuildConnector {
+  return (connector ??= part<typeof BuildConnector>('lib/core/connect.js', 'buildConnector'));
+}
 
 /**
  * undici's `ProxyAgent`, loaded on first use (only a transport with a proxy needs it) from the

@@ -1,10 +1,12 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../../src/http/undici-parts.js';
+import { undiciClient } from '../../src/http/undici-parts.js';
 import { roundTrip, type RoundTripRequest } from '../../src/http/round-trip.js';
 import { TransportError } from '../../src/errors.js';
 import { RequestAbort } from '../../src/http/request-abort.js';
+
+const Client = undiciClient();
 
 /** Answers by path: what each test needs of a server. */
 const routes: Record<string, (res: ServerResponse, body: string) => void> = {

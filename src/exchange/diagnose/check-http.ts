@@ -5,7 +5,6 @@
  * 502, 404, a redirect, any other status. Sets `ctx.offered`.
  */
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
 import { anonymousIdentifyRequest, offeredSchemes } from '../../index.js';
 import type { DiagnoseContext, Stop } from './context.js';
 import { clip, errCode, errMessage, withTimeout } from './probes.js';
@@ -21,6 +20,8 @@ export interface HttpAnswer {
 
 export async function checkHttp(ctx: DiagnoseContext): Promise<Stop | undefined> {
   const { url, timeoutMs, ca } = ctx;
+  // undici's index on first use (issue 17, cold start: importing psrp/exchange does not load it).
+  const { Agent, request } = await import('undici');
   const agent = new Agent({
     connect: {
       rejectUnauthorized: false,
