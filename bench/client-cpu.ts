@@ -6,7 +6,8 @@
  * The lab runs in a child process (bench/lab-process.ts), so `process.cpuUsage()` of this process is
  * the client's CPU (user + system) and nothing else: the lab, its HTTP server and its pwsh shells
  * are other processes. Warm figures come after warm-up rounds, as medians over several runs. The
- * library measured is a plain-JS copy of src/ (as `dist/` is built), not src/ through tsx.
+ * library measured is the bundled `dist/` as `npm run build` makes it (see plainCopy), not src/
+ * through tsx.
  *
  * - open: `RunspacePool.open` (Basic over HTTPS to the lab's `/wsman`, the lab's CA added), each
  *   open in a pool of its own, CPU from the call to its resolution; then `close()` likewise.
@@ -81,21 +82,24 @@ async function profiled<T>(name: string, body: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The library under measurement: the plain-JS copy of src/ (see {@link plainCopy}), what `dist/`
- * holds, rather than src/ through tsx: tsx's transform adds a `__name()` call per closure and its
- * loader hooks, which users never run.
+ * The library under measurement: what users run, the bundled `dist/` that {@link plainCopy} builds
+ * (or, without a build script, its per-file plain-JS copy of src/), rather than src/ through tsx,
+ * whose loader hooks and transform users never run.
  */
 interface Library {
   readonly RunspacePool: typeof Core.RunspacePool;
   readonly connectExchange: typeof Exchange.connectExchange;
+  /** `dist/` (bundled) or `src/` (per file). */
+  readonly from: string;
 }
 
 async function library(dir: string): Promise<Library> {
-  const core = (await import(pathToFileURL(join(dir, 'src', 'index.js')).href)) as typeof Core;
+  const from = existsSync(join(dir, 'dist', 'index.js')) ? 'dist' : 'src';
+  const core = (await import(pathToFileURL(join(dir, from, 'index.js')).href)) as typeof Core;
   const exchange = (await import(
-    pathToFileURL(join(dir, 'src', 'exchange', 'index.js')).href
+    pathToFileURL(join(dir, from, 'exchange', 'index.js')).href
   )) as typeof Exchange;
-  return { RunspacePool: core.RunspacePool, connectExchange: exchange.connectExchange };
+  return { RunspacePool: core.RunspacePool, connectExchange: exchange.connectExchange, from };
 }
 
 /** CPU (user + system) in ms of each thread of this process so far, by thread id and name (Linux). */
@@ -483,7 +487,7 @@ export async function run(): Promise<void> {
     ]),
   );
   console.log(
-    `Client CPU: process.cpuUsage() (user + system) of this process alone; the lab and its pwsh shells are other processes. Load average (1 min) ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end, on ${
+    `Client CPU: process.cpuUsage() (user + system) of this process alone; the lab and its pwsh shells are other processes. Warm phases on ${lib.from === 'dist' ? 'the bundled dist/' : 'the per-file src/ copy'}. Load average (1 min) ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end, on ${
       (await import('node:os')).cpus().length
     } cores.`,
   );
