@@ -26,7 +26,7 @@ import { parseProxyOption, proxyFor, type ProxySetting } from './proxy.js';
 import { CookieJar } from './cookie-jar.js';
 import { authError, connectionError, isSoapEnvelope, statusError, where } from './http-errors.js';
 import { decodeBody } from './response-body.js';
-import { roundTrip, type RoundTrip } from './round-trip.js';
+import { REDIRECTS, roundTrip, type RoundTrip } from './round-trip.js';
 import { RequestAbort, type AbortLike } from './request-abort.js';
 import { extraHeaders, parseUrl, transportLimits, type TransportLimits } from './transport-options.js';
 import type { HttpExchangeEvent, HttpTransportOptions } from './transport-options.js';
@@ -69,21 +69,16 @@ type Outcome =
   | { readonly next: 'redirect'; readonly status: number; readonly location: string | undefined }
   | { readonly next: 'again' };
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-
-/** `url.origin`, kept per URL object: the getter builds a new string on every call, once per request. */
-const origins = new WeakMap<URL, string>();
-function originOf(url: URL): string {
-  let origin = origins.get(url);
-  if (origin === undefined) origins.set(url, (origin = url.origin));
-  return origin;
-}
-/** `url.pathname + url.search`, kept per URL object (each getter call builds a new string). */
-const paths = new WeakMap<URL, string>();
-function pathOf(url: URL): string {
-  let path = paths.get(url);
-  if (path === undefined) paths.set(url, (path = url.pathname + url.search));
-  return path;
+/**
+ * `url.origin` and `url.pathname + url.search`, kept per URL object: each getter builds a new
+ * string on every call, and every request needs both.
+ */
+const urlParts = new WeakMap<URL, { readonly origin: string; readonly path: string }>();
+function partsOf(url: URL): { readonly origin: string; readonly path: string } {
+  let parts = urlParts.get(url);
+  if (parts === undefined)
+    urlParts.set(url, (parts = { origin: url.origin, path: url.pathname + url.search }));
+  return parts;
 }
 const EMPTY = Buffer.alloc(0);
 
@@ -277,7 +272,7 @@ export class HttpTransport implements WSManTransport {
     try {
       return { pool, lease: await pool.acquire(signal) };
     } catch (err) {
-      throw signal.aborted ? (signal.reason) : this.#failure(err, url, stage);
+      throw signal.aborted ? signal.reason : this.#failure(err, url, stage);
     }
   }
 
@@ -371,9 +366,7 @@ export class HttpTransport implements WSManTransport {
     try {
       res = await this.#roundTrip(at.lease, url, headers, payload, signal, at.waitMs);
     } catch (err) {
-      const failure: unknown = signal.aborted
-        ? (signal.reason)
-        : this.#failure(err, url, at.stage);
+      const failure: unknown = signal.aborted ? signal.reason : this.#failure(err, url, at.stage);
       report(undefined, 0, (failure as { code?: string }).code ?? 'ABORTED');
       throw failure;
     }
@@ -502,7 +495,7 @@ export class HttpTransport implements WSManTransport {
     waitMs: number,
   ): Promise<RoundTrip> {
     return roundTrip(lease.client, {
-      path: pathOf(url),
+      path: partsOf(url).path,
       headers,
       body,
       signal,
@@ -567,7 +560,7 @@ export class HttpTransport implements WSManTransport {
 
   #pool(url: URL): ConnectionPool {
     if (this.#closed) throw new TransportError('The transport is closed', { code: 'PSRP_TRANSPORT_CLOSED' });
-    const origin = originOf(url);
+    const { origin } = partsOf(url);
     let pool = this.#pools.get(origin);
     if (pool === undefined) {
       const safety = this.#o.requestTimeoutMs + 1_000;

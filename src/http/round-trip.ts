@@ -37,7 +37,8 @@ export interface RoundTripRequest {
   readonly signal: AbortLike;
 }
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** The redirect statuses (RFC 9110 15.4) whose body is drained rather than read. */
+export const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 const REDIRECT_DRAIN_LIMIT = 65_536;
 const EMPTY = Buffer.alloc(0);
 
