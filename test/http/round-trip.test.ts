@@ -1,6 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatcher } from 'undici';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { undiciClient } from '../../src/http/undici-parts.js';
 import { roundTrip, type RoundTripRequest } from '../../src/http/round-trip.js';
 import { TransportError } from '../../src/errors.js';
@@ -69,90 +70,69 @@ function req(path: string, over: Partial<RoundTripRequest> = {}): RoundTripReque
 }
 
 describe('roundTrip: one POST, its whole bounded response (issue 17)', () => {
+  /** A client (one connection) of its own per test. */
+  let client: Dispatcher;
+  beforeEach(() => {
+    client = new Client(origin);
+  });
+  afterEach(async () => {
+    await client.destroy();
+  });
+
   it('sends the body and returns status, lower-case headers (repeated ones as arrays) and the body', async () => {
-    const client = new Client(origin);
-    try {
-      const res = await roundTrip(client, req('/echo'));
-      expect(res.status).toBe(200);
-      expect(res.headers['content-type']).toBe('text/plain');
-      expect(res.headers['set-cookie']).toEqual(['a=1', 'b=2']);
-      expect(res.bytes.toString()).toBe('got hello');
-      // The connection is kept: a second request on the same client works.
-      expect((await roundTrip(client, req('/chunks', { maxBytes: 5000 }))).bytes.toString()).toBe(
-        ['a', 'b', 'c', 'd', 'e'].map((c) => c.repeat(1000)).join(''),
-      );
-    } finally {
-      await client.destroy();
-    }
+    const res = await roundTrip(client, req('/echo'));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain');
+    expect(res.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(res.bytes.toString()).toBe('got hello');
+    // The connection is kept: a second request on the same client works.
+    expect((await roundTrip(client, req('/chunks', { maxBytes: 5000 }))).bytes.toString()).toBe(
+      ['a', 'b', 'c', 'd', 'e'].map((c) => c.repeat(1000)).join(''),
+    );
   });
 
   it('refuses a Content-Length above the limit before reading the body, and a body that grows past it', async () => {
-    const client = new Client(origin);
-    try {
-      const declared = await roundTrip(client, req('/declared')).catch((e: unknown) => e);
-      expect(declared).toBeInstanceOf(TransportError);
-      expect(declared).toMatchObject({ code: 'PSRP_HTTP_RESPONSE_TOO_LARGE', statusCode: 200 });
-      expect(String((declared as Error).message)).toContain('declares 5000000 bytes');
-      const grows = await roundTrip(client, req('/grows', { maxBytes: 5000 })).catch((e: unknown) => e);
-      expect(grows).toMatchObject({ code: 'PSRP_HTTP_RESPONSE_TOO_LARGE' });
-      expect(String((grows as Error).message)).toContain('exceeds the 5000-byte limit');
-      // After either, the client still works (the broken connection was dropped, a new one made).
-      expect((await roundTrip(client, req('/echo'))).status).toBe(200);
-    } finally {
-      await client.destroy();
-    }
+    const declared = await roundTrip(client, req('/declared')).catch((e: unknown) => e);
+    expect(declared).toBeInstanceOf(TransportError);
+    expect(declared).toMatchObject({ code: 'PSRP_HTTP_RESPONSE_TOO_LARGE', statusCode: 200 });
+    expect(String((declared as Error).message)).toContain('declares 5000000 bytes');
+    const grows = await roundTrip(client, req('/grows', { maxBytes: 5000 })).catch((e: unknown) => e);
+    expect(grows).toMatchObject({ code: 'PSRP_HTTP_RESPONSE_TOO_LARGE' });
+    expect(String((grows as Error).message)).toContain('exceeds the 5000-byte limit');
+    // After either, the client still works (the broken connection was dropped, a new one made).
+    expect((await roundTrip(client, req('/echo'))).status).toBe(200);
   });
 
   it('answers a redirect with its status and headers even when its body is larger than the drain limit', async () => {
-    const client = new Client(origin);
-    try {
-      const res = await roundTrip(client, req('/redirect-big'));
-      expect(res.status).toBe(302);
-      expect(res.headers['location']).toBe('/elsewhere');
-      expect(res.bytes.length).toBe(0);
-    } finally {
-      await client.destroy();
-    }
+    const res = await roundTrip(client, req('/redirect-big'));
+    expect(res.status).toBe(302);
+    expect(res.headers['location']).toBe('/elsewhere');
+    expect(res.bytes.length).toBe(0);
   });
 
   it('ends with the signal’s reason when aborted mid-response, or at once when already aborted', async () => {
-    const client = new Client(origin);
-    try {
-      const controller = new AbortController();
-      const reason = new Error('caller gave up');
-      const pending = roundTrip(client, req('/stall', { signal: controller.signal }));
-      setTimeout(() => controller.abort(reason), 100);
-      await expect(pending).rejects.toBe(reason);
-      const done = new AbortController();
-      done.abort(reason);
-      await expect(roundTrip(client, req('/echo', { signal: done.signal }))).rejects.toBe(reason);
-      expect((await roundTrip(client, req('/echo'))).status).toBe(200);
-    } finally {
-      await client.destroy();
-    }
+    const controller = new AbortController();
+    const reason = new Error('caller gave up');
+    const pending = roundTrip(client, req('/stall', { signal: controller.signal }));
+    setTimeout(() => controller.abort(reason), 100);
+    await expect(pending).rejects.toBe(reason);
+    const done = new AbortController();
+    done.abort(reason);
+    await expect(roundTrip(client, req('/echo', { signal: done.signal }))).rejects.toBe(reason);
+    expect((await roundTrip(client, req('/echo'))).status).toBe(200);
   });
 
   it('times out a body that stalls between chunks (bodyTimeout) with undici’s error code', async () => {
-    const client = new Client(origin);
-    try {
-      const err = await roundTrip(client, req('/stall', { bodyTimeout: 300 })).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
-    } finally {
-      await client.destroy();
-    }
+    const err = await roundTrip(client, req('/stall', { bodyTimeout: 300 })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
   });
 
   it('takes a RequestAbort as its signal: an abort ends the pending request with its reason', async () => {
-    const client = new Client(origin);
-    try {
-      const abort = new RequestAbort();
-      const reason = new Error('timed out');
-      const pending = roundTrip(client, req('/stall', { signal: abort }));
-      setTimeout(() => abort.abort(reason), 100);
-      await expect(pending).rejects.toBe(reason);
-    } finally {
-      await client.destroy();
-    }
+    const abort = new RequestAbort();
+    const reason = new Error('timed out');
+    const pending = roundTrip(client, req('/stall', { signal: abort }));
+    setTimeout(() => abort.abort(reason), 100);
+    await expect(pending).rejects.toBe(reason);
   });
 });
 

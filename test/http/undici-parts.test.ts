@@ -46,15 +46,20 @@ const files = Object.keys(createRequire(import.meta.url).cache).filter((f) => /n
 console.log(JSON.stringify(files));
 `;
 
+/** Runs `script` as an ES module in a fresh Node process at the package root; its last line of output as JSON. */
+function runFresh(script: string): unknown {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: new URL('../..', import.meta.url),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(run.status, run.stderr).toBe(0);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!);
+}
+
 describe('undici parts loaded one by one (issue 17, cold start)', () => {
   it('importing psrp and psrp/exchange loads no undici file (Exchange Online loads the index when a session is made)', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', IMPORT_ONLY], {
-      cwd: new URL('../..', import.meta.url),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(run.status, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout.trim().split('\n').pop()!)).toEqual([]);
+    expect(runFresh(IMPORT_ONLY)).toEqual([]);
   });
 
   it('each part is the very object the undici package exports', () => {
@@ -72,14 +77,7 @@ describe('undici parts loaded one by one (issue 17, cold start)', () => {
   });
 
   it('a process that imports psrp loads undici at its first connection, and never the package index', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
-      cwd: new URL('../..', import.meta.url),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(run.status, run.stderr).toBe(0);
-    const got = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-    expect(got).toEqual({
+    expect(runFresh(CHILD)).toEqual({
       answer:
         '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>12</s:Body></s:Envelope>',
       // Importing psrp and making a transport load no undici file; the first request does.
