@@ -324,11 +324,11 @@ async function streaming(lib: Library, rows: Row[]): Promise<void> {
 
 /**
  * The library as files in a directory of its own: `src/`, a plain-JS copy of src/ with each file
- * transpiled alone (what the warm phases import, see {@link library}), and `dist/`, the package as
- * `npm run build` makes it (scripts/build.ts: bundled by esbuild, what users get), which the cold
- * start imports. BENCH_COLD_FILES=1, or a BENCH_COLD_SRC tree without scripts/build.ts (as main
- * before the bundling), leaves `dist/` out: the cold start then imports the per-file copy. Made
- * once per run; returns the directory.
+ * transpiled alone, and `dist/`, the package as `npm run build` makes it (scripts/build.ts:
+ * bundled by esbuild, what users get), which the warm phases (see {@link library}) and the cold
+ * start import. BENCH_COLD_FILES=1, or a BENCH_COLD_SRC tree without scripts/build.ts (as main
+ * before the bundling), leaves `dist/` out: both then import the per-file copy. Made once per run;
+ * returns the directory.
  */
 function plainCopy(): Promise<string> {
   copied ??= makeCopy();
