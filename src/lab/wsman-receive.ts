@@ -11,7 +11,11 @@ import type { LabShell as Shell } from './shell-registry.js';
 import type { WSManHandlerContext } from './wsman-handler.js';
 import { faultResponse, receiveResponse, type LabRequest } from './wsman-server-codec.js';
 
-/** How long a gathering Receive waits for the next chunk of output before it answers. */
+/**
+ * How long a gathering Receive waits for the next chunk of output before it answers. This bound and
+ * GATHER_MAX_MS are the lab's own: how long WinRM holds unflushed data is neither documented nor
+ * recorded.
+ */
 const GATHER_IDLE_MS = 15;
 /** The longest a command's Receive holds output to fill its envelope, from the first chunk. */
 const GATHER_MAX_MS = 250;
