@@ -339,14 +339,26 @@ export class ObjectReader {
     d.checkDepth(depth);
     const tagName = r.name;
     while (!r.atEndTag()) {
-      r.readStartTag();
       let name: string;
       let expectedMember = false;
-      // The expected member (the shape's names have no `_x` escapes): compared in place.
-      if (k >= 0 && k < shape!.names.length && r.attrIs('N', shape!.names[k]!)) {
-        name = shape!.names[k]!;
-        expectedMember = true;
-      } else {
+      // The expected member: its start tag as the previous object of the shape had it, compared
+      // as a whole; else the tag is read and its name compared (the shape's names have no `_x`
+      // escapes).
+      const expected = k >= 0 && k < shape!.names.length ? shape!.names[k]! : undefined;
+      if (expected !== undefined) {
+        const known = shape!.tags[k];
+        if (known !== undefined && r.readKnownTag(known)) expectedMember = true;
+        else {
+          r.readStartTag();
+          if (r.attrIs('N', expected)) {
+            expectedMember = true;
+            // Only a tag with the name alone: one with a RefId would not match the next object's.
+            if (r.attrCount === 1) shape!.tags[k] = r.knownTag();
+          }
+        }
+      } else r.readStartTag();
+      if (expectedMember) name = expected!;
+      else {
         const rawName = r.attrShared('N');
         if (rawName === undefined) invalidClixml('Member without a name (N)', r.name, r.tagPos);
         name = decodeClixmlString(rawName);
@@ -359,9 +371,9 @@ export class ObjectReader {
             ? this.repeatedText(shape!, k, tag, depth + 1)
             : d.value(depth + 1);
       if (k >= 0) {
-        const expected = shape!.names;
-        if (k < expected.length && expected[k] === name && k < shape!.adaptedCount === isProps) {
-          bag[expected[k]!] = v;
+        const names = shape!.names;
+        if (k < names.length && names[k] === name && k < shape!.adaptedCount === isProps) {
+          bag[names[k]!] = v;
           k++;
           continue;
         }

@@ -2,6 +2,8 @@
 // PowerShell writes with the same members in the same order (10,000 mailboxes of ~60 members each),
 // remembered so that the deserializer can build the next object of the type from a template.
 
+import type { KnownTag } from '../internal/xml-reader.js';
+
 /** The member names of an object read without a shape, and how often shapes of its type missed. */
 interface ShapeCandidate {
   readonly adapted: readonly string[];
@@ -44,6 +46,8 @@ export class Shape {
   misses = 0;
   /** Per member, its text in the last object read with this shape, when it was a string read unchanged (see ObjectReader.repeatedText). */
   readonly texts: (string | undefined)[];
+  /** Per member, its start tag in the last object read with this shape, when it had no other attribute (see XmlReader.readKnownTag). */
+  readonly tags: (KnownTag | undefined)[];
   private constructor(
     readonly names: readonly string[],
     readonly adaptedCount: number,
@@ -52,6 +56,7 @@ export class Shape {
     private readonly json: string,
   ) {
     this.texts = new Array<string | undefined>(names.length).fill(undefined);
+    this.tags = new Array<KnownTag | undefined>(names.length).fill(undefined);
   }
 
   /** A shape for objects with these members, or null when a shape would not help or not be safe. */

@@ -174,6 +174,53 @@ describe('CLIXML objects read with a learned shape', () => {
     }
   });
 
+  it('recognises a member tag written exactly as before, and reads any other spelling of it', () => {
+    // Per object, the member between A and B as written; the tag of the previous object of the
+    // type is compared as a whole, so every other spelling must still read as what it says.
+    const forms: [string, string, unknown][] = [
+      ['<S N="Host">a</S>', 'Host', 'a'],
+      ['<S N="Host">b</S>', 'Host', 'b'],
+      ["<S N='Host'>c</S>", 'Host', 'c'],
+      ['<S N="Host">d</S>', 'Host', 'd'],
+      ['<S  N="Host" >e</S>', 'Host', 'e'],
+      ['<S N="Host"/>', 'Host', ''],
+      ['<S N="Host" />', 'Host', ''],
+      ['<Nil N="Host" />', 'Host', null],
+      ['<I32 N="Host">5</I32>', 'Host', 5],
+      ['<I32 N="Host">6</I32>', 'Host', 6],
+      ['<S N="Ho&#115;t">f</S>', 'Host', 'f'],
+      ['<S N="Ho&#115;t">g</S>', 'Host', 'g'],
+      ['<S N="Host">h</S>', 'Host', 'h'],
+      ['<S N="Hostx">i</S>', 'Hostx', 'i'],
+      ['<S N="Hos">j</S>', 'Hos', 'j'],
+      ['<S N="Host">k</S>', 'Host', 'k'],
+      ['<S N="Host" Extra="1">l</S>', 'Host', 'l'],
+      ['<S N="Host">m</S>', 'Host', 'm'],
+    ];
+    const warm = Array.from({ length: 6 }, (): [string, string, unknown] => ['<S N="Host">w</S>', 'Host', 'w']);
+    const all = [...warm, ...forms];
+    const body = all.map(([member], i) => {
+      const tn = i === 0 ? '<TN RefId="0"><T>Test.Tagged</T></TN>' : '<TNRef RefId="0" />';
+      return `<Obj RefId="${i + 1}">${tn}<Props><I32 N="A">${i}</I32>${member}<I32 N="B">${-i}</I32></Props></Obj>`;
+    });
+    const xml = `<Objs>${body.join('')}</Objs>`;
+    const got = deserializeClixml(xml) as Record<string, unknown>[];
+    all.forEach(([member, name, value], i) => {
+      expect(Object.keys(got[i]!), member).toEqual(['A', name, 'B']);
+      expect(got[i]![name], member).toBe(value);
+      expect(got[i]!['A']).toBe(i);
+      expect(psMeta(got[i]!)!.adapted).toEqual(['A', name, 'B']);
+    });
+    // Cut anywhere inside the last objects (in the middle of a tag that matched before too), the
+    // document is refused with a typed error.
+    const from = xml.length - body.slice(-3).join('').length;
+    for (let cut = from; cut < xml.length - 1; cut++) {
+      expect(() => deserializeClixml(xml.slice(0, cut)), `cut at ${cut}`).toThrow(
+        expect.objectContaining({ code: expect.stringMatching(/^PSRP_(XML|CLIXML)_/) }) as Error,
+      );
+    }
+  });
+
   it('gives up on shapes for a type whose objects keep differing, with the same results', () => {
     const objects = Array.from({ length: 40 }, (_, j) => base(12 + (j % 7), j));
     check(objects);

@@ -32,6 +32,33 @@ describe('XmlReader cursor', () => {
     expect(r.pos).toBe(r.src.length);
   });
 
+  it('reads a tag seen before by its whole text, and nothing else', () => {
+    const xml = `<a x="1" y='2'/><b/><a x="1" y='2'/><a x="1" y="2"/><c k="&lt;"></c><a x="1" y='2`;
+    const r = new XmlReader(xml);
+    r.readStartTag();
+    const tag = r.knownTag()!;
+    expect(tag.raw).toBe(`<a x="1" y='2'/>`);
+    // Not at a match: nothing moves.
+    expect(r.readKnownTag(tag)).toBe(false);
+    expect(r.pos).toBe(16);
+    r.readStartTag();
+    expect(r.readKnownTag(tag)).toBe(true);
+    expect([r.name, r.empty, r.tagPos, r.pos, r.attrCount]).toEqual(['a', true, 20, 36, 2]);
+    expect([r.attr('x'), r.attr('y'), r.attrInt('x'), r.attrIs('y', '2')]).toEqual(['1', '2', 1, true]);
+    // The same tag with other quotes is another text: read normally.
+    expect(r.readKnownTag(tag)).toBe(false);
+    r.readStartTag();
+    expect(r.attr('y')).toBe('2');
+    // A tag whose value needed decoding is not kept.
+    r.readStartTag();
+    expect(r.knownTag()).toBeUndefined();
+    expect(r.attr('k')).toBe('<');
+    r.endTag('c');
+    // The input ends inside what would have matched.
+    expect(r.readKnownTag(tag)).toBe(false);
+    expect(code(() => r.readStartTag())).toBe('PSRP_XML_MALFORMED');
+  });
+
   it('reads only plain decimals as integers', () => {
     for (const [v, want] of [
       ['0', 0],
