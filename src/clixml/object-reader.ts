@@ -9,6 +9,7 @@ import { type ContainerKind, type PSObjectMeta, defineData, setMeta } from './ps
 import { type RefKey, type RefTable } from './ref-table.js';
 import { type MemberNames, NO_NAMES, type Shape, ShapeCache } from './shape-cache.js';
 import { decodeClixmlString } from './string-escape.js';
+import { type TypeMemo, TypeMemos, shared } from './type-memo.js';
 
 /** What reading objects needs from the document being read (the deserializer). */
 export interface ObjectSource {
@@ -32,6 +33,8 @@ interface ObjState extends MemberNames {
   refId: RefKey | undefined;
   typeNames: readonly string[];
   toString: string | undefined;
+  /** {@link toString} when it is its text unchanged (see ObjectReader.repeatedText), else undefined. */
+  plainToString: string | undefined;
   baseValue: unknown;
   hasBase: boolean;
   container: ContainerKind | undefined;
@@ -48,13 +51,13 @@ interface ObjState extends MemberNames {
   extendedNames: readonly string[];
 }
 
-
 /** Reads complex objects for one document. */
 export class ObjectReader {
   private readonly typeNames = new Map<RefKey, readonly string[]>();
   /** The type-name lists that name an enum (checked once per `<TN>`, not once per object). */
   private readonly enumTypeNames = new Set<readonly string[]>();
   private readonly shapes = new ShapeCache();
+  private readonly memos = new TypeMemos();
   private objects = 0;
   /** Per nesting level of `<Obj>`, its state (an exception ends the whole document, so no unwinding). */
   private readonly states: ObjState[] = [];
@@ -95,6 +98,7 @@ export class ObjectReader {
         refId,
         typeNames: NO_NAMES,
         toString: undefined,
+        plainToString: undefined,
         baseValue: undefined,
         hasBase: false,
         container: undefined,
@@ -112,6 +116,7 @@ export class ObjectReader {
       st.refId = refId;
       st.typeNames = NO_NAMES;
       st.toString = undefined;
+      st.plainToString = undefined;
       st.baseValue = undefined;
       st.hasBase = false;
       st.container = undefined;
@@ -140,7 +145,7 @@ export class ObjectReader {
         st.typeNames = this.typeNameRef();
         return;
       case 'ToString':
-        st.toString = decodeClixmlString(this.d.content());
+        this.toStringText(st);
         return;
       case 'LST':
       case 'IE':
@@ -197,6 +202,26 @@ export class ObjectReader {
     if (names === undefined) invalidClixml(`Unknown TNRef RefId ${id ?? '(missing)'}`, 'TNRef', r.tagPos);
     if (!r.empty) r.endTag('TNRef');
     return names;
+  }
+
+  /**
+   * Reads the `<ToString>` just started (MS-PSRP 2.2.5.2.4) into `st`: the previous object of the
+   * type's string when the text is, character for character, the same (see {@link repeatedText}).
+   */
+  private toStringText(st: ObjState): void {
+    const r = this.d.r;
+    const memo = this.memos.of(st.typeNames);
+    const last = memo.toString;
+    if (last !== undefined && !r.empty && r.skipText(last)) {
+      r.endTag('ToString');
+      st.toString = st.plainToString = last;
+      return;
+    }
+    const start = r.pos;
+    const v = decodeClixmlString(this.d.content());
+    st.toString = v;
+    // `</ToString>` is 11 characters: anything else between start and pos changed the text.
+    if (!r.empty && r.pos - start - 11 === v.length) st.plainToString = memo.toString = v;
   }
 
   /** Reads the `<LST>`, `<IE>`, `<STK>` or `<QUE>` just started (MS-PSRP 2.2.5.2.6.1-3). */
@@ -293,7 +318,7 @@ export class ObjectReader {
   private memberSet(st: ObjState, isProps: boolean, depth: number): void {
     const target = st.target;
     if (Array.isArray(target) || target instanceof Map) {
-      this.members((st.containerProps ??= {}), st, isProps, depth + 1, undefined, -1);
+      this.members((st.containerProps ??= {}), st, isProps, depth + 1, undefined, -1, undefined);
       return;
     }
     let bag = target;
@@ -309,7 +334,7 @@ export class ObjectReader {
       st.target = bag;
       this.register(st.refId, bag);
     }
-    st.k = this.members(bag, st, isProps, depth + 1, st.shape, st.k);
+    st.k = this.members(bag, st, isProps, depth + 1, st.shape, st.k, st.plainToString);
   }
 
   /** Makes an object being read reachable by RefId (its members may refer back to it). */
@@ -332,6 +357,7 @@ export class ObjectReader {
     depth: number,
     shape: Shape | undefined,
     k: number,
+    toString: string | undefined,
   ): number {
     const d = this.d;
     const r = d.r;
@@ -368,7 +394,7 @@ export class ObjectReader {
         tag === 'MS' || tag === 'Props'
           ? this.nestedMembers(depth)
           : expectedMember && (tag === 'S' || tag === 'G') && !r.empty
-            ? this.repeatedText(shape!, k, tag, depth + 1)
+            ? this.repeatedText(shape!, k, tag, depth + 1, toString)
             : d.value(depth + 1);
       if (k >= 0) {
         const names = shape!.names;
@@ -396,9 +422,16 @@ export class ObjectReader {
    * string (the same text always reads as the same value); else through {@link ObjectSource.value},
    * remembering the string when it is its text unchanged (no entity, escape, white space trimmed,
    * CDATA or comment). Values that repeat from object to object (PSComputerName, RunspaceId, an
-   * organizational unit) are then one string in the result instead of one per object.
+   * organizational unit) are then one string in the result instead of one per object. `toString`
+   * is the object's ToString when it is its text unchanged, tried next.
    */
-  private repeatedText(shape: Shape, k: number, tag: 'S' | 'G', depth: number): unknown {
+  private repeatedText(
+    shape: Shape,
+    k: number,
+    tag: 'S' | 'G',
+    depth: number,
+    toString: string | undefined,
+  ): unknown {
     const d = this.d;
     const r = d.r;
     const last = shape.texts[k];
@@ -406,6 +439,13 @@ export class ObjectReader {
       d.checkDepth(depth);
       r.endTag(tag);
       return last;
+    }
+    // A string member with the text of the object's own ToString (its Name, often): that string.
+    if (toString !== undefined && tag === 'S' && r.skipText(toString)) {
+      d.checkDepth(depth);
+      r.endTag(tag);
+      shape.texts[k] = toString;
+      return toString;
     }
     const start = r.pos;
     const v = d.value(depth);
@@ -418,7 +458,7 @@ export class ObjectReader {
   private nestedMembers(depth: number): Record<string, unknown> {
     const inner: Record<string, unknown> = {};
     const innerNames: MemberNames = { adapted: undefined, extended: undefined };
-    this.members(inner, innerNames, false, depth + 1, undefined, -1);
+    this.members(inner, innerNames, false, depth + 1, undefined, -1, undefined);
     return setMeta(inner, {
       typeNames: [],
       toStringValue: undefined,
@@ -464,15 +504,21 @@ export class ObjectReader {
       }
     }
     this.d.open.length = openMark;
-    const meta: { -readonly [K in keyof PSObjectMeta]: PSObjectMeta[K] } = {
-      typeNames,
-      toStringValue: st.toString,
-      adapted,
-      extended,
-      container,
-    };
-    if (hasBase) meta.baseValue = baseValue;
-    if (st.containerProps) meta.properties = st.containerProps;
+    let meta: PSObjectMeta;
+    if (hasBase || st.containerProps) {
+      const own: { -readonly [K in keyof PSObjectMeta]: PSObjectMeta[K] } = {
+        typeNames,
+        toStringValue: st.toString,
+        adapted,
+        extended,
+        container,
+      };
+      if (hasBase) own.baseValue = baseValue;
+      if (st.containerProps) own.properties = st.containerProps;
+      meta = own;
+    } else {
+      meta = this.plainMeta(typeNames, st.toString, adapted, extended, container);
+    }
     // PowerShell exposes an object's members over its base (a deserialized PSObject's Properties):
     // a container's <Props>/<MS> (an XmlElement's attributes, a note on a list), and the members
     // of an object-valued base. They become readable properties here too (`x.Value`), without
@@ -488,6 +534,33 @@ export class ObjectReader {
       exposeMembers(result, baseValue as Record<string, unknown>, true);
     }
     return setMeta(result, meta);
+  }
+
+  /**
+   * The metadata of an object without a base value or container properties: the previous object
+   * of the type's record when every field is the same (see {@link TypeMemo}).
+   */
+  private plainMeta(
+    typeNames: readonly string[],
+    toStringValue: string | undefined,
+    adapted: readonly string[],
+    extended: readonly string[],
+    container: ContainerKind | undefined,
+  ): PSObjectMeta {
+    const memo: TypeMemo = this.memos.of(typeNames);
+    const last = memo.meta;
+    if (
+      last !== undefined &&
+      last.toStringValue === toStringValue &&
+      last.adapted === adapted &&
+      last.extended === extended &&
+      last.container === container
+    ) {
+      return shared(last);
+    }
+    const meta: PSObjectMeta = { typeNames, toStringValue, adapted, extended, container };
+    memo.meta = meta;
+    return meta;
   }
 
   /**

@@ -3,12 +3,16 @@
  * A deserialized complex object is a plain JS value: a plain object whose enumerable own
  * properties are its adapted (`<Props>`) and extended (`<MS>`) members, an array (LST/IE/STK/QUE),
  * a Map or plain object (DCT). What PowerShell knows beyond that (type names, ToString, which
- * members were adapted vs extended, the container kind) lives under a symbol key, so
- * `Object.keys`, spread and `JSON.stringify` see only the data. Read it with `psMeta(value)`.
+ * members were adapted vs extended, the container kind) is kept out of sight, so `Object.keys`,
+ * spread, `JSON.stringify` and deep equality see only the data. Read it with `psMeta(value)`.
  */
 import { PSEnumValue } from './enum-value.js';
 
-/** The symbol under which metadata is stored (non-enumerable). */
+/**
+ * A symbol under which metadata may be attached by hand (`obj[PS_META] = { typeNames, … }`):
+ * {@link psMeta} and the serializer read it when an object carries no metadata of its own. What
+ * psrp itself attaches is stored as described at {@link setMeta}.
+ */
 export const PS_META: unique symbol = Symbol.for('psrp.clixml.meta') as never;
 
 export type ContainerKind = 'LST' | 'IE' | 'STK' | 'QUE' | 'DCT';
@@ -34,28 +38,81 @@ export interface PSObjectMeta {
   readonly properties?: Readonly<Record<string, unknown>>;
 }
 
-/** The metadata of a deserialized (or `createPSObject`-built) value, or undefined. */
-export function psMeta(value: unknown): PSObjectMeta | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  return (value as { [PS_META]?: PSObjectMeta })[PS_META];
+/** Reads and writes the private field that holds an object's metadata (see {@link setMeta}). */
+interface MetaField {
+  read(o: object): PSObjectMeta | undefined;
+  write(o: object, meta: PSObjectMeta): void;
+}
+
+function makeMetaField(): MetaField {
+  // A base constructor that returns the object it is given lets a derived class add its private
+  // field to any object (ECMA-262 PrivateFieldAdd applies to whatever `this` the base returned).
+  class Through {
+    constructor(o: object) {
+      return o;
+    }
+  }
+  class WithMeta extends Through {
+    #meta: PSObjectMeta;
+    constructor(o: object, meta: PSObjectMeta) {
+      super(o);
+      this.#meta = meta;
+    }
+    static read(o: object): PSObjectMeta | undefined {
+      return #meta in o ? o.#meta : undefined;
+    }
+    static write(o: object, meta: PSObjectMeta): void {
+      if (#meta in o) o.#meta = meta;
+      else new WithMeta(o, meta);
+    }
+  }
+  return { read: (o) => WithMeta.read(o), write: (o, meta) => WithMeta.write(o, meta) };
 }
 
 /**
- * The one descriptor {@link setMeta} passes (its value set for the call, then cleared): a fresh
- * literal per object was a garbage object per deserialized object.
+ * One field for every copy of psrp in the process (its ESM and CommonJS builds can both be
+ * loaded): the first copy registers it under a global symbol, the others use that one, so each
+ * reads the metadata the other attached. The `/1` names the layout; a future change to it takes a
+ * new name.
  */
-const META_DESCRIPTOR: PropertyDescriptor = {
-  value: undefined,
-  enumerable: false,
-  writable: true,
-  configurable: true,
-};
+const META_FIELD_KEY = Symbol.for('psrp.clixml.metaField/1');
 
-/** Attaches metadata to an object without making it enumerable. */
+function metaField(): MetaField {
+  const g = globalThis as { [META_FIELD_KEY]?: MetaField };
+  let field = g[META_FIELD_KEY];
+  if (field === undefined) {
+    field = makeMetaField();
+    try {
+      Object.defineProperty(g, META_FIELD_KEY, {
+        value: field,
+        enumerable: false,
+        writable: false,
+        configurable: false,
+      });
+    } catch {
+      // A frozen global (a locked-down realm): this copy keeps its own field.
+    }
+  }
+  return field;
+}
+
+const META = metaField();
+
+/** The metadata of a deserialized (or `createPSObject`-built) value, or undefined. */
+export function psMeta(value: unknown): PSObjectMeta | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  return META.read(value) ?? (value as { [PS_META]?: PSObjectMeta })[PS_META];
+}
+
+/**
+ * Attaches metadata to an object, out of sight: in a private field stamped onto it, which no
+ * reflection (keys, symbols, spread, JSON, structuredClone, deep equality) sees and only
+ * {@link psMeta} reads. Adding a private field is an ordinary inline-cached property store;
+ * `Object.defineProperty` with a non-enumerable symbol, used before, was a runtime call per
+ * object, about 15 ms of a 10,000-mailbox document (see docs/performance.md).
+ */
 export function setMeta<T extends object>(target: T, meta: PSObjectMeta): T {
-  META_DESCRIPTOR.value = meta;
-  Object.defineProperty(target, PS_META, META_DESCRIPTOR);
-  META_DESCRIPTOR.value = undefined;
+  META.write(target, meta);
   return target;
 }
 
@@ -105,5 +162,11 @@ export function psEnum(typeName: string, name: string, value: number): PSEnumVal
 
 /** Builds an array that serializes as `<Obj>` with the given type names and an `<LST>`. */
 export function psList(typeNames: readonly string[], items: readonly unknown[]): unknown[] {
-  return setMeta([...items], { typeNames, toStringValue: undefined, adapted: [], extended: [], container: 'LST' });
+  return setMeta([...items], {
+    typeNames,
+    toStringValue: undefined,
+    adapted: [],
+    extended: [],
+    container: 'LST',
+  });
 }

@@ -13,7 +13,7 @@ import { formatTypedValue } from './codecs/primitive-codecs.js';
 import { PSSecureString, type SecureStringCipher, formatSecureString } from './codecs/secure-string.js';
 import { formatString } from './codecs/strings.js';
 import { PSEnumValue } from './enum-value.js';
-import { PS_META, type PSObjectMeta } from './ps-object.js';
+import { type PSObjectMeta, psMeta } from './ps-object.js';
 import { encodeClixmlString } from './string-escape.js';
 import { PSTypedValue } from './typed-value.js';
 
@@ -29,7 +29,7 @@ const HASHTABLE_TN = ['System.Collections.Hashtable', 'System.Object'];
 const PSCUSTOM_TN = ['System.Management.Automation.PSCustomObject', 'System.Object'];
 
 function metaOf(v: object): PSObjectMeta | undefined {
-  return (v as { [PS_META]?: PSObjectMeta })[PS_META];
+  return psMeta(v);
 }
 
 class Serializer {
