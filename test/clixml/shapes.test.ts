@@ -197,7 +197,11 @@ describe('CLIXML objects read with a learned shape', () => {
       ['<S N="Host" Extra="1">l</S>', 'Host', 'l'],
       ['<S N="Host">m</S>', 'Host', 'm'],
     ];
-    const warm = Array.from({ length: 6 }, (): [string, string, unknown] => ['<S N="Host">w</S>', 'Host', 'w']);
+    const warm = Array.from({ length: 6 }, (): [string, string, unknown] => [
+      '<S N="Host">w</S>',
+      'Host',
+      'w',
+    ]);
     const all = [...warm, ...forms];
     const body = all.map(([member], i) => {
       const tn = i === 0 ? '<TN RefId="0"><T>Test.Tagged</T></TN>' : '<TNRef RefId="0" />';
