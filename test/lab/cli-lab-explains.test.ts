@@ -15,7 +15,6 @@ import { persistentCertificate } from '../../src/lab/cli.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const tsx = resolve(root, 'node_modules/.bin/tsx');
 
 function psrp(
   args: string[],
@@ -23,7 +22,10 @@ function psrp(
   until?: (out: string) => boolean,
 ): Promise<{ code: number | null; out: string; err: string; kill: () => Promise<number | null> }> {
   return new Promise((res, rej) => {
-    const child = spawn(tsx, ['src/cli/main.ts', ...args], {
+    // Node itself with tsx as an import hook, not the tsx command: that one runs the script in a child,
+    // relays a signal to it and, when the child has not acknowledged it within 30 ms (a loaded machine
+    // misses that), kills it and exits with 130 instead of the lab's own 0.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env,

@@ -19,7 +19,6 @@ import { parseLabArgs } from '../../src/lab/cli.js';
 import { requirePwsh } from '../helpers/pwsh.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const tsx = resolve(root, 'node_modules/.bin/tsx');
 
 async function exec(
   args: string[],
@@ -56,10 +55,17 @@ describe('psrp lab --ssh (real sshd)', () => {
   it('prints a psrp exec ssh:// line that runs Get-Mailbox on the Exchange subsystem, as the WinRM line does', async () => {
     requirePwsh();
     const stateDir = mkdtempSync(join(tmpdir(), 'lab-ssh-state-'));
-    const child = spawn(tsx, ['src/cli/main.ts', 'lab', '--ssh', '--state-dir', stateDir], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Node itself with tsx as an import hook, not the tsx command: that one runs the script in a child,
+    // relays a signal to it and, when the child has not acknowledged it within 30 ms (a loaded machine
+    // misses that), kills it and exits with 130 instead of the lab's own 0.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'lab', '--ssh', '--state-dir', stateDir],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     let out = '';
     let err = '';
