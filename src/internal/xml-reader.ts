@@ -320,9 +320,9 @@ export class XmlReader {
   readKnownTag(tag: KnownTag): boolean {
     const pos = this.pos;
     const raw = tag.raw;
-    // A slice compared with ===, not startsWith: V8 compares the slice natively (memcmp), where
-    // startsWith walks the characters one by one; the 20-odd characters of a member tag took
-    // about twice as long that way.
+    // A slice compared with ===, not startsWith: V8 compares the slice natively, where startsWith
+    // walks the characters one by one (for the 20-odd characters of a member tag, 43 against 28 ns
+    // beyond reading the memory, in a microbenchmark; a 29 MB parse was ~15 % faster this way).
     if (this.src.slice(pos, pos + raw.length) !== raw) return false;
     this.name = tag.name;
     this.empty = tag.empty;
