@@ -38,9 +38,10 @@ describe('XmlReader cursor', () => {
     r.readStartTag();
     const tag = r.knownTag()!;
     expect(tag.raw).toBe(`<a x="1" y='2'/>`);
-    // Not at a match: nothing moves.
+    // Not at a match: nothing moves, and where the tag comes next is remembered.
     expect(r.readKnownTag(tag)).toBe(false);
     expect(r.pos).toBe(16);
+    expect(tag.nextAt).toBe(20);
     r.readStartTag();
     expect(r.readKnownTag(tag)).toBe(true);
     expect([r.name, r.empty, r.tagPos, r.pos, r.attrCount]).toEqual(['a', true, 20, 36, 2]);
@@ -54,8 +55,9 @@ describe('XmlReader cursor', () => {
     expect(r.knownTag()).toBeUndefined();
     expect(r.attr('k')).toBe('<');
     r.endTag('c');
-    // The input ends inside what would have matched.
+    // The input ends inside what would have matched: the tag comes nowhere after.
     expect(r.readKnownTag(tag)).toBe(false);
+    expect(tag.nextAt).toBe(Infinity);
     expect(code(() => r.readStartTag())).toBe('PSRP_XML_MALFORMED');
   });
 

@@ -128,6 +128,38 @@ describe('hostile CLIXML cannot block the event loop', () => {
     expect(a.ms, `1,000 names: ${a.ms} ms, 1 name: ${b.ms} ms`).toBeLessThan(b.ms * 3 + 50);
   });
 
+  it('member tags spelled anew in every object: the search for a known tag stays linear', () => {
+    // Each object of one 50-member type writes each member's start tag with its own spacing, so
+    // the tag remembered from the previous object never occurs again: every member is a miss
+    // whose search would run to the end of the document (quadratic) without a bound.
+    const doc = (objects: number, spelled: (i: number) => string): string =>
+      Array.from({ length: objects }, (_, i) => {
+        const tn = i === 0 ? '<TN RefId="0"><T>T</T></TN>' : '<TNRef RefId="0"/>';
+        const members = Array.from({ length: 50 }, (_, k) => `<I32${spelled(i)}N="M${k}">${i}</I32>`);
+        return `<Obj RefId="${i + 1}">${tn}<Props>${members.join('')}</Props></Obj>`;
+      }).join('');
+    // Object i's spacing: i in base 4, one white-space character per digit (a few characters).
+    const spacing = (i: number): string => {
+      let w = '';
+      do {
+        w += ' \t\n\r'[i % 4]!;
+        i = Math.floor(i / 4);
+      } while (i > 0);
+      return w;
+    };
+    const n = 4_000;
+    const anew = bestCpu(clixml(doc(n, (i) => spacing(i) + ' ')));
+    const same = bestCpu(clixml(doc(n, () => '   ')));
+    expect(anew.error).toBeUndefined();
+    expect(same.error).toBeUndefined();
+    const got = anew.value as Record<string, number>[];
+    expect(got).toHaveLength(n);
+    expect(got[n - 1]!['M49']).toBe(n - 1);
+    expect(Object.keys(got[7]!)).toHaveLength(50);
+    // Generous, whatever the machine's load: a quadratic search would be seconds, not a factor.
+    expect(anew.ms, `spelled anew: ${anew.ms} ms, the same: ${same.ms} ms`).toBeLessThan(same.ms * 4 + 100);
+  });
+
   it('nesting: <MS N=..>/<Props N=..> 100,000 deep, and 101 levels of every container kind', () => {
     for (const tag of ['MS', 'Props']) {
       for (const n of [100_000, 1_000_000]) {
