@@ -211,7 +211,7 @@ export class ObjectReader {
   private toStringText(st: ObjState): void {
     const r = this.d.r;
     const memo = this.memos.of(st.typeNames);
-    const last = memo.toString;
+    const last = memo.lastToString;
     if (last !== undefined && !r.empty && r.skipText(last)) {
       r.endTag('ToString');
       st.toString = st.plainToString = last;
@@ -221,7 +221,7 @@ export class ObjectReader {
     const v = decodeClixmlString(this.d.content());
     st.toString = v;
     // `</ToString>` is 11 characters: anything else between start and pos changed the text.
-    if (!r.empty && r.pos - start - 11 === v.length) st.plainToString = memo.toString = v;
+    if (!r.empty && r.pos - start - 11 === v.length) st.plainToString = memo.lastToString = v;
   }
 
   /** Reads the `<LST>`, `<IE>`, `<STK>` or `<QUE>` just started (MS-PSRP 2.2.5.2.6.1-3). */

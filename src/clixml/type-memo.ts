@@ -19,8 +19,11 @@ import type { PSObjectMeta } from './ps-object.js';
  * that writes to one must not change another object's silently.
  */
 export class TypeMemo {
-  /** The last `<ToString>` read for the type, when its text was the string unchanged. */
-  toString: string | undefined = undefined;
+  /**
+   * The last `<ToString>` read for the type, when its text was the string unchanged. (Not named
+   * `toString`: a field of that name would hide Object.prototype.toString.)
+   */
+  lastToString: string | undefined = undefined;
   /** The metadata of the last object of the type that had neither a base value nor container properties. */
   meta: PSObjectMeta | undefined = undefined;
 }
